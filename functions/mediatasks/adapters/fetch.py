@@ -1,0 +1,125 @@
+"""Fetching a URL chosen by a stranger, without letting it reach our own network.
+
+Every hop (the URL and each redirect) is resolved once, every address it resolves to must be public,
+and the connection goes to the address that was checked, so a DNS answer that changes between the
+check and the connect cannot steer us inside. Redirects are followed by hand, at most five.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+
+from mediatasks.domain.addresses import is_allowed_address, literal_address
+from mediatasks.domain.errors import InputTooLarge, InputUnreachable
+
+Resolver = Callable[[str, int], list[str]]
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class BlockedAddress(InputUnreachable):
+    """The URL leads to an address that is not on the public internet."""
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    allow_loopback: bool = False
+    max_redirects: int = 5
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_bytes: int = 5 * 1024**3
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    try:
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise InputUnreachable(f"the input host {host!r} could not be resolved") from None
+    return [str(answer[4][0]) for answer in answers]
+
+
+def checked_addresses(host: str, port: int, policy: FetchPolicy, resolver: Resolver) -> list[str]:
+    literal = literal_address(host)
+    answers = [str(literal)] if literal is not None else resolver(host, port)
+    if not answers:
+        raise InputUnreachable(f"the input host {host!r} could not be resolved")
+    for answer in answers:
+        if not is_allowed_address(ipaddress.ip_address(answer.split("%", 1)[0]), allow_loopback=policy.allow_loopback):
+            raise BlockedAddress("the input URL points at an address that is not public")
+    return answers
+
+
+class BoundedStream(io.RawIOBase):
+    """A response body that refuses to deliver more than `limit` bytes."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse, limit: int) -> None:
+        self._response = response
+        self._limit = limit
+        self.received = 0
+        self.length = int(response.headers["Content-Length"]) if response.headers.get("Content-Length") else None
+        if self.length is not None and self.length > limit:
+            response.release_conn()
+            raise InputTooLarge(f"the input is larger than the limit of {limit} bytes")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            chunk = self._response.read(len(buffer), decode_content=False)
+        except (urllib3.exceptions.HTTPError, OSError):
+            raise InputUnreachable("the connection to the input broke while reading it") from None
+        self.received += len(chunk)
+        if self.received > self._limit:
+            raise InputTooLarge(f"the input is larger than the limit of {self._limit} bytes")
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.release_conn()
+        super().close()
+
+
+def _request(url: str, policy: FetchPolicy, resolver: Resolver) -> urllib3.BaseHTTPResponse:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputUnreachable("only http and https URLs can be fetched")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = checked_addresses(parts.hostname, port, policy, resolver)[0]
+    timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address, port, timeout=timeout, server_hostname=parts.hostname, assert_hostname=parts.hostname
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "mediatasks", "Accept-Encoding": "identity"}
+    try:
+        return pool.urlopen("GET", target, headers=headers, redirect=False, retries=False, preload_content=False)
+    except urllib3.exceptions.HTTPError:
+        raise InputUnreachable(f"the input host {parts.hostname!r} could not be reached") from None
+
+
+def open_url(url: str, policy: FetchPolicy, resolver: Resolver = system_resolver) -> BoundedStream:
+    """Opens `url` for streaming, following redirects under the policy. The caller closes the stream."""
+    for _ in range(policy.max_redirects + 1):
+        response = _request(url, policy, resolver)
+        if response.status in _REDIRECTS and response.headers.get("Location"):
+            response.release_conn()
+            url = urljoin(url, response.headers["Location"])
+            continue
+        if response.status != 200:
+            response.release_conn()
+            raise InputUnreachable(f"the input URL answered HTTP {response.status}")
+        return BoundedStream(response, policy.max_bytes)
+    raise InputUnreachable(f"the input URL redirected more than {policy.max_redirects} times")

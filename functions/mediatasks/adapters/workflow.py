@@ -1,0 +1,22 @@
+"""Starting the per-task Step Functions execution."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.client import SFNClient
+
+
+class Workflow:
+    def __init__(self, state_machine_arn: str, client: SFNClient | None = None) -> None:
+        self._arn = state_machine_arn
+        self._sfn = client or boto3.client("stepfunctions")
+
+    def start(self, task_id: str) -> str:
+        """One execution per task, named by the task id, so a repeated start cannot run it twice."""
+        response = self._sfn.start_execution(stateMachineArn=self._arn, name=task_id, input=json.dumps({"task_id": task_id}))
+        return response["executionArn"]

@@ -1,0 +1,52 @@
+"""Typed settings from the function's environment."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+from mediatasks import constants as c
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+class Settings(BaseModel):
+    tasks_table: str
+    media_bucket: str
+    state_machine_arn: str | None = None
+    allowed_input_buckets: tuple[str, ...] = ()
+    allowed_output_buckets: tuple[str, ...] = ()
+    allow_loopback_inputs: bool = False
+    max_input_bytes: int = Field(default=5 * 1024**3, gt=0)
+    max_output_bytes: int = Field(default=5 * 1024**3, gt=0)
+    ffmpeg_timeout_seconds: int = Field(default=840, gt=0)
+    work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "tasks_table": env.get(c.ENV_TASKS_TABLE, ""),
+            "media_bucket": env.get(c.ENV_MEDIA_BUCKET, ""),
+            "state_machine_arn": env.get(c.ENV_STATE_MACHINE_ARN) or None,
+            "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),
+            "allowed_output_buckets": _csv(env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS)),
+            "allow_loopback_inputs": env.get(c.ENV_ALLOW_LOOPBACK_INPUTS, "").lower() in ("1", "true", "yes"),
+        }
+        optional = {
+            "max_input_bytes": c.ENV_MAX_INPUT_BYTES,
+            "max_output_bytes": c.ENV_MAX_OUTPUT_BYTES,
+            "ffmpeg_timeout_seconds": c.ENV_FFMPEG_TIMEOUT_SECONDS,
+            "work_dir": c.ENV_WORK_DIR,
+        }
+        values.update({field: env[name] for field, name in optional.items() if env.get(name)})
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

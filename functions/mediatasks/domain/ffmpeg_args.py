@@ -1,0 +1,178 @@
+"""ffmpeg and ffprobe argument lists, rendered from typed options by our own code.
+
+No user-supplied string reaches these lists: every value is an enum member, a validated number or a
+path we chose, so nothing can smuggle an option, a filter (the `movie` filter ignores protocol
+whitelists) or a URL into ffmpeg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
+from mediatasks.domain.options import Fit, Position, Quality, VideoOptions, ffmpeg_colour, percentage_of
+
+INPUT_GUARDS: tuple[str, ...] = ("-format_whitelist", ",".join(ACCEPTED_DEMUXERS))
+
+# Constant rate factor per codec; each scale is the encoder's own (x264 23 ~ x265 28 ~ vp9 33).
+CRF: dict[str, dict[Quality, int]] = {
+    "h264": {Quality.very_low: 32, Quality.low: 28, Quality.medium: 23, Quality.high: 20, Quality.very_high: 17},
+    "h265": {Quality.very_low: 36, Quality.low: 32, Quality.medium: 28, Quality.high: 25, Quality.very_high: 22},
+    "vp9": {Quality.very_low: 45, Quality.low: 40, Quality.medium: 34, Quality.high: 31, Quality.very_high: 26},
+    "av1": {Quality.very_low: 45, Quality.low: 40, Quality.medium: 35, Quality.high: 30, Quality.very_high: 25},
+}
+AUDIO_BITRATE_KBPS: dict[Quality, int] = {
+    Quality.very_low: 64,
+    Quality.low: 96,
+    Quality.medium: 128,
+    Quality.high: 160,
+    Quality.very_high: 192,
+}
+ENCODER_SPEED: dict[str, tuple[str, ...]] = {
+    "h264": ("-c:v", "libx264", "-preset", "fast"),
+    "h265": ("-c:v", "libx265", "-preset", "fast", "-tag:v", "hvc1", "-x265-params", "log-level=error"),
+    "vp9": ("-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1"),
+    "av1": ("-c:v", "libsvtav1", "-preset", "8"),
+}
+AUDIO_CODEC_BY_FORMAT = {"mp4": "aac", "mov": "aac", "webm": "libopus"}
+MUXER_BY_FORMAT = {"mp4": "mp4", "mov": "mov", "webm": "webm"}
+
+# Where the anchored side sits in the spare room: 0 = left/top, 0.5 = centre, 1 = right/bottom.
+_ANCHOR: dict[Position, tuple[float, float]] = {
+    Position.center: (0.5, 0.5),
+    Position.top: (0.5, 0.0),
+    Position.bottom: (0.5, 1.0),
+    Position.left: (0.0, 0.5),
+    Position.right: (1.0, 0.5),
+    Position.top_left: (0.0, 0.0),
+    Position.top_right: (1.0, 0.0),
+    Position.bottom_left: (0.0, 1.0),
+    Position.bottom_right: (1.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one ffmpeg run, so a hostile or huge input cannot exhaust the function."""
+
+    max_output_bytes: int
+
+
+def ffprobe_args(ffprobe: str, source: str) -> list[str]:
+    """Probe `source` (a local path or `pipe:0`), reading nothing but that file or pipe."""
+    protocol = "pipe" if source.startswith("pipe:") else "file"
+    return [
+        ffprobe,
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        protocol,
+        *INPUT_GUARDS,
+        "-show_format",
+        "-show_streams",
+        "-of",
+        "json",
+        "-i",
+        source,
+    ]
+
+
+def _target_size(options: VideoOptions, media: ProbedMedia) -> tuple[int | None, int | None]:
+    def resolve(value: int | str | None, total: int | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if total is None:
+            return None
+        return percentage_of(value, total)
+
+    return resolve(options.width, media.width), resolve(options.height, media.height)
+
+
+def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
+    """The filter chain for size, fit and frame rate (empty when the frames pass unchanged)."""
+    width, height = _target_size(options, media)
+    filters: list[str] = []
+    if width is not None and height is not None:
+        x, y = _ANCHOR[Position(options.position)]
+        if options.fit == Fit.fill:
+            filters.append(f"scale={width}:{height}")
+        elif options.fit == Fit.cover:
+            filters.append(f"scale={width}:{height}:force_original_aspect_ratio=increase")
+            filters.append(f"crop={width}:{height}:(iw-ow)*{x}:(ih-oh)*{y}")
+        else:
+            colour = ffmpeg_colour(options.background or "#000000")
+            filters.append(
+                f"scale={width}:{height}:force_original_aspect_ratio=decrease:force_divisible_by=2"
+            )
+            filters.append(f"pad={width}:{height}:(ow-iw)*{x}:(oh-ih)*{y}:color={colour}")
+        filters.append("setsar=1")
+    elif width is not None:
+        filters.append(f"scale={width}:-2")
+    elif height is not None:
+        filters.append(f"scale=-2:{height}")
+    if options.fps is not None:
+        filters.append(f"fps={options.fps:g}")
+    filters.append("format=yuv420p")
+    return filters
+
+
+def _trim_input_args(options: VideoOptions) -> list[str]:
+    args: list[str] = []
+    if options.start is not None:
+        args += ["-ss", f"{options.start:.3f}"]
+    if options.end is not None:
+        args += ["-t", f"{options.end - (options.start or 0):.3f}"]
+    return args
+
+
+def _video_rate_args(options: VideoOptions) -> list[str]:
+    codec = options.codec or "h264"
+    if options.bitrate is not None:
+        rate = str(options.bitrate)
+        return ["-b:v", rate, "-maxrate", rate, "-bufsize", str(options.bitrate * 2)]
+    crf = ["-crf", str(CRF[codec][Quality(options.quality)])]
+    return [*crf, "-b:v", "0"] if codec == "vp9" else crf
+
+
+def video_encode_args(
+    ffmpeg: str,
+    options: VideoOptions,
+    media: ProbedMedia,
+    source_path: str,
+    output_path: str,
+    limits: Limits,
+) -> list[str]:
+    """Encode a local source file (whose demuxer the probe found) into `output_path`."""
+    codec = options.codec or "h264"
+    demuxer_options = ["-enable_drefs", "0", "-use_absolute_path", "0"] if media.demuxer == "mov" else []
+    args = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        *INPUT_GUARDS,
+        "-f",
+        media.demuxer,
+        *demuxer_options,
+        *_trim_input_args(options),
+        "-i",
+        source_path,
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-vf",
+        ",".join(video_filters(options, media)),
+        *ENCODER_SPEED[codec],
+        *_video_rate_args(options),
+    ]
+    if media.has_audio:
+        args += ["-c:a", AUDIO_CODEC_BY_FORMAT[options.format], "-b:a", f"{AUDIO_BITRATE_KBPS[Quality(options.quality)]}k"]
+    if options.format in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+    args += ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-f", MUXER_BY_FORMAT[options.format], output_path]
+    return args

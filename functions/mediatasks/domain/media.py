@@ -1,0 +1,155 @@
+"""What ffprobe says about a file, as the File object the API shows. Pure: parses ffprobe's JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.tasks import Codecs, MediaFile
+
+# Demuxers we accept for untrusted input. None of them opens other files or URLs; playlist and
+# list demuxers (hls, dash, concat, image2, ...) are deliberately absent.
+ACCEPTED_DEMUXERS: tuple[str, ...] = (
+    "mov",
+    "matroska",
+    "webm",
+    "avi",
+    "mpegts",
+    "flv",
+    "mp3",
+    "wav",
+    "flac",
+    "ogg",
+    "aac",
+)
+
+# ffprobe names a demuxer by all of its aliases ("mov,mp4,m4a,3gp,3g2,mj2"); the first is what `-f` takes.
+_MIME_BY_DEMUXER = {
+    "mov": "video/mp4",
+    "matroska": "video/x-matroska",
+    "avi": "video/x-msvideo",
+    "mpegts": "video/mp2t",
+    "flv": "video/x-flv",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "aac": "audio/aac",
+}
+_FORMAT_NAME_BY_DEMUXER = {"mov": "mp4", "matroska": "mkv", "mpegts": "ts"}
+_MIME_BY_OUTPUT_FORMAT = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+
+
+@dataclass(frozen=True)
+class ProbedMedia:
+    demuxer: str
+    format_names: tuple[str, ...]
+    duration: float | None
+    filesize: int | None
+    bitrate: int | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    video_codec: str | None
+    audio_codec: str | None
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _frame_rate(stream: dict[str, Any]) -> float | None:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        raw = stream.get(key)
+        if isinstance(raw, str) and "/" in raw:
+            numerator, denominator = raw.split("/", 1)
+            if denominator.strip() not in ("0", ""):
+                return round(float(Fraction(int(numerator), int(denominator))), 3)
+    return None
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side_data in stream.get("side_data_list", []):
+        if "rotation" in side_data:
+            return int(_number(side_data["rotation"]) or 0) % 180
+    return int(_number(stream.get("tags", {}).get("rotate")) or 0) % 180
+
+
+def parse_ffprobe(report: dict[str, Any]) -> ProbedMedia:
+    """Reads `ffprobe -show_format -show_streams -of json`; the first video and audio streams count."""
+    fmt = report.get("format") or {}
+    format_name = fmt.get("format_name")
+    if not isinstance(format_name, str):
+        raise InputUnsupported("the input is not a media file we can read")
+    streams = report.get("streams") or []
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+        ),
+        None,
+    )
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    width = height = None
+    if video is not None:
+        width, height = video.get("width"), video.get("height")
+        if width and height and _rotation(video) == 90:
+            width, height = height, width  # shown rotated: ffmpeg autorotates on encode
+    duration = _number(fmt.get("duration"))
+    size = _number(fmt.get("size"))
+    bitrate = _number(fmt.get("bit_rate"))
+    return ProbedMedia(
+        demuxer=format_name.split(",")[0],
+        format_names=tuple(format_name.split(",")),
+        duration=round(duration, 3) if duration is not None else None,
+        filesize=int(size) if size is not None else None,
+        bitrate=int(bitrate) if bitrate is not None else None,
+        width=width,
+        height=height,
+        fps=_frame_rate(video) if video is not None else None,
+        video_codec=video.get("codec_name") if video is not None else None,
+        audio_codec=audio.get("codec_name") if audio is not None else None,
+    )
+
+
+def _as_file(media: ProbedMedia, *, format_name: str, mime: str) -> MediaFile:
+    return MediaFile(
+        kind="video" if media.has_video else "audio",
+        format=format_name,
+        type=mime,
+        width=media.width,
+        height=media.height,
+        duration=media.duration,
+        fps=media.fps,
+        bitrate=media.bitrate,
+        filesize=media.filesize,
+        codecs=Codecs(video=media.video_codec, audio=media.audio_codec),
+    )
+
+
+def source_file(media: ProbedMedia) -> MediaFile:
+    """The File object of an input, named by its container."""
+    mime = _MIME_BY_DEMUXER.get(media.demuxer, "application/octet-stream")
+    if media.demuxer == "matroska" and "webm" in media.format_names and media.video_codec in ("vp8", "vp9", "av1"):
+        mime = "video/webm"
+    if not media.has_video and mime.startswith("video/"):
+        mime = "audio/" + mime.split("/", 1)[1]
+    return _as_file(media, format_name=_FORMAT_NAME_BY_DEMUXER.get(media.demuxer, media.demuxer), mime=mime)
+
+
+def video_output_file(media: ProbedMedia, output_format: str) -> MediaFile:
+    return _as_file(media, format_name=output_format, mime=_MIME_BY_OUTPUT_FORMAT[output_format])

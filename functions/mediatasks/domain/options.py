@@ -1,0 +1,123 @@
+"""Processing options of each task kind: the one definition that drives API validation, the OpenAPI
+document, ffmpeg argument building and CLI flags."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+MAX_PIXELS_PER_SIDE = 7680
+
+
+class Quality(StrEnum):
+    very_low = "very_low"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    very_high = "very_high"
+
+
+class Fit(StrEnum):
+    contain = "contain"
+    cover = "cover"
+    fill = "fill"
+
+
+class Position(StrEnum):
+    center = "center"
+    top = "top"
+    bottom = "bottom"
+    left = "left"
+    right = "right"
+    top_left = "top_left"
+    top_right = "top_right"
+    bottom_left = "bottom_left"
+    bottom_right = "bottom_right"
+
+
+Percentage = Annotated[str, StringConstraints(pattern=r"^(100|[1-9][0-9]?)(\.[0-9]{1,2})?%$")]
+Pixels = Annotated[int, Field(ge=2, le=MAX_PIXELS_PER_SIDE, multiple_of=2)]
+Dimension = Annotated[
+    Pixels | Percentage,
+    Field(description='Pixels (even, 2-7680) or a percentage of the source such as "50%"'),
+]
+HexColour = Annotated[str, StringConstraints(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")]
+Seconds = Annotated[float, Field(ge=0, le=86_400)]
+
+VIDEO_CODECS_BY_FORMAT: dict[str, tuple[str, ...]] = {
+    "mp4": ("h264", "h265", "av1"),
+    "webm": ("vp9", "av1"),
+    "mov": ("h264", "h265"),
+}
+
+
+class StrictOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+def percentage_of(value: str, total: int) -> int:
+    """Pixels for a percentage string such as "50%" of `total`, rounded down to an even number."""
+    percent = float(value.rstrip("%"))
+    return max(2, int(total * percent / 100) // 2 * 2)
+
+
+class Trim(StrictOptions):
+    start: Seconds | None = Field(default=None, description="Seconds from the start of the input")
+    end: Seconds | None = Field(default=None, description="Seconds from the start of the input")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Self:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise PydanticCustomError("end_before_start", "end must be greater than start")
+        return self
+
+
+class Framing(StrictOptions):
+    width: Dimension | None = None
+    height: Dimension | None = None
+    fit: Fit = Field(default=Fit.contain, description="How the source fills a width x height box")
+    position: Position = Field(default=Position.center, description="Anchor for contain and cover")
+    background: HexColour | None = Field(default=None, description="Padding colour, only with fit contain")
+
+    @model_validator(mode="after")
+    def _background_only_with_contain(self) -> Self:
+        if self.background is not None and self.fit != Fit.contain:
+            raise PydanticCustomError("background_needs_contain", "background is only allowed with fit contain")
+        return self
+
+
+class VideoOptions(Framing, Trim):
+    format: Literal["mp4", "webm", "mov"] = "mp4"
+    codec: Literal["h264", "h265", "vp9", "av1"] | None = Field(
+        default=None, description="Defaults to h264 for mp4 and mov, vp9 for webm"
+    )
+    quality: Quality = Quality.medium
+    fps: float | None = Field(default=None, ge=1, le=60)
+    bitrate: int | None = Field(default=None, ge=300_000, le=60_000_000, description="Video bits per second")
+
+    @model_validator(mode="after")
+    def _codec_fits_container(self) -> Self:
+        allowed = VIDEO_CODECS_BY_FORMAT[self.format]
+        if self.codec is None:
+            self.codec = allowed[0] if self.format != "webm" else "vp9"
+        elif self.codec not in allowed:
+            raise PydanticCustomError(
+                "invalid_codec",
+                "codec {codec} cannot be stored in {format}; use one of: {allowed}",
+                {"codec": self.codec, "format": self.format, "allowed": ", ".join(allowed)},
+            )
+        return self
+
+
+_COLOUR_SHORT = re.compile(r"^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])$")
+
+
+def ffmpeg_colour(hex_colour: str) -> str:
+    """`#abc` or `#aabbcc` as ffmpeg's `0xAABBCC`."""
+    short = _COLOUR_SHORT.match(hex_colour)
+    digits = "".join(c * 2 for c in short.groups()) if short else hex_colour[1:]
+    return "0x" + digits.upper()

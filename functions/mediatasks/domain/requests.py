@@ -1,0 +1,154 @@
+"""The create-task request and how its validation errors become the SPEC's error kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from mediatasks.domain.errors import ApiError
+from mediatasks.domain.options import VideoOptions
+
+IMPLEMENTED_KINDS = ("video",)
+# Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
+PLANNED_KINDS = (
+    "audio", "image", "animation", "adaptive_video", "probe", "ingest", "import", "export",
+    "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
+    "workflow", "conditions", "http",
+)  # fmt: skip
+INPUT_SCHEMES = ("http", "https", "s3")
+
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = Annotated[str, StringConstraints(max_length=1024)] | int | float | bool | None
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, key) of an `s3://bucket/key` URL; raises ValueError when either part is missing."""
+    parts = urlsplit(url)
+    key = parts.path.lstrip("/")
+    if parts.scheme != "s3" or not parts.netloc or not key or parts.query or parts.fragment:
+        raise ValueError("expected s3://bucket/key")
+    return parts.netloc, key
+
+
+def _check_input_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in INPUT_SCHEMES:
+        raise PydanticCustomError("invalid_input", "input must be an http://, https:// or s3:// URL")
+    if parts.scheme == "s3":
+        try:
+            parse_s3_url(url)
+        except ValueError:
+            raise PydanticCustomError("invalid_input", "an s3 input must look like s3://bucket/key") from None
+        return url
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        host = None
+    if not host or parts.username or parts.password:
+        raise PydanticCustomError("invalid_input", "input must be an absolute URL with a host and no credentials")
+    return url
+
+
+class CreateTaskRequest(BaseModel):
+    """POST /tasks (seed 001): one input URL, a kind, its options, an optional destination."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["video"] = Field(description="What to make. Implemented: " + ", ".join(IMPLEMENTED_KINDS))
+    input: str = Field(max_length=4096, description="Source URL: http://, https:// or s3://")
+    options: VideoOptions = Field(default_factory=VideoOptions)
+    output: str | None = Field(
+        default=None, max_length=1024, description="Destination s3://bucket/key instead of managed storage"
+    )
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_kind_and_input(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("kind")
+        if kind is not None and kind not in IMPLEMENTED_KINDS:
+            if kind in PLANNED_KINDS:
+                message = f"kind {kind!r} is not supported yet; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
+            else:
+                message = f"unknown kind {kind!r}; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
+            raise PydanticCustomError("kind_unsupported", message)
+        if data.get("input") in (None, ""):
+            raise PydanticCustomError("input_required", "input is required: the URL of the file to process")
+        return data
+
+    @field_validator("input")
+    @classmethod
+    def _input_url(cls, value: str) -> str:
+        return _check_input_url(value)
+
+    @field_validator("output")
+    @classmethod
+    def _output_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_s3_url(value)
+            except ValueError:
+                raise PydanticCustomError("invalid_output", "output must look like s3://bucket/key") from None
+        return value
+
+
+# When a request has several faults, the one reported is the first in this order.
+_KIND_PRIORITY = (
+    "invalid_json",
+    "kind_unsupported",
+    "input_required",
+    "invalid_input",
+    "invalid_format",
+    "invalid_codec",
+    "invalid_option",
+)
+# Errors raised by a model validator point at the model; these name the field they are about.
+_FIELD_OF_MODEL_ERROR = {
+    "invalid_codec": "codec",
+    "background_needs_contain": "background",
+    "end_before_start": "end",
+}
+
+
+def _field_path(loc: Sequence[Any]) -> str | None:
+    names = [str(part) for part in loc if isinstance(part, str) and part != "body"]
+    # pydantic adds union branch tags ("int", "constrained-str", "function-after[...]") to the path
+    fields = [n for n in names if n.isidentifier() or n.replace("_", "").isalnum()]
+    return ".".join(fields) or None
+
+
+def _classify(error: dict[str, Any]) -> tuple[str, str | None, str]:
+    error_type = error.get("type", "")
+    loc = tuple(error.get("loc", ()))
+    field = _field_path(loc)
+    message = str(error.get("msg", "invalid value"))
+    if error_type in ("json_invalid", "model_attributes_type", "dict_type") and field is None:
+        return "invalid_json", None, "the request body must be a JSON object"
+    if error_type in ("kind_unsupported", "input_required", "invalid_input", "invalid_codec"):
+        if error_type in _FIELD_OF_MODEL_ERROR:
+            field = f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]
+        default_field = {"kind_unsupported": "kind", "input_required": "input", "invalid_input": "input"}
+        return error_type, field or default_field.get(error_type), message
+    if error_type == "missing" and field == "input":
+        return "input_required", field, "input is required: the URL of the file to process"
+    if field is not None and field.endswith("format") and field.startswith("options") and error_type == "literal_error":
+        return "invalid_format", field, f"{field}: {message}"
+    if error_type in _FIELD_OF_MODEL_ERROR:
+        field = f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]
+    if error_type == "extra_forbidden":
+        return "invalid_option", field, f"unknown field {field}"
+    return "invalid_option", field, f"{field}: {message}" if field else message
+
+
+def api_error_from_validation(errors: Sequence[dict[str, Any]]) -> ApiError:
+    """The single 400 error that best describes a failed validation."""
+    classified = [_classify(error) for error in errors] or [("invalid_json", None, "invalid request body")]
+    kind, field, message = min(classified, key=lambda c: _KIND_PRIORITY.index(c[0]))
+    return ApiError(400, kind, message, field)

@@ -1,0 +1,183 @@
+"""Tasks, steps, files and the rules for moving a task's status (forward only, terminal is final)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Status(StrEnum):
+    waiting = "waiting"
+    validating = "validating"
+    queued = "queued"
+    processing = "processing"
+    finishing = "finishing"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+# Terminal statuses share a rank: once one is reached, no status can follow it.
+STATUS_RANK: dict[Status, int] = {
+    Status.waiting: 0,
+    Status.validating: 1,
+    Status.queued: 2,
+    Status.processing: 3,
+    Status.finishing: 4,
+    Status.succeeded: 5,
+    Status.failed: 5,
+    Status.cancelled: 5,
+}
+TERMINAL_RANK = 5
+TERMINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == TERMINAL_RANK)
+
+
+class StepStatus(StrEnum):
+    waiting = "waiting"
+    processing = "processing"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class StepName(StrEnum):
+    probe = "probe"
+    ingest = "ingest"
+    encode = "encode"
+    upload = "upload"
+
+
+# The task status while each step runs, and once it has finished.
+TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
+    StepName.probe: Status.validating,
+    StepName.ingest: Status.processing,
+    StepName.encode: Status.processing,
+    StepName.upload: Status.finishing,
+}
+TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
+    StepName.probe: Status.queued,
+    StepName.ingest: Status.processing,
+    StepName.encode: Status.processing,
+    StepName.upload: Status.succeeded,
+}
+
+
+def can_move(current: Status, new: Status) -> bool:
+    """A status may stay or move forward; nothing moves out of a terminal status."""
+    current_rank = STATUS_RANK[current]
+    return current_rank < TERMINAL_RANK and STATUS_RANK[new] >= current_rank
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(15)}"
+
+
+class TaskErrorInfo(BaseModel):
+    kind: str
+    message: str
+
+
+class Codecs(BaseModel):
+    video: str | None = None
+    audio: str | None = None
+
+
+class StoredObject(BaseModel):
+    """Where a file's bytes live. Internal: the API shows a fetchable `url` instead."""
+
+    bucket: str
+    key: str
+
+
+class MediaFile(BaseModel):
+    """A File object (seed 000) as stored; `url` is rendered when the file is shown."""
+
+    object: Literal["file"] = "file"
+    id: str = Field(default_factory=lambda: new_id("file"))
+    kind: Literal["video", "audio", "image"]
+    format: str
+    type: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    fps: float | None = None
+    bitrate: int | None = None
+    filesize: int | None = None
+    codecs: Codecs = Field(default_factory=Codecs)
+    location: StoredObject | None = None
+
+
+class Step(BaseModel):
+    id: str
+    object: Literal["step"] = "step"
+    kind: StepName
+    status: StepStatus = StepStatus.waiting
+    progress: int | None = None
+    error: TaskErrorInfo | None = None
+    created_at: int
+    started_at: int | None = None
+    finished_at: int | None = None
+    updated_at: int
+
+
+PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.encode, StepName.upload)
+
+
+class Task(BaseModel):
+    id: str
+    object: Literal["task"] = "task"
+    kind: str
+    input: str
+    options: dict[str, Any]
+    output: MediaFile | None = None
+    destination: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: Status = Status.waiting
+    progress: int | None = None
+    error: TaskErrorInfo | None = None
+    steps: dict[StepName, Step]
+    created_at: int
+    started_at: int | None = None
+    finished_at: int | None = None
+    updated_at: int
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        kind: str,
+        input_url: str,
+        options: dict[str, Any],
+        destination: str | None,
+        metadata: dict[str, Any],
+    ) -> Task:
+        created = now_ms()
+        steps = {
+            name: Step(id=f"step_{index:03d}", kind=name, created_at=created, updated_at=created)
+            for index, name in enumerate(PIPELINE_STEPS, start=1)
+        }
+        return cls(
+            id=new_id("task"),
+            kind=kind,
+            input=input_url,
+            options=options,
+            destination=destination,
+            metadata=metadata,
+            steps=steps,
+            created_at=created,
+            updated_at=created,
+        )
+
+    def running_step(self) -> StepName | None:
+        for name, step in self.steps.items():
+            if step.status == StepStatus.processing:
+                return name
+        return None

@@ -1,0 +1,78 @@
+"""The API Lambda: routes, validation and error shapes. Logic lives in the task service."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mediatasks.adapters.storage import Storage
+from mediatasks.adapters.store import TaskStore
+from mediatasks.adapters.workflow import Workflow
+from mediatasks.config import settings
+from mediatasks.domain.errors import ApiError
+from mediatasks.domain.requests import CreateTaskRequest, api_error_from_validation
+from mediatasks.service.tasks import TaskService
+
+logger = Logger(service="mediatasks-api")
+tracer = Tracer(service="mediatasks-api")
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+@lru_cache(maxsize=1)
+def service() -> TaskService:
+    config = settings()
+    if not config.state_machine_arn:
+        raise RuntimeError("the API needs the state machine ARN in its environment")
+    return TaskService(config, TaskStore(config.tasks_table), Storage(), Workflow(config.state_machine_arn))
+
+
+def _error_response(error: ApiError) -> Response[str]:
+    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
+
+
+@app.post("/tasks")
+def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
+    tasks = service()
+    task = tasks.create(request)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(tasks.present(task)))
+
+
+@app.get("/tasks/<task_id>")
+def get_task(task_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    tasks = service()
+    return tasks.present(tasks.get(task_id))
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(error: RequestValidationError) -> Response[str]:
+    return _error_response(api_error_from_validation(list(error.errors())))
+
+
+@app.exception_handler(ApiError)
+def _api_error(error: ApiError) -> Response[str]:
+    return _error_response(error)
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response[str]:
+    return _error_response(ApiError(404, "not_found", "no such route"))
+
+
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return _error_response(ApiError(500, "internal_error", "something went wrong on our side; please retry"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

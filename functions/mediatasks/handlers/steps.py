@@ -1,0 +1,83 @@
+"""The state machine's step Lambdas. Each parses the execution state and calls one pipeline step;
+its return value becomes that step's result in the state."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from mediatasks.adapters.storage import Storage
+from mediatasks.adapters.store import TaskStore
+from mediatasks.config import settings
+from mediatasks.service.pipeline import Pipeline
+
+logger = Logger(service="mediatasks-pipeline")
+tracer = Tracer(service="mediatasks-pipeline")
+
+
+class ExecutionState(BaseModel):
+    """The execution's JSON state: the task id plus each finished step's result."""
+
+    task_id: str
+    probe: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None
+    rendition: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+@lru_cache(maxsize=1)
+def pipeline() -> Pipeline:
+    config = settings()
+    return Pipeline(config, TaskStore(config.tasks_table), Storage())
+
+
+def _seconds_left(context: LambdaContext) -> float:
+    return context.get_remaining_time_in_millis() / 1000
+
+
+def _required(value: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    if value is None:
+        raise ValueError(f"the execution state has no {name!r} result")
+    return value
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def probe(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return pipeline().probe(event.task_id, _seconds_left(context))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def ingest(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return pipeline().ingest(event.task_id)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def encode(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return pipeline().encode(
+        event.task_id, _required(event.probe, "probe"), _required(event.source, "source"), _seconds_left(context)
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def upload(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return pipeline().upload(event.task_id, _required(event.rendition, "rendition"))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def mark_failed(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return pipeline().mark_failed(event.task_id, _required(event.error, "error"))

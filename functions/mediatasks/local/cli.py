@@ -1,0 +1,81 @@
+"""`mediatasks`: run the product locally, and make sample media to try it with."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from mediatasks.adapters.ffmpeg import binaries
+
+
+def serve(args: argparse.Namespace) -> int:
+    from mediatasks.local.stack import LocalStack  # noqa: PLC0415 - imports moto, slow for `sample`
+
+    print("synthesizing the CDK app and starting the local stack ...", flush=True)
+    stack = LocalStack(host=args.host, port=args.port, allow_local_inputs=args.allow_local_inputs)
+    stack.start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print(f"mediatasks API listening on {stack.url}", flush=True)
+    print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
+    if args.allow_local_inputs:
+        print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
+    print("press Ctrl-C to stop", flush=True)
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+def sample(args: argparse.Namespace) -> int:
+    """Writes a generated test clip (colour bars with a moving pattern and a tone)."""
+    width, _, height = args.size.partition("x")
+    argv = [
+        binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size={int(width)}x{int(height)}:rate={args.fps}",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        "-t", str(args.seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(args.output),
+    ]  # fmt: skip
+    subprocess.run(argv, check=True)
+    print(f"wrote {args.output} ({args.size}, {args.seconds}s, {args.fps} fps, h264/aac)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="mediatasks", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="run the API locally over the embedded AWS emulation")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument(
+        "--allow-local-inputs",
+        action="store_true",
+        help="let tasks fetch input URLs on loopback (127.0.0.1), e.g. sample files you serve yourself",
+    )
+    run.set_defaults(func=serve)
+    make = commands.add_parser("sample", help="write a generated sample clip to try the API with")
+    make.add_argument("output", type=Path)
+    make.add_argument("--seconds", type=float, default=10)
+    make.add_argument("--size", default="1280x720")
+    make.add_argument("--fps", type=int, default=30)
+    make.set_defaults(func=sample)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The embedded AWS emulation: moto in server mode on loopback, holding the template's table, bucket
+and state machine, with Step Functions executing the synthesized definition and its Lambda tasks
+dispatched in-process to the same Python handlers that run in AWS."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+from mediatasks import constants as c
+from mediatasks.local.template import ACCOUNT_ID, REGION, LocalNames, function_arn, resources_of_type
+
+Handler = Callable[[dict[str, Any], Any], Any]
+STATE_MACHINE_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/mediatasks-local-state-machine"
+_TABLE_CREATE_KEYS = ("KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of Lambda's context object that our handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    invoked_function_arn: str = ""
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000)
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    logical_id: str
+    handler_path: str
+    memory: int
+    timeout: int
+
+    def handler(self) -> Handler:
+        module_name, function_name = self.handler_path.rsplit(".", 1)
+        handler: Handler = getattr(importlib.import_module(module_name), function_name)
+        return handler
+
+    def context(self) -> LocalLambdaContext:
+        return LocalLambdaContext(
+            function_name=self.logical_id,
+            memory_limit_in_mb=self.memory,
+            timeout_seconds=self.timeout,
+            invoked_function_arn=function_arn(self.logical_id),
+        )
+
+
+def invoke_in_process(function: LocalFunction, payload: bytes, response_headers: dict[str, str]) -> bytes:
+    """Runs a handler as Lambda would, reporting an exception the way Lambda reports it."""
+    event = json.loads(payload or b"{}")
+    try:
+        result = function.handler()(event, function.context())
+    except Exception as error:
+        logging.getLogger("mediatasks.local").info("%s raised %s: %s", function.logical_id, type(error).__name__, error)
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": []}).encode()
+    return json.dumps(result).encode()
+
+
+class LocalCloud:
+    """Starts moto on loopback and creates the template's resources in it."""
+
+    def __init__(self, template: dict[str, Any], *, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.template = template
+        self.host = host
+        self.port = port or free_port(host)
+        self.endpoint = f"http://{host}:{self.port}"
+        self.names = LocalNames(
+            refs={
+                c.TASKS_TABLE_ID: "mediatasks-tasks",
+                c.MEDIA_BUCKET_ID: "mediatasks-media",
+                c.STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mediatasks-tasks",
+            }
+        )
+        self.functions = {
+            logical_id: LocalFunction(
+                logical_id=logical_id,
+                handler_path=props["Handler"],
+                memory=int(props.get("MemorySize", 128)),
+                timeout=int(props.get("Timeout", 3)),
+            )
+            for logical_id, props in resources_of_type(template, "AWS::Lambda::Function").items()
+            if logical_id in _OUR_FUNCTIONS
+        }
+        self._server: ThreadedMotoServer | None = None
+
+    def function_environment(self) -> dict[str, str]:
+        """The union of our functions' environments from the template, resolved to local names."""
+        merged: dict[str, str] = {}
+        functions = resources_of_type(self.template, "AWS::Lambda::Function")
+        for logical_id in self.functions:
+            variables = self.names.resolve(functions[logical_id].get("Environment", {}).get("Variables", {}))
+            for name, value in variables.items():
+                if merged.get(name, value) != value:
+                    raise RuntimeError(f"functions disagree on {name}; the local stack runs them in one process")
+                merged[name] = str(value)
+        return merged
+
+    def state_machine_definition(self) -> str:
+        props = resources_of_type(self.template, "AWS::StepFunctions::StateMachine")[c.STATE_MACHINE_ID]
+        definition: str = self.names.resolve(props["DefinitionString"])
+        return definition
+
+    def _dispatch(self) -> Callable[..., bytes]:
+        by_arn = {function_arn(logical_id): fn for logical_id, fn in self.functions.items()}
+        by_arn |= {logical_id: fn for logical_id, fn in self.functions.items()}
+
+        def invoke(
+            backend: LambdaSimpleBackend,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes:
+            function = by_arn.get(function_name)
+            if function is None:
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": function_name}).encode()
+            payload = body.encode() if isinstance(body, str) else body
+            return invoke_in_process(function, payload, response_headers)
+
+        return invoke
+
+    def start(self, environment: dict[str, str]) -> None:
+        """Starts the emulator, points this process's AWS SDK at it and creates the resources."""
+        default_user_config["lambda"] = {"use_docker": False}
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
+        LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
+        os.environ.update(
+            {
+                "MOTO_PORT": str(self.port),
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        self._create_resources()
+        os.environ.update(environment)
+        _reset_cached_clients()
+
+    def _create_resources(self) -> None:
+        tables = resources_of_type(self.template, "AWS::DynamoDB::Table")
+        table_props = tables[c.TASKS_TABLE_ID]
+        boto3.client("dynamodb").create_table(
+            TableName=self.names.refs[c.TASKS_TABLE_ID],
+            **{key: table_props[key] for key in _TABLE_CREATE_KEYS if key in table_props},
+        )
+        boto3.client("s3").create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
+        boto3.client("stepfunctions").create_state_machine(
+            name=self.names.refs[c.STATE_MACHINE_ID].rsplit(":", 1)[1],
+            definition=self.state_machine_definition(),
+            roleArn=STATE_MACHINE_ROLE,
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+_OUR_FUNCTIONS = (
+    c.API_FUNCTION_ID,
+    c.PROBE_FUNCTION_ID,
+    c.INGEST_FUNCTION_ID,
+    c.ENCODE_FUNCTION_ID,
+    c.UPLOAD_FUNCTION_ID,
+    c.FAIL_FUNCTION_ID,
+)
+
+
+def _reset_cached_clients() -> None:
+    """Handlers cache their settings and AWS clients; the local stack has just changed both."""
+    from mediatasks import config  # noqa: PLC0415
+    from mediatasks.handlers import api, steps  # noqa: PLC0415
+
+    config.settings.cache_clear()
+    api.service.cache_clear()
+    steps.pipeline.cache_clear()

@@ -1,0 +1,116 @@
+"""Serves the API Lambda over HTTP on the local machine, the way API Gateway's REST proxy
+integration calls it: each request becomes a proxy event, the handler's reply becomes the response."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from mediatasks.local.cloud import LocalFunction
+
+# API Gateway's own limit on a request payload.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+    parts = urlsplit(raw_path)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        encoded = False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    return {
+        "resource": parts.path,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": parts.path,
+            "httpMethod": method,
+            "path": parts.path,
+            "stage": "local",
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": source_ip},
+            "accountId": "123456789012",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def _handler_class(function: LocalFunction) -> type[BaseHTTPRequestHandler]:
+    handler = function.handler()
+
+    class ApiRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "mediatasks-local"
+
+        def _respond(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _error(self, status: int, kind: str, message: str) -> None:
+            body = json.dumps({"kind": kind, "message": message}).encode()
+            self._respond(status, {"Content-Type": "application/json"}, body)
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                self._error(413, "payload_too_large", "the request body is larger than 10 MB")
+                return
+            body = self.rfile.read(length) if length else b""
+            headers = {name: value for name, value in self.headers.items()}
+            event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+            reply = handler(event, function.context())
+            out = reply.get("body") or ""
+            payload = base64.b64decode(out) if reply.get("isBase64Encoded") else out.encode()
+            reply_headers = dict(reply.get("headers") or {})
+            for name, values in (reply.get("multiValueHeaders") or {}).items():
+                reply_headers[name] = ", ".join(values)
+            self._respond(int(reply["statusCode"]), reply_headers, payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server's naming
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - overrides the base signature
+            return
+
+    return ApiRequestHandler
+
+
+class LocalApi:
+    """The API on http://host:port, served from a background thread."""
+
+    def __init__(self, function: LocalFunction, host: str, port: int) -> None:
+        self._server = ThreadingHTTPServer((host, port), _handler_class(function))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
+        bound_host, bound_port = self._server.server_address[:2]
+        self.url = f"http://{bound_host!s}:{bound_port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

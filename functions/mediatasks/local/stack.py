@@ -1,0 +1,75 @@
+"""The whole product on one machine: the synthesized template's resources in the emulator, and the
+API served on loopback. Used by `mediatasks serve`, the end-to-end tests and the benchmarks."""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mediatasks import constants as c
+from mediatasks.local.cloud import LocalCloud
+from mediatasks.local.http_api import LocalApi
+from mediatasks.local.template import synthesize
+
+
+def local_architecture() -> str:
+    """The layer to synthesize with: the one whose wheel the local install already fetched."""
+    return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+
+
+def synthesize_for_local() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="mediatasks-cdk-") as out_dir:
+        return synthesize(Path(out_dir), local_architecture())
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        allow_local_inputs: bool = False,
+        template: dict[str, Any] | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._allow_local_inputs = allow_local_inputs
+        self._template = template
+        self._settings = settings or {}
+        self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
+        self.cloud: LocalCloud | None = None
+        self.api: LocalApi | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.api is not None, "the local stack is not started"
+        return self.api.url
+
+    def start(self) -> LocalStack:
+        template = self._template or synthesize_for_local()
+        self.cloud = LocalCloud(template, host=self._host)
+        environment = self.cloud.function_environment()
+        environment[c.ENV_WORK_DIR] = self._work_dir.name
+        environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
+        environment.update(self._settings)
+        self.cloud.start(environment)
+        self.api = LocalApi(self.cloud.functions[c.API_FUNCTION_ID], self._host, self._port)
+        self.api.start()
+        return self
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+        if self.cloud is not None:
+            self.cloud.stop()
+        self._work_dir.cleanup()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,202 @@
+"""The steps of a task's state machine: probe -> ingest -> encode -> upload, and the failure path.
+
+Each step marks its own start and end on the task (conditional writes in the store), so a task whose
+status is already terminal (e.g. cancelled) stops at the next step boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mediatasks.adapters import ffmpeg
+from mediatasks.adapters.fetch import FetchPolicy, open_url
+from mediatasks.adapters.storage import Storage
+from mediatasks.adapters.store import TaskNotActive, TaskStore
+from mediatasks.config import Settings
+from mediatasks.constants import FILES_PREFIX, WORK_PREFIX
+from mediatasks.domain.errors import (
+    InputUnreachable,
+    InputUnsupported,
+    OutputUnwritable,
+    TaskFailure,
+    failure_kind_of_error_type,
+)
+from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args
+from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, parse_ffprobe, video_output_file
+from mediatasks.domain.options import VideoOptions
+from mediatasks.domain.requests import parse_s3_url
+from mediatasks.domain.tasks import (
+    TASK_STATUS_AFTER_STEP,
+    TASK_STATUS_DURING_STEP,
+    MediaFile,
+    StepName,
+    StoredObject,
+    Task,
+    TaskErrorInfo,
+)
+
+logger = Logger(child=True)
+Result = TypeVar("Result")
+GENERIC_FAILURE = "the task failed while processing; no output was produced"
+# Time kept back from a step's Lambda timeout to report an ffmpeg timeout cleanly.
+STOP_MARGIN_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    settings: Settings
+    store: TaskStore
+    storage: Storage
+
+    def _work(self, task_id: str, name: str) -> StoredObject:
+        return StoredObject(bucket=self.settings.media_bucket, key=f"{WORK_PREFIX}{task_id}/{name}")
+
+    def _run_step(self, task_id: str, step: StepName, work: Callable[[Task], Result]) -> Result:
+        self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step])
+        task = self.store.get(task_id)
+        if task is None:
+            raise TaskNotActive(task_id)
+        result = work(task)
+        if step != StepName.upload:
+            self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step])
+        return result
+
+    def _open_input(self, task: Task) -> IO[bytes]:
+        if task.input.startswith("s3://"):
+            bucket, key = parse_s3_url(task.input)
+            if bucket not in self.settings.allowed_input_buckets:
+                raise InputUnreachable(f"bucket {bucket!r} is not an allowed input bucket")
+            try:
+                return self.storage.open(StoredObject(bucket=bucket, key=key))
+            except (ClientError, BotoCoreError):
+                raise InputUnreachable("the input object could not be read") from None
+        policy = FetchPolicy(allow_loopback=self.settings.allow_loopback_inputs, max_bytes=self.settings.max_input_bytes)
+        return open_url(task.input, policy)
+
+    def _deadline(self, seconds_left: float) -> float:
+        """How long ffmpeg may run: the configured cap, and never past the function's own timeout."""
+        return max(1.0, min(float(self.settings.ffmpeg_timeout_seconds), seconds_left - STOP_MARGIN_SECONDS))
+
+    def probe(self, task_id: str, seconds_left: float) -> dict[str, Any]:
+        """Reads just enough of the input (through a pipe) for ffprobe to describe it."""
+
+        def work(task: Task) -> dict[str, Any]:
+            with self._open_input(task) as stream:
+                argv = ffprobe_args(ffmpeg.binaries().ffprobe, "pipe:0")
+                media = parse_ffprobe(ffmpeg.probe(argv, self._deadline(seconds_left), stdin=stream))
+            if media.demuxer not in ACCEPTED_DEMUXERS:
+                raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
+            if not media.has_video:
+                raise InputUnsupported("the input has no video stream")
+            return asdict(media)
+
+        return self._run_step(task_id, StepName.probe, work)
+
+    def ingest(self, task_id: str) -> dict[str, Any]:
+        """Streams the input into the managed bucket (bounded memory, whatever its size)."""
+
+        def work(task: Task) -> dict[str, Any]:
+            target = self._work(task.id, "source")
+            with self._open_input(task) as stream:
+                self.storage.upload_stream(stream, target)
+            return target.model_dump()
+
+        return self._run_step(task_id, StepName.ingest, work)
+
+    def encode(
+        self, task_id: str, probed: dict[str, Any], source: dict[str, Any], seconds_left: float
+    ) -> dict[str, Any]:
+        media = ProbedMedia(**{**probed, "format_names": tuple(probed["format_names"])})
+        source_object = StoredObject.model_validate(source)
+
+        def work(task: Task) -> dict[str, Any]:
+            options = VideoOptions.model_validate(task.options)
+            scratch = Path(tempfile.mkdtemp(prefix=f"{task.id}-", dir=self.settings.work_dir))
+            try:
+                ffmpeg.ensure_free_space(str(scratch), self.storage.size(source_object) * 2)
+                source_path = str(scratch / "source")
+                output_path = str(scratch / f"output.{options.format}")
+                self.storage.download_file(source_object, source_path)
+                limits = Limits(max_output_bytes=self.settings.max_output_bytes)
+                binaries = ffmpeg.binaries()
+                argv = video_encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
+                ffmpeg.run(argv, self._deadline(seconds_left))
+                report = ffmpeg.probe(ffprobe_args(binaries.ffprobe, output_path), self._deadline(seconds_left))
+                output = video_output_file(parse_ffprobe(report), options.format)
+                rendition = self._work(task.id, f"output.{options.format}")
+                self.storage.upload_file(output_path, rendition, output.type)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            output.location = rendition
+            return output.model_dump(mode="json")
+
+        return self._run_step(task_id, StepName.encode, work)
+
+    def upload(self, task_id: str, rendition: dict[str, Any]) -> dict[str, Any]:
+        """Publishes the rendition to managed storage or the task's `output` destination."""
+        output = MediaFile.model_validate(rendition)
+
+        def work(task: Task) -> dict[str, Any]:
+            assert output.location is not None
+            if task.destination is not None:
+                bucket, key = parse_s3_url(task.destination)
+                target = StoredObject(bucket=bucket, key=key)
+            else:
+                target = StoredObject(
+                    bucket=self.settings.media_bucket, key=f"{FILES_PREFIX}{output.id}.{output.format}"
+                )
+            try:
+                self.storage.copy(output.location, target)
+            except (ClientError, BotoCoreError):
+                raise OutputUnwritable("the output could not be written to its destination") from None
+            published = output.model_copy(update={"location": target})
+            self.store.succeed(task.id, StepName.upload, published)
+            self._discard_work(task.id)
+            return published.model_dump(mode="json")
+
+        return self._run_step(task_id, StepName.upload, work)
+
+    def mark_failed(self, task_id: str, error: dict[str, Any]) -> dict[str, Any]:
+        """The state machine's Catch target: records why the task failed and removes its scratch files."""
+        info = failure_from_catch(error)
+        task = self.store.get(task_id)
+        try:
+            self.store.fail(task_id, info, task.running_step() if task else None)
+        except TaskNotActive:
+            logger.info("task already finished; failure not recorded", extra={"task_id": task_id})
+        self._discard_work(task_id)
+        return info.model_dump()
+
+    def _discard_work(self, task_id: str) -> None:
+        self.storage.delete_prefix(self.settings.media_bucket, f"{WORK_PREFIX}{task_id}/")
+
+
+def failure_from_catch(error: dict[str, Any]) -> TaskErrorInfo:
+    """The task error for a Step Functions Catch result `{"Error", "Cause"}`.
+
+    Only our own TaskFailure messages are shown to callers; anything else is logged and reported
+    with a generic message, so no internals (paths, AWS details, stack traces) leak.
+    """
+    error_type = str(error.get("Error", ""))
+    kind = failure_kind_of_error_type(error_type)
+    cause: dict[str, Any] = {}
+    try:
+        parsed = json.loads(str(error.get("Cause") or "{}"))
+        cause = parsed if isinstance(parsed, dict) else {}
+    except json.JSONDecodeError:
+        pass
+    if kind is None:
+        logger.error("unexpected step failure", extra={"error": error_type, "cause": str(error.get("Cause"))[:4000]})
+        return TaskErrorInfo(kind=TaskFailure.kind, message=GENERIC_FAILURE)
+    if error_type.startswith("States."):
+        return TaskErrorInfo(kind=kind, message="the task took longer than it is allowed to run")
+    return TaskErrorInfo(kind=kind, message=str(cause.get("errorMessage") or GENERIC_FAILURE))

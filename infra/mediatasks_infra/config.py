@@ -1,0 +1,40 @@
+"""Deployment settings read from cdk.json context (override with `cdk deploy -c key=value`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from constructs import Node
+from pydantic import BaseModel, Field, field_validator
+
+PREFIX = "mediatasks:"
+
+
+class StackConfig(BaseModel):
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    powertools_layer_version: int = Field(default=27, alias="powertoolsLayerVersion")
+    allowed_input_buckets: list[str] = Field(default_factory=list, alias="allowedInputBuckets")
+    allowed_output_buckets: list[str] = Field(default_factory=list, alias="allowedOutputBuckets")
+    max_input_bytes: int = Field(default=5 * 1024**3, alias="maxInputBytes", gt=0)
+    max_output_bytes: int = Field(default=5 * 1024**3, alias="maxOutputBytes", gt=0)
+
+    model_config = {"populate_by_name": True}
+
+    @field_validator("allowed_input_buckets", "allowed_output_buckets", mode="before")
+    @classmethod
+    def _list_from_cli(cls, value: Any) -> Any:
+        # `-c key=value` on the command line arrives as a string: accept JSON or comma-separated.
+        if isinstance(value, str):
+            return json.loads(value) if value.startswith("[") else [v for v in value.split(",") if v]
+        return value
+
+    @classmethod
+    def from_context(cls, node: Node) -> StackConfig:
+        values = {}
+        for field_name, field in cls.model_fields.items():
+            key = field.alias or field_name
+            value = node.try_get_context(PREFIX + key)
+            if value is not None:
+                values[key] = value
+        return cls.model_validate(values)
