@@ -39,7 +39,7 @@ layer: $(INSTALLED)
 ## Synthesize the CloudFormation template offline into cdk.out.
 synth: $(INSTALLED)
 	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
-	CDK_OUTDIR=cdk.out $(BIN)/python infra/app.py
+	CDK_OUTDIR=cdk.out JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_CONTEXT_JSON='{"mediatasks:architecture": "$(ARCH)"}' $(BIN)/python infra/app.py
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/pipeline_overhead.py

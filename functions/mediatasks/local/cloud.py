@@ -177,12 +177,7 @@ class LocalCloud:
         _reset_cached_clients()
 
     def _create_resources(self) -> None:
-        tables = resources_of_type(self.template, "AWS::DynamoDB::Table")
-        table_props = tables[c.TASKS_TABLE_ID]
-        boto3.client("dynamodb").create_table(
-            TableName=self.names.refs[c.TASKS_TABLE_ID],
-            **{key: table_props[key] for key in _TABLE_CREATE_KEYS if key in table_props},
-        )
+        boto3.client("dynamodb").create_table(**tasks_table_definition(self.template, self.names.refs[c.TASKS_TABLE_ID]))
         boto3.client("s3").create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
         boto3.client("stepfunctions").create_state_machine(
             name=self.names.refs[c.STATE_MACHINE_ID].rsplit(":", 1)[1],
@@ -204,6 +199,12 @@ _OUR_FUNCTIONS = (
     c.UPLOAD_FUNCTION_ID,
     c.FAIL_FUNCTION_ID,
 )
+
+
+def tasks_table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """CreateTable arguments for the tasks table as the template defines it."""
+    props = resources_of_type(template, "AWS::DynamoDB::Table")[c.TASKS_TABLE_ID]
+    return {"TableName": table_name, **{key: props[key] for key in _TABLE_CREATE_KEYS if key in props}}
 
 
 def _reset_cached_clients() -> None:

@@ -26,6 +26,7 @@ from mediatasks.constants import FILES_PREFIX, WORK_PREFIX
 from mediatasks.domain.errors import (
     InputUnreachable,
     InputUnsupported,
+    OutputTooLarge,
     OutputUnwritable,
     TaskFailure,
     failure_kind_of_error_type,
@@ -130,6 +131,8 @@ class Pipeline:
                 binaries = ffmpeg.binaries()
                 argv = video_encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
                 ffmpeg.run(argv, self._deadline(seconds_left))
+                if limits.output_truncated(Path(output_path).stat().st_size):
+                    raise OutputTooLarge(f"the output would be larger than the limit of {limits.max_output_bytes} bytes")
                 report = ffmpeg.probe(ffprobe_args(binaries.ffprobe, output_path), self._deadline(seconds_left))
                 output = video_output_file(parse_ffprobe(report), options.format)
                 rendition = self._work(task.id, f"output.{options.format}")

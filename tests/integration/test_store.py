@@ -1,0 +1,102 @@
+"""The DynamoDB task store against moto, on the table the CDK app defines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mediatasks.adapters.store import TaskNotActive, TaskStore
+from mediatasks.domain.tasks import MediaFile, Status, StepName, StepStatus, StoredObject, Task, TaskErrorInfo
+from mediatasks.local.cloud import tasks_table_definition
+
+
+@pytest.fixture
+def store(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskStore]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb")
+        dynamodb.meta.client.create_table(**tasks_table_definition(template, "tasks"))
+        yield TaskStore("tasks", dynamodb.Table("tasks"))
+
+
+def new_task(store: TaskStore) -> Task:
+    task = Task.create(
+        kind="video",
+        input_url="https://example.com/a.mp4",
+        options={"width": 640, "fps": 29.97},
+        destination=None,
+        metadata={"customer": "acme", "ratio": 1.5},
+    )
+    store.create(task)
+    return task
+
+
+def test_round_trip_keeps_every_field(store: TaskStore) -> None:
+    task = new_task(store)
+    assert store.get(task.id) == task
+    assert store.get("task_missing") is None
+
+
+def test_steps_move_the_task_forward(store: TaskStore) -> None:
+    task = new_task(store)
+    store.start_step(task.id, StepName.probe, Status.validating)
+    running = store.get(task.id)
+    assert running is not None
+    assert running.status == Status.validating
+    assert running.steps[StepName.probe].status == StepStatus.processing
+    assert running.started_at is not None
+    store.finish_step(task.id, StepName.probe, Status.queued)
+    store.start_step(task.id, StepName.ingest, Status.processing)
+    after = store.get(task.id)
+    assert after is not None
+    assert after.status == Status.processing
+    assert after.started_at == running.started_at
+    assert after.steps[StepName.probe].status == StepStatus.succeeded
+
+
+def test_a_late_update_cannot_move_a_task_backwards(store: TaskStore) -> None:
+    task = new_task(store)
+    store.start_step(task.id, StepName.encode, Status.processing)
+    with pytest.raises(TaskNotActive):
+        store.start_step(task.id, StepName.probe, Status.validating)
+    current = store.get(task.id)
+    assert current is not None and current.status == Status.processing
+
+
+def test_a_finished_task_never_changes(store: TaskStore) -> None:
+    task = new_task(store)
+    store.start_step(task.id, StepName.probe, Status.validating)
+    store.fail(task.id, TaskErrorInfo(kind="input_unsupported", message="not media"), StepName.probe)
+    output = MediaFile(kind="video", format="mp4", type="video/mp4", location=StoredObject(bucket="b", key="k"))
+    with pytest.raises(TaskNotActive):
+        store.succeed(task.id, StepName.upload, output)
+    with pytest.raises(TaskNotActive):
+        store.start_step(task.id, StepName.ingest, Status.processing)
+    with pytest.raises(TaskNotActive):
+        store.fail(task.id, TaskErrorInfo(kind="timeout", message="late"), None)
+    final = store.get(task.id)
+    assert final is not None
+    assert final.status == Status.failed
+    assert final.error == TaskErrorInfo(kind="input_unsupported", message="not media")
+    assert final.steps[StepName.probe].status == StepStatus.failed
+    assert final.output is None
+
+
+def test_success_records_the_output(store: TaskStore) -> None:
+    task = new_task(store)
+    store.start_step(task.id, StepName.upload, Status.finishing)
+    output = MediaFile(kind="video", format="mp4", type="video/mp4", duration=2.5, location=StoredObject(bucket="b", key="k"))
+    store.succeed(task.id, StepName.upload, output)
+    done = store.get(task.id)
+    assert done is not None
+    assert (done.status, done.progress, done.output) == (Status.succeeded, 100, output)
+    assert done.finished_at is not None
+
+
+def test_updates_to_a_missing_task_are_refused(store: TaskStore) -> None:
+    with pytest.raises(TaskNotActive):
+        store.start_step("task_nope", StepName.probe, Status.validating)

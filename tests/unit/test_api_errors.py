@@ -1,0 +1,124 @@
+"""Bad requests -> the SPEC's HTTP status, error kind and field, through the real API handler.
+
+Validation happens before any AWS call, so these need no emulator.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mediatasks.handlers.api import handler
+from mediatasks.local.cloud import LocalLambdaContext
+from mediatasks.local.http_api import proxy_event
+
+GOOD = {"kind": "video", "input": "https://example.com/a.mp4"}
+
+
+def call(method: str, path: str, body: Any = None, raw: str | None = None) -> tuple[int, dict[str, Any]]:
+    data = raw if raw is not None else (json.dumps(body) if body is not None else "")
+    event = proxy_event(method, path, {"Content-Type": "application/json"}, data.encode(), "127.0.0.1")
+    context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
+    reply = handler(event, context)
+    return reply["statusCode"], json.loads(reply["body"])
+
+
+def with_options(**options: Any) -> dict[str, Any]:
+    return {**GOOD, "options": options}
+
+
+BAD_REQUESTS = [
+    # (request body, error kind, field)
+    ({"kind": "video"}, "input_required", "input"),
+    ({"kind": "video", "input": ""}, "input_required", "input"),
+    ({"kind": "video", "input": None}, "input_required", "input"),
+    ({**GOOD, "input": "ftp://example.com/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "file:///etc/passwd"}, "invalid_input", "input"),
+    ({**GOOD, "input": "example.com/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "https://user:pw@example.com/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "https://example.com:99999/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "s3://bucket-only"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://169.254.169.254/latest/meta-data/"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://127.0.0.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://[::ffff:10.0.0.1]/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "s3://someone-elses-bucket/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": 42}, "invalid_input", "input"),
+    ({**GOOD, "kind": "audio"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "thumbnails"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "teleport"}, "kind_unsupported", "kind"),
+    ({"input": "https://example.com/a.mp4"}, "invalid_option", "kind"),
+    (with_options(format="avi"), "invalid_format", "options.format"),
+    (with_options(format="gif"), "invalid_format", "options.format"),
+    (with_options(format="webm", codec="h264"), "invalid_codec", "options.codec"),
+    (with_options(format="mov", codec="av1"), "invalid_codec", "options.codec"),
+    (with_options(codec="mpeg2"), "invalid_option", "options.codec"),
+    (with_options(width=0), "invalid_option", "options.width"),
+    (with_options(width=1281), "invalid_option", "options.width"),
+    (with_options(width=99999), "invalid_option", "options.width"),
+    (with_options(width="150%"), "invalid_option", "options.width"),
+    (with_options(height="tall"), "invalid_option", "options.height"),
+    (with_options(fit="stretch"), "invalid_option", "options.fit"),
+    (with_options(position="middle"), "invalid_option", "options.position"),
+    (with_options(background="red"), "invalid_option", "options.background"),
+    (with_options(width=640, height=480, fit="cover", background="#000000"), "invalid_option", "options.background"),
+    (with_options(fps=0), "invalid_option", "options.fps"),
+    (with_options(fps=61), "invalid_option", "options.fps"),
+    (with_options(bitrate=1000), "invalid_option", "options.bitrate"),
+    (with_options(bitrate=100_000_000), "invalid_option", "options.bitrate"),
+    (with_options(quality="ultra"), "invalid_option", "options.quality"),
+    (with_options(start=-1), "invalid_option", "options.start"),
+    (with_options(start=5, end=2), "invalid_option", "options.end"),
+    (with_options(volume=3), "invalid_option", "options.volume"),
+    ({**GOOD, "colour": "blue"}, "invalid_option", "colour"),
+    ({**GOOD, "output": "https://example.com/out.mp4"}, "invalid_option", "output"),
+    ({**GOOD, "output": "s3://not-allowed-bucket/out.mp4"}, "invalid_option", "output"),
+    ({**GOOD, "metadata": {"k" * 65: "v"}}, "invalid_option", "metadata." + "k" * 65),
+    ({**GOOD, "metadata": {"k": "v" * 1025}}, "invalid_option", "metadata.k"),
+    ({**GOOD, "metadata": {"k": {"nested": True}}}, "invalid_option", "metadata.k"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediatasks import config
+    from mediatasks.handlers import api
+
+    monkeypatch.setenv("MEDIATASKS_TASKS_TABLE", "tasks")
+    monkeypatch.setenv("MEDIATASKS_MEDIA_BUCKET", "media")
+    monkeypatch.setenv("MEDIATASKS_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:x")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    config.settings.cache_clear()
+    api.service.cache_clear()
+
+
+@pytest.mark.parametrize(("body", "kind", "field"), BAD_REQUESTS)
+def test_bad_request_gets_a_specific_error(body: dict[str, Any], kind: str, field: str) -> None:
+    status, error = call("POST", "/tasks", body)
+    assert (status, error["kind"], error.get("field")) == (400, kind, field)
+    assert error["message"]
+
+
+@pytest.mark.parametrize("raw", ["{", "not json", '{"kind": "video",}'])
+def test_malformed_json(raw: str) -> None:
+    status, error = call("POST", "/tasks", raw=raw)
+    assert (status, error["kind"]) == (400, "invalid_json")
+
+
+@pytest.mark.parametrize("raw", ["[]", '"text"', "42"])
+def test_body_must_be_an_object(raw: str) -> None:
+    status, error = call("POST", "/tasks", raw=raw)
+    assert (status, error["kind"]) == (400, "invalid_json")
+
+
+def test_unknown_route() -> None:
+    status, error = call("GET", "/nothing")
+    assert (status, error["kind"]) == (404, "not_found")
+
+
+def test_error_bodies_carry_no_internals() -> None:
+    for body, _, _ in BAD_REQUESTS:
+        _, error = call("POST", "/tasks", body)
+        text = json.dumps(error)
+        assert "Traceback" not in text and "/work/" not in text and "pydantic" not in text.lower()

@@ -1,0 +1,47 @@
+"""ffprobe's report -> what we know about a file."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.media import parse_ffprobe, source_file
+
+REPORT = {
+    "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "12.5", "size": "1000", "bit_rate": "640"},
+    "streams": [
+        {"codec_type": "video", "codec_name": "h264", "width": 1920, "height": 1080, "avg_frame_rate": "30000/1001"},
+        {"codec_type": "audio", "codec_name": "aac"},
+    ],
+}
+
+
+def test_reads_container_streams_and_numbers() -> None:
+    media = parse_ffprobe(REPORT)
+    assert media.demuxer == "mov"
+    assert (media.width, media.height, media.fps) == (1920, 1080, 29.97)
+    assert (media.video_codec, media.audio_codec) == ("h264", "aac")
+    assert (media.duration, media.filesize, media.bitrate) == (12.5, 1000, 640)
+
+
+def test_rotated_video_reports_its_displayed_size() -> None:
+    rotated = {**REPORT, "streams": [{**REPORT["streams"][0], "side_data_list": [{"rotation": -90}]}]}
+    media = parse_ffprobe(rotated)
+    assert (media.width, media.height) == (1080, 1920)
+
+
+def test_cover_art_is_not_the_video_stream() -> None:
+    art = {"codec_type": "video", "codec_name": "mjpeg", "width": 500, "height": 500, "disposition": {"attached_pic": 1}}
+    media = parse_ffprobe({**REPORT, "streams": [art, REPORT["streams"][1]]})
+    assert not media.has_video
+
+
+def test_no_format_means_not_media() -> None:
+    with pytest.raises(InputUnsupported):
+        parse_ffprobe({})
+
+
+def test_source_file_object() -> None:
+    file = source_file(parse_ffprobe(REPORT))
+    assert (file.object, file.kind, file.format, file.type) == ("file", "video", "mp4", "video/mp4")
+    assert file.id.startswith("file_")
