@@ -41,14 +41,29 @@ def make_clip(media_dir: Path) -> MakeClip:
 
     @functools.cache
     def make(
-        name: str = "clip.mp4", *, size: str = "320x240", seconds: float = 2, fps: int = 25, audio: bool = True
+        name: str = "clip.mp4",
+        *,
+        size: str = "320x240",
+        seconds: float = 2,
+        fps: int = 25,
+        audio: bool = True,
     ) -> Path:
         target = media_dir / name
         argv = [binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                 "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]  # fmt: skip
         if audio:
             argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:a", "aac", "-shortest"]
-        argv += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(target)]
+        argv += [
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(target),
+        ]
         subprocess.run(argv, check=True)
         return target
 
@@ -65,7 +80,7 @@ class FileServer:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
@@ -83,6 +98,6 @@ def file_server(media_dir: Path) -> Iterator[FileServer]:
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
     """The CDK app synthesized offline, as the local stack runs it."""
-    from mediatasks.local.stack import synthesize_for_local  # noqa: PLC0415
+    from mediatasks.local.stack import synthesize_for_local
 
     return synthesize_for_local()

@@ -28,7 +28,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 def _override_id(construct: Construct, logical_id: str) -> None:
     """Stable logical ids, so the local stack and the tests find each resource by name."""
     child = construct.node.default_child
-    assert isinstance(child, cdk.CfnResource)
+    if not isinstance(child, cdk.CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to name")
     child.override_logical_id(logical_id)
 
 
@@ -60,8 +61,13 @@ class Storage(Construct):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[
-                s3.LifecycleRule(id="remove-work-files", prefix=c.WORK_PREFIX, expiration=cdk.Duration.days(2)),
-                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
+                s3.LifecycleRule(
+                    id="remove-work-files", prefix=c.WORK_PREFIX, expiration=cdk.Duration.days(2)
+                ),
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -78,7 +84,9 @@ class Pipeline(Construct):
         layer_dir = LAYER_BUILD_DIR / config.architecture
         if not (layer_dir / "MANIFEST.json").exists():
             raise RuntimeError(f"the ffmpeg layer is not built: run `make layer ARCH={config.architecture}`")
-        architecture = lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64
+        architecture = (
+            lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64
+        )
         ffmpeg_layer = lambda_.LayerVersion(
             self,
             c.FFMPEG_LAYER_ID,
@@ -127,13 +135,21 @@ class Pipeline(Construct):
         for bucket_name in config.allowed_output_buckets:
             s3.Bucket.from_bucket_name(self, f"Output-{bucket_name}", bucket_name).grant_put(upload)
 
-        failed = sfn.Fail(self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task")
+        failed = sfn.Fail(
+            self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
+        )
         record_failure = tasks.LambdaInvoke(
-            self, "RecordFailure", lambda_function=mark_failed, payload_response_only=True, result_path="$.failure"
+            self,
+            "RecordFailure",
+            lambda_function=mark_failed,
+            payload_response_only=True,
+            result_path="$.failure",
         ).next(failed)
 
         def invoke(name: str, fn: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
-            step = tasks.LambdaInvoke(self, name, lambda_function=fn, payload_response_only=True, result_path=result_path)
+            step = tasks.LambdaInvoke(
+                self, name, lambda_function=fn, payload_response_only=True, result_path=result_path
+            )
             step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             return step
 
@@ -161,11 +177,15 @@ class Pipeline(Construct):
 class FunctionFactory:
     """Python functions sharing code, runtime, architecture, tracing and the Powertools layer."""
 
-    def __init__(self, scope: Construct, *, config: StackConfig, architecture: lambda_.Architecture, data: Data) -> None:
+    def __init__(
+        self, scope: Construct, *, config: StackConfig, architecture: lambda_.Architecture, data: Data
+    ) -> None:
         self._scope = scope
         self._architecture = architecture
         self._table = data.table
-        self._code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=["mediatasks/local", "**/__pycache__"])
+        self._code = lambda_.Code.from_asset(
+            str(FUNCTIONS_DIR), exclude=["mediatasks/local", "**/__pycache__"]
+        )
         arch = "arm64" if config.architecture == "arm64" else "x86_64"
         python = RUNTIME.name.replace(".", "")
         self._powertools = lambda_.LayerVersion.from_layer_version_arn(
@@ -240,7 +260,9 @@ class Api(Construct):
             self,
             "RestApi",
             rest_api_name="mediatasks",
-            deploy_options=apigw.StageOptions(stage_name="v1", tracing_enabled=True, throttling_rate_limit=50, throttling_burst_limit=100),
+            deploy_options=apigw.StageOptions(
+                stage_name="v1", tracing_enabled=True, throttling_rate_limit=50, throttling_burst_limit=100
+            ),
         )
         integration = apigw.LambdaIntegration(fn)
         tasks_resource = self.rest_api.root.add_resource("tasks")

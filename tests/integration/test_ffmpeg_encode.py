@@ -39,7 +39,9 @@ def video_stream(report: dict[str, Any]) -> dict[str, Any]:
         ({"format": "mov"}, "h264", "mov,mp4,m4a,3gp,3g2,mj2"),
     ],
 )
-def test_codec_and_container(make_clip: MakeClip, tmp_path: Path, options: dict[str, Any], codec: str, container: str) -> None:
+def test_codec_and_container(
+    make_clip: MakeClip, tmp_path: Path, options: dict[str, Any], codec: str, container: str
+) -> None:
     report = encode(make_clip(), tmp_path, width=160, **options)
     assert video_stream(report)["codec_name"] == codec
     assert report["format"]["format_name"] == container
@@ -56,7 +58,9 @@ def test_codec_and_container(make_clip: MakeClip, tmp_path: Path, options: dict[
         ({"width": 200, "height": 100, "fit": "fill"}, (200, 100)),
     ],
 )
-def test_size_and_fit(make_clip: MakeClip, tmp_path: Path, options: dict[str, Any], size: tuple[int, int]) -> None:
+def test_size_and_fit(
+    make_clip: MakeClip, tmp_path: Path, options: dict[str, Any], size: tuple[int, int]
+) -> None:
     stream = video_stream(encode(make_clip(), tmp_path, **options))
     assert (stream["width"], stream["height"]) == size
 
@@ -82,7 +86,10 @@ def test_output_size_cap_cuts_the_encode_short_detectably(make_clip: MakeClip, t
     for name, cap in (("full", 50_000_000), ("capped", 100_000)):
         out = tmp_path / f"{name}.mp4"
         limits = Limits(cap)
-        ffmpeg.run(video_encode_args(ffmpeg.binaries().ffmpeg, VideoOptions(), media, str(clip), str(out), limits), 60)
+        ffmpeg.run(
+            video_encode_args(ffmpeg.binaries().ffmpeg, VideoOptions(), media, str(clip), str(out), limits),
+            60,
+        )
         sizes[name] = (out.stat().st_size, limits.output_truncated(out.stat().st_size))
     assert sizes["capped"][0] < sizes["full"][0]
     assert sizes == {"full": (sizes["full"][0], False), "capped": (sizes["capped"][0], True)}
@@ -97,16 +104,23 @@ def test_garbage_is_not_media(tmp_path: Path) -> None:
 
 def test_probe_through_a_pipe(make_clip: MakeClip) -> None:
     with make_clip().open("rb") as stream:
-        media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, "pipe:0"), 30, stdin=stream))
+        media = parse_ffprobe(
+            ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, "pipe:0"), 30, stdin=stream)
+        )
     assert (media.width, media.height, media.video_codec, media.audio_codec) == (320, 240, "h264", "aac")
 
 
 def test_deadline_kills_the_run(make_clip: MakeClip, tmp_path: Path) -> None:
     with pytest.raises(StepTimeout):
-        ffmpeg.run([ffmpeg.binaries().ffmpeg, "-nostdin", "-f", "lavfi", "-i", "testsrc2=rate=5", "-f", "null", "-"], 0.5)
+        ffmpeg.run(
+            [ffmpeg.binaries().ffmpeg, "-nostdin", "-f", "lavfi", "-i", "testsrc2=rate=5", "-f", "null", "-"],
+            0.5,
+        )
 
 
 def test_failure_is_reported_without_details() -> None:
     with pytest.raises(ProcessingFailed) as raised:
-        ffmpeg.run([ffmpeg.binaries().ffmpeg, "-nostdin", "-i", "/nonexistent/file.mp4", "-f", "null", "-"], 10)
+        ffmpeg.run(
+            [ffmpeg.binaries().ffmpeg, "-nostdin", "-i", "/nonexistent/file.mp4", "-f", "null", "-"], 10
+        )
     assert "/nonexistent" not in str(raised.value)

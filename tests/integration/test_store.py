@@ -60,18 +60,21 @@ def test_steps_move_the_task_forward(store: TaskStore) -> None:
 
 def test_a_late_update_cannot_move_a_task_backwards(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.encode, Status.processing)
+    store.start_step(task.id, StepName.transcode, Status.processing)
     with pytest.raises(TaskNotActive):
         store.start_step(task.id, StepName.probe, Status.validating)
     current = store.get(task.id)
-    assert current is not None and current.status == Status.processing
+    assert current is not None
+    assert current.status == Status.processing
 
 
 def test_a_finished_task_never_changes(store: TaskStore) -> None:
     task = new_task(store)
     store.start_step(task.id, StepName.probe, Status.validating)
     store.fail(task.id, TaskErrorInfo(kind="input_unsupported", message="not media"), StepName.probe)
-    output = MediaFile(kind="video", format="mp4", type="video/mp4", location=StoredObject(bucket="b", key="k"))
+    output = MediaFile(
+        kind="video", format="mp4", type="video/mp4", location=StoredObject(bucket="b", key="k")
+    )
     with pytest.raises(TaskNotActive):
         store.succeed(task.id, StepName.upload, output)
     with pytest.raises(TaskNotActive):
@@ -89,7 +92,9 @@ def test_a_finished_task_never_changes(store: TaskStore) -> None:
 def test_success_records_the_output(store: TaskStore) -> None:
     task = new_task(store)
     store.start_step(task.id, StepName.upload, Status.finishing)
-    output = MediaFile(kind="video", format="mp4", type="video/mp4", duration=2.5, location=StoredObject(bucket="b", key="k"))
+    output = MediaFile(
+        kind="video", format="mp4", type="video/mp4", duration=2.5, location=StoredObject(bucket="b", key="k")
+    )
     store.succeed(task.id, StepName.upload, output)
     done = store.get(task.id)
     assert done is not None

@@ -6,7 +6,7 @@ import ipaddress
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,7 +15,7 @@ from mediatasks.domain.addresses import is_allowed_address
 from mediatasks.domain.errors import InputTooLarge, InputUnreachable
 
 BLOCKED = [
-    "127.0.0.1", "127.8.9.10", "0.0.0.0", "10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.1",
+    "127.0.0.1", "127.8.9.10", "0.0.0.0",  # noqa: S104 - data, nothing binds "10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.1",
     "100.64.0.1", "100.127.255.254", "169.254.169.254", "169.254.170.2", "224.0.0.1", "239.255.255.250",
     "255.255.255.255", "192.0.0.1", "198.18.0.1", "240.0.0.1",
     "::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1",
@@ -62,13 +62,15 @@ def test_literal_spellings_of_blocked_hosts_are_refused(url: str) -> None:
 
 def test_a_name_with_any_private_answer_is_refused() -> None:
     with pytest.raises(BlockedAddress):
-        open_url("http://mixed.example/", FetchPolicy(), resolver=lambda host, port: ["93.184.215.14", "10.0.0.5"])
+        open_url(
+            "http://mixed.example/", FetchPolicy(), resolver=lambda host, port: ["93.184.215.14", "10.0.0.5"]
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         status, headers, body = self.routes.get(self.path, (404, {}, b""))
         self.send_response(status)
         for name, value in headers.items():
@@ -77,7 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 

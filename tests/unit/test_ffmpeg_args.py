@@ -70,7 +70,10 @@ def test_vp9_uses_constant_quality_mode() -> None:
 
 
 def test_higher_quality_means_lower_crf() -> None:
-    crfs = [int(value_after(argv(VideoOptions(quality=q)), "-crf")) for q in ("very_low", "low", "medium", "high", "very_high")]  # type: ignore[arg-type]
+    crfs = [
+        int(value_after(argv(VideoOptions(quality=q)), "-crf"))
+        for q in ("very_low", "low", "medium", "high", "very_high")
+    ]  # type: ignore[arg-type]
     assert crfs == sorted(crfs, reverse=True)
 
 

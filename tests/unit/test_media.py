@@ -8,9 +8,20 @@ from mediatasks.domain.errors import InputUnsupported
 from mediatasks.domain.media import parse_ffprobe, source_file
 
 REPORT = {
-    "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "12.5", "size": "1000", "bit_rate": "640"},
+    "format": {
+        "format_name": "mov,mp4,m4a,3gp,3g2,mj2",
+        "duration": "12.5",
+        "size": "1000",
+        "bit_rate": "640",
+    },
     "streams": [
-        {"codec_type": "video", "codec_name": "h264", "width": 1920, "height": 1080, "avg_frame_rate": "30000/1001"},
+        {
+            "codec_type": "video",
+            "codec_name": "h264",
+            "width": 1920,
+            "height": 1080,
+            "avg_frame_rate": "30000/1001",
+        },
         {"codec_type": "audio", "codec_name": "aac"},
     ],
 }
@@ -31,7 +42,13 @@ def test_rotated_video_reports_its_displayed_size() -> None:
 
 
 def test_cover_art_is_not_the_video_stream() -> None:
-    art = {"codec_type": "video", "codec_name": "mjpeg", "width": 500, "height": 500, "disposition": {"attached_pic": 1}}
+    art = {
+        "codec_type": "video",
+        "codec_name": "mjpeg",
+        "width": 500,
+        "height": 500,
+        "disposition": {"attached_pic": 1},
+    }
     media = parse_ffprobe({**REPORT, "streams": [art, REPORT["streams"][1]]})
     assert not media.has_video
 

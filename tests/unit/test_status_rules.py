@@ -57,7 +57,11 @@ def test_step_functions_timeout() -> None:
     assert error.kind == "timeout"
 
 
-@pytest.mark.parametrize("error_type", ["KeyError", "ClientError", "Runtime.ExitError", "Sandbox.Timedout", ""])
+@pytest.mark.parametrize(
+    "error_type", ["KeyError", "ClientError", "Runtime.ExitError", "Sandbox.Timedout", ""]
+)
 def test_unexpected_errors_show_nothing_internal(error_type: str) -> None:
-    error = failure_from_catch(catch(error_type, "'/var/task/secret.py' line 3: AccessDenied for arn:aws:iam::1"))
+    error = failure_from_catch(
+        catch(error_type, "'/var/task/secret.py' line 3: AccessDenied for arn:aws:iam::1")
+    )
     assert (error.kind, error.message) == ("processing_failed", GENERIC_FAILURE)

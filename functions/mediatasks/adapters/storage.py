@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 
+from mediatasks.adapters.streams import ByteStream
 from mediatasks.domain.tasks import StoredObject
 
 if TYPE_CHECKING:
@@ -20,9 +21,9 @@ class Storage:
     def __init__(self, client: S3Client | None = None) -> None:
         self._s3 = client or boto3.client("s3")
 
-    def upload_stream(self, stream: IO[bytes], target: StoredObject, content_type: str | None = None) -> None:
-        extra = {"ContentType": content_type} if content_type else None
-        self._s3.upload_fileobj(stream, target.bucket, target.key, ExtraArgs=extra, Config=STREAMING)
+    def upload_stream(self, stream: ByteStream, target: StoredObject) -> None:
+        # boto3 only calls read(size) on the stream; its type hints ask for a whole file object
+        self._s3.upload_fileobj(cast(IO[Any], stream), target.bucket, target.key, Config=STREAMING)
 
     def upload_file(self, path: str, target: StoredObject, content_type: str) -> None:
         self._s3.upload_file(path, target.bucket, target.key, ExtraArgs={"ContentType": content_type})
@@ -30,9 +31,8 @@ class Storage:
     def download_file(self, source: StoredObject, path: str) -> None:
         self._s3.download_file(source.bucket, source.key, path)
 
-    def open(self, source: StoredObject) -> IO[bytes]:
-        body: IO[bytes] = self._s3.get_object(Bucket=source.bucket, Key=source.key)["Body"]
-        return body
+    def open(self, source: StoredObject) -> ByteStream:
+        return self._s3.get_object(Bucket=source.bucket, Key=source.key)["Body"]
 
     def size(self, source: StoredObject) -> int:
         return self._s3.head_object(Bucket=source.bucket, Key=source.key)["ContentLength"]

@@ -18,5 +18,7 @@ class Workflow:
 
     def start(self, task_id: str) -> str:
         """One execution per task, named by the task id, so a repeated start cannot run it twice."""
-        response = self._sfn.start_execution(stateMachineArn=self._arn, name=task_id, input=json.dumps({"task_id": task_id}))
+        response = self._sfn.start_execution(
+            stateMachineArn=self._arn, name=task_id, input=json.dumps({"task_id": task_id})
+        )
         return response["executionArn"]

@@ -10,23 +10,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
-from mediatasks.domain.options import Fit, Position, Quality, VideoOptions, ffmpeg_colour, percentage_of
+from mediatasks.domain.options import Position, Quality, VideoOptions, ffmpeg_colour, percentage_of
 
 INPUT_GUARDS: tuple[str, ...] = ("-format_whitelist", ",".join(ACCEPTED_DEMUXERS))
 
 # Constant rate factor per codec; each scale is the encoder's own (x264 23 ~ x265 28 ~ vp9 33).
 CRF: dict[str, dict[Quality, int]] = {
-    "h264": {Quality.very_low: 32, Quality.low: 28, Quality.medium: 23, Quality.high: 20, Quality.very_high: 17},
-    "h265": {Quality.very_low: 36, Quality.low: 32, Quality.medium: 28, Quality.high: 25, Quality.very_high: 22},
-    "vp9": {Quality.very_low: 45, Quality.low: 40, Quality.medium: 34, Quality.high: 31, Quality.very_high: 26},
-    "av1": {Quality.very_low: 45, Quality.low: 40, Quality.medium: 35, Quality.high: 30, Quality.very_high: 25},
+    "h264": {
+        "very_low": 32,
+        "low": 28,
+        "medium": 23,
+        "high": 20,
+        "very_high": 17,
+    },
+    "h265": {
+        "very_low": 36,
+        "low": 32,
+        "medium": 28,
+        "high": 25,
+        "very_high": 22,
+    },
+    "vp9": {
+        "very_low": 45,
+        "low": 40,
+        "medium": 34,
+        "high": 31,
+        "very_high": 26,
+    },
+    "av1": {
+        "very_low": 45,
+        "low": 40,
+        "medium": 35,
+        "high": 30,
+        "very_high": 25,
+    },
 }
 AUDIO_BITRATE_KBPS: dict[Quality, int] = {
-    Quality.very_low: 64,
-    Quality.low: 96,
-    Quality.medium: 128,
-    Quality.high: 160,
-    Quality.very_high: 192,
+    "very_low": 64,
+    "low": 96,
+    "medium": 128,
+    "high": 160,
+    "very_high": 192,
 }
 ENCODER_SPEED: dict[str, tuple[str, ...]] = {
     "h264": ("-c:v", "libx264", "-preset", "fast"),
@@ -39,15 +63,15 @@ MUXER_BY_FORMAT = {"mp4": "mp4", "mov": "mov", "webm": "webm"}
 
 # Where the anchored side sits in the spare room: 0 = left/top, 0.5 = centre, 1 = right/bottom.
 _ANCHOR: dict[Position, tuple[float, float]] = {
-    Position.center: (0.5, 0.5),
-    Position.top: (0.5, 0.0),
-    Position.bottom: (0.5, 1.0),
-    Position.left: (0.0, 0.5),
-    Position.right: (1.0, 0.5),
-    Position.top_left: (0.0, 0.0),
-    Position.top_right: (1.0, 0.0),
-    Position.bottom_left: (0.0, 1.0),
-    Position.bottom_right: (1.0, 1.0),
+    "center": (0.5, 0.5),
+    "top": (0.5, 0.0),
+    "bottom": (0.5, 1.0),
+    "left": (0.0, 0.5),
+    "right": (1.0, 0.5),
+    "top_left": (0.0, 0.0),
+    "top_right": (1.0, 0.0),
+    "bottom_left": (0.0, 1.0),
+    "bottom_right": (1.0, 1.0),
 }
 
 
@@ -97,10 +121,10 @@ def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
     width, height = _target_size(options, media)
     filters: list[str] = []
     if width is not None and height is not None:
-        x, y = _ANCHOR[Position(options.position)]
-        if options.fit == Fit.fill:
+        x, y = _ANCHOR[options.position]
+        if options.fit == "fill":
             filters.append(f"scale={width}:{height}")
-        elif options.fit == Fit.cover:
+        elif options.fit == "cover":
             filters.append(f"scale={width}:{height}:force_original_aspect_ratio=increase")
             filters.append(f"crop={width}:{height}:(iw-ow)*{x}:(ih-oh)*{y}")
         else:
@@ -134,7 +158,7 @@ def _video_rate_args(options: VideoOptions) -> list[str]:
     if options.bitrate is not None:
         rate = str(options.bitrate)
         return ["-b:v", rate, "-maxrate", rate, "-bufsize", str(options.bitrate * 2)]
-    crf = ["-crf", str(CRF[codec][Quality(options.quality)])]
+    crf = ["-crf", str(CRF[codec][options.quality])]
     return [*crf, "-b:v", "0"] if codec == "vp9" else crf
 
 
@@ -175,8 +199,21 @@ def video_encode_args(
         *_video_rate_args(options),
     ]
     if media.has_audio:
-        args += ["-c:a", AUDIO_CODEC_BY_FORMAT[options.format], "-b:a", f"{AUDIO_BITRATE_KBPS[Quality(options.quality)]}k"]
+        args += [
+            "-c:a",
+            AUDIO_CODEC_BY_FORMAT[options.format],
+            "-b:a",
+            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
+        ]
     if options.format in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
-    args += ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-f", MUXER_BY_FORMAT[options.format], output_path]
+    args += [
+        "-map_metadata",
+        "-1",
+        "-fs",
+        str(limits.max_output_bytes),
+        "-f",
+        MUXER_BY_FORMAT[options.format],
+        output_path,
+    ]
     return args

@@ -144,7 +144,11 @@ def _as_file(media: ProbedMedia, *, format_name: str, mime: str) -> MediaFile:
 def source_file(media: ProbedMedia) -> MediaFile:
     """The File object of an input, named by its container."""
     mime = _MIME_BY_DEMUXER.get(media.demuxer, "application/octet-stream")
-    if media.demuxer == "matroska" and "webm" in media.format_names and media.video_codec in ("vp8", "vp9", "av1"):
+    if (
+        media.demuxer == "matroska"
+        and "webm" in media.format_names
+        and media.video_codec in ("vp8", "vp9", "av1")
+    ):
         mime = "video/webm"
     if not media.has_video and mime.startswith("video/"):
         mime = "audio/" + mime.split("/", 1)[1]

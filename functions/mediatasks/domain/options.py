@@ -4,7 +4,6 @@ document, ffmpeg argument building and CLI flags."""
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -13,30 +12,13 @@ from pydantic_core import PydanticCustomError
 MAX_PIXELS_PER_SIDE = 7680
 
 
-class Quality(StrEnum):
-    very_low = "very_low"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    very_high = "very_high"
-
-
-class Fit(StrEnum):
-    contain = "contain"
-    cover = "cover"
-    fill = "fill"
-
-
-class Position(StrEnum):
-    center = "center"
-    top = "top"
-    bottom = "bottom"
-    left = "left"
-    right = "right"
-    top_left = "top_left"
-    top_right = "top_right"
-    bottom_left = "bottom_left"
-    bottom_right = "bottom_right"
+Quality = Literal["very_low", "low", "medium", "high", "very_high"]
+Fit = Literal["contain", "cover", "fill"]
+Position = Literal[
+    "center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left", "bottom_right"
+]  # fmt: skip
+VideoFormat = Literal["mp4", "webm", "mov"]
+VideoCodec = Literal["h264", "h265", "vp9", "av1"]
 
 
 Percentage = Annotated[str, StringConstraints(pattern=r"^(100|[1-9][0-9]?)(\.[0-9]{1,2})?%$")]
@@ -48,7 +30,8 @@ Dimension = Annotated[
 HexColour = Annotated[str, StringConstraints(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")]
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
 
-VIDEO_CODECS_BY_FORMAT: dict[str, tuple[str, ...]] = {
+# The first codec of each container is its default.
+VIDEO_CODECS_BY_FORMAT: dict[str, tuple[VideoCodec, ...]] = {
     "mp4": ("h264", "h265", "av1"),
     "webm": ("vp9", "av1"),
     "mov": ("h264", "h265"),
@@ -56,7 +39,7 @@ VIDEO_CODECS_BY_FORMAT: dict[str, tuple[str, ...]] = {
 
 
 class StrictOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 def percentage_of(value: str, total: int) -> int:
@@ -79,23 +62,25 @@ class Trim(StrictOptions):
 class Framing(StrictOptions):
     width: Dimension | None = None
     height: Dimension | None = None
-    fit: Fit = Field(default=Fit.contain, description="How the source fills a width x height box")
-    position: Position = Field(default=Position.center, description="Anchor for contain and cover")
+    fit: Fit = Field(default="contain", description="How the source fills a width x height box")
+    position: Position = Field(default="center", description="Anchor for contain and cover")
     background: HexColour | None = Field(default=None, description="Padding colour, only with fit contain")
 
     @model_validator(mode="after")
     def _background_only_with_contain(self) -> Self:
-        if self.background is not None and self.fit != Fit.contain:
-            raise PydanticCustomError("background_needs_contain", "background is only allowed with fit contain")
+        if self.background is not None and self.fit != "contain":
+            raise PydanticCustomError(
+                "background_needs_contain", "background is only allowed with fit contain"
+            )
         return self
 
 
 class VideoOptions(Framing, Trim):
-    format: Literal["mp4", "webm", "mov"] = "mp4"
-    codec: Literal["h264", "h265", "vp9", "av1"] | None = Field(
+    format: VideoFormat = "mp4"
+    codec: VideoCodec | None = Field(
         default=None, description="Defaults to h264 for mp4 and mov, vp9 for webm"
     )
-    quality: Quality = Quality.medium
+    quality: Quality = "medium"
     fps: float | None = Field(default=None, ge=1, le=60)
     bitrate: int | None = Field(default=None, ge=300_000, le=60_000_000, description="Video bits per second")
 
@@ -103,7 +88,7 @@ class VideoOptions(Framing, Trim):
     def _codec_fits_container(self) -> Self:
         allowed = VIDEO_CODECS_BY_FORMAT[self.format]
         if self.codec is None:
-            self.codec = allowed[0] if self.format != "webm" else "vp9"
+            self.codec = allowed[0]
         elif self.codec not in allowed:
             raise PydanticCustomError(
                 "invalid_codec",

@@ -50,7 +50,9 @@ def _check_input_url(url: str) -> str:
     except ValueError:
         host = None
     if not host or parts.username or parts.password:
-        raise PydanticCustomError("invalid_input", "input must be an absolute URL with a host and no credentials")
+        raise PydanticCustomError(
+            "invalid_input", "input must be an absolute URL with a host and no credentials"
+        )
     return url
 
 
@@ -75,7 +77,9 @@ class CreateTaskRequest(BaseModel):
         kind = data.get("kind")
         if kind is not None and kind not in IMPLEMENTED_KINDS:
             if kind in PLANNED_KINDS:
-                message = f"kind {kind!r} is not supported yet; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
+                message = (
+                    f"kind {kind!r} is not supported yet; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
+                )
             else:
                 message = f"unknown kind {kind!r}; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
             raise PydanticCustomError("kind_unsupported", message)
@@ -133,14 +137,21 @@ def _classify(error: dict[str, Any]) -> tuple[str, str | None, str]:
         return "invalid_json", None, "the request body must be a JSON object"
     if error_type in ("kind_unsupported", "input_required", "invalid_input", "invalid_codec"):
         if error_type in _FIELD_OF_MODEL_ERROR:
-            field = f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]
+            field = (
+                f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]
+            )
         default_field = {"kind_unsupported": "kind", "input_required": "input", "invalid_input": "input"}
         return error_type, field or default_field.get(error_type), message
     if error_type == "missing" and field == "input":
         return "input_required", field, "input is required: the URL of the file to process"
     if field == "input":
         return "invalid_input", field, "input must be a URL string: http://, https:// or s3://"
-    if field is not None and field.endswith("format") and field.startswith("options") and error_type == "literal_error":
+    if (
+        field is not None
+        and field.endswith("format")
+        and field.startswith("options")
+        and error_type == "literal_error"
+    ):
         return "invalid_format", field, f"{field}: {message}"
     if error_type in _FIELD_OF_MODEL_ERROR:
         field = f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]

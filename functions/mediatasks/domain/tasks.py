@@ -45,9 +45,11 @@ class StepStatus(StrEnum):
 
 
 class StepName(StrEnum):
+    """A pipeline step. The transcode step is shown with the task's kind ("video"), as in seed 001."""
+
     probe = "probe"
     ingest = "ingest"
-    encode = "encode"
+    transcode = "transcode"
     upload = "upload"
 
 
@@ -55,13 +57,13 @@ class StepName(StrEnum):
 TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.probe: Status.validating,
     StepName.ingest: Status.processing,
-    StepName.encode: Status.processing,
+    StepName.transcode: Status.processing,
     StepName.upload: Status.finishing,
 }
 TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.probe: Status.queued,
     StepName.ingest: Status.processing,
-    StepName.encode: Status.processing,
+    StepName.transcode: Status.processing,
     StepName.upload: Status.succeeded,
 }
 
@@ -118,7 +120,7 @@ class MediaFile(BaseModel):
 class Step(BaseModel):
     id: str
     object: Literal["step"] = "step"
-    kind: StepName
+    kind: str
     status: StepStatus = StepStatus.waiting
     progress: int | None = None
     error: TaskErrorInfo | None = None
@@ -128,7 +130,7 @@ class Step(BaseModel):
     updated_at: int
 
 
-PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.encode, StepName.upload)
+PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
 
 
 class Task(BaseModel):
@@ -161,7 +163,12 @@ class Task(BaseModel):
     ) -> Task:
         created = now_ms()
         steps = {
-            name: Step(id=f"step_{index:03d}", kind=name, created_at=created, updated_at=created)
+            name: Step(
+                id=f"step_{index:03d}",
+                kind=kind if name == StepName.transcode else name.value,
+                created_at=created,
+                updated_at=created,
+            )
             for index, name in enumerate(PIPELINE_STEPS, start=1)
         }
         return cls(

@@ -35,14 +35,18 @@ def service() -> TaskService:
 
 
 def _error_response(error: ApiError) -> Response[str]:
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
+    return Response(
+        status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body())
+    )
 
 
 @app.post("/tasks")
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
     tasks = service()
     task = tasks.create(request)
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(tasks.present(task)))
+    return Response(
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(tasks.present(task))
+    )
 
 
 @app.get("/tasks/<task_id>")

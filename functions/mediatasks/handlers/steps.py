@@ -65,7 +65,10 @@ def ingest(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
 @event_parser(model=ExecutionState)
 def encode(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
     return pipeline().encode(
-        event.task_id, _required(event.probe, "probe"), _required(event.source, "source"), _seconds_left(context)
+        event.task_id,
+        _required(event.probe, "probe"),
+        _required(event.source, "source"),
+        _seconds_left(context),
     )
 
 

@@ -13,7 +13,7 @@ from mediatasks.adapters.ffmpeg import binaries
 
 
 def serve(args: argparse.Namespace) -> int:
-    from mediatasks.local.stack import LocalStack  # noqa: PLC0415 - imports moto, slow for `sample`
+    from mediatasks.local.stack import LocalStack
 
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
     stack = LocalStack(host=args.host, port=args.port, allow_local_inputs=args.allow_local_inputs)

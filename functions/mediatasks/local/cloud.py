@@ -79,9 +79,13 @@ def invoke_in_process(function: LocalFunction, payload: bytes, response_headers:
     try:
         result = function.handler()(event, function.context())
     except Exception as error:
-        logging.getLogger("mediatasks.local").info("%s raised %s: %s", function.logical_id, type(error).__name__, error)
+        logging.getLogger("mediatasks.local").info(
+            "%s raised %s: %s", function.logical_id, type(error).__name__, error
+        )
         response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": []}).encode()
+        return json.dumps(
+            {"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": []}
+        ).encode()
     return json.dumps(result).encode()
 
 
@@ -120,7 +124,9 @@ class LocalCloud:
             variables = self.names.resolve(functions[logical_id].get("Environment", {}).get("Variables", {}))
             for name, value in variables.items():
                 if merged.get(name, value) != value:
-                    raise RuntimeError(f"functions disagree on {name}; the local stack runs them in one process")
+                    raise RuntimeError(
+                        f"functions disagree on {name}; the local stack runs them in one process"
+                    )
                 merged[name] = str(value)
         return merged
 
@@ -144,7 +150,9 @@ class LocalCloud:
             function = by_arn.get(function_name)
             if function is None:
                 response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": function_name}).encode()
+                return json.dumps(
+                    {"errorType": "ResourceNotFoundException", "errorMessage": function_name}
+                ).encode()
             payload = body.encode() if isinstance(body, str) else body
             return invoke_in_process(function, payload, response_headers)
 
@@ -177,7 +185,9 @@ class LocalCloud:
         _reset_cached_clients()
 
     def _create_resources(self) -> None:
-        boto3.client("dynamodb").create_table(**tasks_table_definition(self.template, self.names.refs[c.TASKS_TABLE_ID]))
+        boto3.client("dynamodb").create_table(
+            **tasks_table_definition(self.template, self.names.refs[c.TASKS_TABLE_ID])
+        )
         boto3.client("s3").create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
         boto3.client("stepfunctions").create_state_machine(
             name=self.names.refs[c.STATE_MACHINE_ID].rsplit(":", 1)[1],
@@ -209,8 +219,8 @@ def tasks_table_definition(template: dict[str, Any], table_name: str) -> dict[st
 
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
-    from mediatasks import config  # noqa: PLC0415
-    from mediatasks.handlers import api, steps  # noqa: PLC0415
+    from mediatasks import config
+    from mediatasks.handlers import api, steps
 
     config.settings.cache_clear()
     api.service.cache_clear()

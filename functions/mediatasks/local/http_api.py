@@ -18,7 +18,9 @@ from mediatasks.local.cloud import LocalFunction
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+def proxy_event(
+    method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)
     try:
@@ -92,7 +94,7 @@ def _handler_class(function: LocalFunction) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server's naming
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - overrides the base signature
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return ApiRequestHandler

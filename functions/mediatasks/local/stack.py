@@ -46,7 +46,8 @@ class LocalStack:
 
     @property
     def url(self) -> str:
-        assert self.api is not None, "the local stack is not started"
+        if self.api is None:
+            raise RuntimeError("the local stack is not started")
         return self.api.url
 
     def start(self) -> LocalStack:

@@ -66,7 +66,12 @@ class LocalNames:
             return value
         if set(value) == {"Ref"}:
             name = value["Ref"]
-            pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+            pseudo = {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+            }
             if name in pseudo:
                 return pseudo[name]
             return self.refs[name]

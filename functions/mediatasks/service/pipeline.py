@@ -10,9 +10,10 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,6 +22,7 @@ from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.fetch import FetchPolicy, open_url
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
+from mediatasks.adapters.streams import ByteStream
 from mediatasks.config import Settings
 from mediatasks.constants import FILES_PREFIX, WORK_PREFIX
 from mediatasks.domain.errors import (
@@ -71,7 +73,7 @@ class Pipeline:
             self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step])
         return result
 
-    def _open_input(self, task: Task) -> IO[bytes]:
+    def _open_input(self, task: Task) -> ByteStream:
         if task.input.startswith("s3://"):
             bucket, key = parse_s3_url(task.input)
             if bucket not in self.settings.allowed_input_buckets:
@@ -80,7 +82,9 @@ class Pipeline:
                 return self.storage.open(StoredObject(bucket=bucket, key=key))
             except (ClientError, BotoCoreError):
                 raise InputUnreachable("the input object could not be read") from None
-        policy = FetchPolicy(allow_loopback=self.settings.allow_loopback_inputs, max_bytes=self.settings.max_input_bytes)
+        policy = FetchPolicy(
+            allow_loopback=self.settings.allow_loopback_inputs, max_bytes=self.settings.max_input_bytes
+        )
         return open_url(task.input, policy)
 
     def _deadline(self, seconds_left: float) -> float:
@@ -91,7 +95,7 @@ class Pipeline:
         """Reads just enough of the input (through a pipe) for ffprobe to describe it."""
 
         def work(task: Task) -> dict[str, Any]:
-            with self._open_input(task) as stream:
+            with closing(self._open_input(task)) as stream:
                 argv = ffprobe_args(ffmpeg.binaries().ffprobe, "pipe:0")
                 media = parse_ffprobe(ffmpeg.probe(argv, self._deadline(seconds_left), stdin=stream))
             if media.demuxer not in ACCEPTED_DEMUXERS:
@@ -107,7 +111,7 @@ class Pipeline:
 
         def work(task: Task) -> dict[str, Any]:
             target = self._work(task.id, "source")
-            with self._open_input(task) as stream:
+            with closing(self._open_input(task)) as stream:
                 self.storage.upload_stream(stream, target)
             return target.model_dump()
 
@@ -132,8 +136,12 @@ class Pipeline:
                 argv = video_encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
                 ffmpeg.run(argv, self._deadline(seconds_left))
                 if limits.output_truncated(Path(output_path).stat().st_size):
-                    raise OutputTooLarge(f"the output would be larger than the limit of {limits.max_output_bytes} bytes")
-                report = ffmpeg.probe(ffprobe_args(binaries.ffprobe, output_path), self._deadline(seconds_left))
+                    raise OutputTooLarge(
+                        f"the output would be larger than the limit of {limits.max_output_bytes} bytes"
+                    )
+                report = ffmpeg.probe(
+                    ffprobe_args(binaries.ffprobe, output_path), self._deadline(seconds_left)
+                )
                 output = video_output_file(parse_ffprobe(report), options.format)
                 rendition = self._work(task.id, f"output.{options.format}")
                 self.storage.upload_file(output_path, rendition, output.type)
@@ -142,14 +150,16 @@ class Pipeline:
             output.location = rendition
             return output.model_dump(mode="json")
 
-        return self._run_step(task_id, StepName.encode, work)
+        return self._run_step(task_id, StepName.transcode, work)
 
     def upload(self, task_id: str, rendition: dict[str, Any]) -> dict[str, Any]:
         """Publishes the rendition to managed storage or the task's `output` destination."""
         output = MediaFile.model_validate(rendition)
+        if output.location is None:
+            raise ValueError("the rendition has no location")
+        rendition_location = output.location
 
         def work(task: Task) -> dict[str, Any]:
-            assert output.location is not None
             if task.destination is not None:
                 bucket, key = parse_s3_url(task.destination)
                 target = StoredObject(bucket=bucket, key=key)
@@ -158,7 +168,7 @@ class Pipeline:
                     bucket=self.settings.media_bucket, key=f"{FILES_PREFIX}{output.id}.{output.format}"
                 )
             try:
-                self.storage.copy(output.location, target)
+                self.storage.copy(rendition_location, target)
             except (ClientError, BotoCoreError):
                 raise OutputUnwritable("the output could not be written to its destination") from None
             published = output.model_copy(update={"location": target})
@@ -198,7 +208,9 @@ def failure_from_catch(error: dict[str, Any]) -> TaskErrorInfo:
     except json.JSONDecodeError:
         pass
     if kind is None:
-        logger.error("unexpected step failure", extra={"error": error_type, "cause": str(error.get("Cause"))[:4000]})
+        logger.error(
+            "unexpected step failure", extra={"error": error_type, "cause": str(error.get("Cause"))[:4000]}
+        )
         return TaskErrorInfo(kind=TaskFailure.kind, message=GENERIC_FAILURE)
     if error_type.startswith("States."):
         return TaskErrorInfo(kind=kind, message="the task took longer than it is allowed to run")

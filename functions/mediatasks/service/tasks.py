@@ -33,15 +33,21 @@ class TaskService:
         if parts.scheme == "s3":
             bucket, _ = parse_s3_url(request.input)
             if bucket not in self.settings.allowed_input_buckets:
-                raise ApiError(400, "invalid_input", f"bucket {bucket!r} is not an allowed input bucket", "input")
+                raise ApiError(
+                    400, "invalid_input", f"bucket {bucket!r} is not an allowed input bucket", "input"
+                )
         else:
             address = literal_address(parts.hostname or "")
-            if address is not None and not is_allowed_address(address, allow_loopback=self.settings.allow_loopback_inputs):
+            if address is not None and not is_allowed_address(
+                address, allow_loopback=self.settings.allow_loopback_inputs
+            ):
                 raise ApiError(400, "invalid_input", "input must point at a public address", "input")
         if request.output is not None:
             bucket, _ = parse_s3_url(request.output)
             if bucket not in self.settings.allowed_output_buckets:
-                raise ApiError(400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", "output")
+                raise ApiError(
+                    400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", "output"
+                )
 
     def create(self, request: CreateTaskRequest) -> Task:
         self._check_sources(request)
@@ -57,7 +63,9 @@ class TaskService:
             self.workflow.start(task.id)
         except Exception:
             logger.exception("could not start the task's execution", extra={"task_id": task.id})
-            self.store.fail(task.id, TaskErrorInfo(kind="internal_error", message="the task could not be started"), None)
+            self.store.fail(
+                task.id, TaskErrorInfo(kind="internal_error", message="the task could not be started"), None
+            )
             raise
         return task
 

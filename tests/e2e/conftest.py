@@ -1,0 +1,95 @@
+"""The product as users run it: `mediatasks serve` in its own process, driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mediatasks.domain.tasks import TERMINAL_STATUSES
+from mediatasks.local.cloud import free_port
+
+STARTUP_SECONDS = 120
+TASK_SECONDS = 120
+
+
+@dataclass
+class Api:
+    url: str
+    emulator_url: str
+    seen_statuses: dict[str, list[str]] = field(default_factory=dict)
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        status, task = self.request("POST", "/tasks", body)
+        assert status == 201, task
+        return task
+
+    def wait(self, task_id: str) -> dict[str, Any]:
+        """Polls until the task is terminal, remembering each status it was seen in."""
+        seen = self.seen_statuses.setdefault(task_id, [])
+        deadline = time.monotonic() + TASK_SECONDS
+        while time.monotonic() < deadline:
+            status, task = self.request("GET", f"/tasks/{task_id}")
+            assert status == 200, task
+            if not seen or seen[-1] != task["status"]:
+                seen.append(task["status"])
+            if task["status"] in TERMINAL_STATUSES:
+                return task
+            time.sleep(0.2)
+        raise AssertionError(f"task {task_id} did not finish in {TASK_SECONDS}s; seen {seen}")
+
+    def run(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.wait(self.create(body)["id"])
+
+
+@pytest.fixture(scope="session")
+def api() -> Iterator[Api]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mediatasks.local.cli", "serve", "--port", str(port), "--allow-local-inputs"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    api_url = emulator_url = None
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline and process.poll() is None and not (api_url and emulator_url):
+        line = process.stdout.readline()
+        output.append(line)
+        if match := re.search(r"AWS emulation \(moto\) on (\S+)", line):
+            emulator_url = match.group(1)
+        if match := re.search(r"API listening on (\S+)", line):
+            api_url = match.group(1)
+    if not (api_url and emulator_url):
+        process.kill()
+        raise AssertionError("mediatasks serve did not start:\n" + "".join(output))
+    # keep draining its output so the server never blocks on a full pipe
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    try:
+        yield Api(api_url, emulator_url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,191 @@
+"""Video tasks through the whole local product: HTTP API -> DynamoDB -> Step Functions -> ffmpeg -> S3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from mediatasks.domain.tasks import STATUS_RANK, Status
+from mediatasks.local.cloud import LocalCloud
+from tests.conftest import FileServer, MakeClip, ffprobe_json
+from tests.e2e.conftest import Api
+
+
+@pytest.fixture(scope="module")
+def source(make_clip: MakeClip, file_server: FileServer) -> str:
+    make_clip("source.mp4", size="640x360", seconds=2)
+    return file_server.url_of("source.mp4")
+
+
+@pytest.fixture(scope="module")
+def corrupt_input(file_server: FileServer) -> str:
+    """An MP4 signature followed by noise."""
+    (file_server.root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 200)
+    return file_server.url_of("corrupt.mp4")
+
+
+def fetch_output(task: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """Downloads the output from its url, as a user would, and ffprobes the bytes."""
+    import urllib.request
+
+    target = tmp_path / f"output.{task['output']['format']}"
+    with urllib.request.urlopen(task["output"]["url"], timeout=30) as response:
+        target.write_bytes(response.read())
+    return ffprobe_json(str(target))
+
+
+def video_stream(report: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in report["streams"] if s["codec_type"] == "video")
+
+
+@pytest.mark.parametrize(
+    ("options", "size", "codec", "container"),
+    [
+        ({"width": 320, "height": 240, "format": "mp4"}, (320, 240), "h264", "mov,mp4,m4a,3gp,3g2,mj2"),
+        ({"width": "50%", "format": "webm", "quality": "low"}, (320, 180), "vp9", "matroska,webm"),
+        ({"height": 144, "format": "mov", "codec": "h265"}, (256, 144), "hevc", "mov,mp4,m4a,3gp,3g2,mj2"),
+    ],
+)
+def test_video_task_produces_the_requested_file(
+    api: Api,
+    source: str,
+    tmp_path: Path,
+    options: dict[str, Any],
+    size: tuple[int, int],
+    codec: str,
+    container: str,
+) -> None:
+    created = api.create({"kind": "video", "input": source, "options": options, "metadata": {"order": 7}})
+    assert created["status"] == "waiting"
+    assert created["output"] is None
+    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "video", "upload"]
+    task = api.wait(created["id"])
+    assert task["status"] == "succeeded", task["error"]
+    assert task["progress"] == 100
+    assert task["metadata"] == {"order": 7}
+    assert all(step["status"] == "succeeded" for step in task["steps"])
+    assert task["created_at"] <= task["started_at"] <= task["finished_at"]
+
+    output = task["output"]
+    assert (output["object"], output["kind"], output["format"]) == ("file", "video", options["format"])
+    assert output["id"].startswith("file_")
+    assert (output["width"], output["height"]) == size
+    assert output["codecs"]["video"] == codec
+    report = fetch_output(task, tmp_path)
+    stream = video_stream(report)
+    assert (stream["width"], stream["height"], stream["codec_name"]) == (*size, codec)
+    assert report["format"]["format_name"] == container
+    assert float(report["format"]["duration"]) == pytest.approx(2.0, abs=0.1)
+
+
+def test_statuses_only_move_forward(api: Api, source: str) -> None:
+    task = api.run({"kind": "video", "input": source, "options": {"width": 160}})
+    seen = api.seen_statuses[task["id"]]
+    ranks = [STATUS_RANK[Status(status)] for status in seen]
+    assert ranks == sorted(ranks)
+    assert seen[-1] == "succeeded"
+
+
+def failed(api: Api, input_url: str) -> dict[str, Any]:
+    task = api.run({"kind": "video", "input": input_url})
+    assert task["status"] == "failed"
+    assert task["output"] is None
+    assert task["finished_at"] is not None
+    return task
+
+
+def test_corrupt_input_fails_at_probe(api: Api, corrupt_input: str) -> None:
+    task = failed(api, corrupt_input)
+    assert task["error"]["kind"] == "input_unsupported"
+    assert [step["status"] for step in task["steps"]] == ["failed", "waiting", "waiting", "waiting"]
+    assert task["steps"][0]["error"] == task["error"]
+
+
+def test_audio_only_input_is_unsupported_for_video(
+    api: Api, file_server: FileServer, make_clip: MakeClip
+) -> None:
+    import subprocess
+
+    from mediatasks.adapters.ffmpeg import binaries
+
+    target = file_server.root / "tone.mp3"
+    subprocess.run(
+        [
+            binaries().ffmpeg,
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "1",
+            str(target),
+        ],
+        check=True,
+    )
+    task = failed(api, file_server.url_of("tone.mp3"))
+    assert task["error"] == {"kind": "input_unsupported", "message": "the input has no video stream"}
+
+
+def test_missing_input_fails_as_unreachable(api: Api, file_server: FileServer) -> None:
+    task = failed(api, file_server.url_of("nothing-here.mp4"))
+    assert task["error"] == {"kind": "input_unreachable", "message": "the input URL answered HTTP 404"}
+
+
+def test_closed_port_fails_as_unreachable(api: Api) -> None:
+    from mediatasks.local.cloud import free_port
+
+    task = failed(api, f"http://127.0.0.1:{free_port()}/a.mp4")
+    assert task["error"]["kind"] == "input_unreachable"
+
+
+def test_unknown_task_is_not_found(api: Api) -> None:
+    assert api.request("GET", "/tasks/task_doesnotexist0000") == (
+        404,
+        {"kind": "task_not_found", "message": "no task with id 'task_doesnotexist0000'"},
+    )
+
+
+def test_bad_request_over_http(api: Api) -> None:
+    status, error = api.request(
+        "POST",
+        "/tasks",
+        {"kind": "video", "input": "https://e.com/a.mp4", "options": {"format": "webm", "codec": "h264"}},
+    )
+    assert (status, error["kind"], error["field"]) == (400, "invalid_codec", "options.codec")
+
+
+def test_local_stack_runs_the_synthesized_definition(api: Api, template: dict[str, Any]) -> None:
+    client = boto3.client(
+        "stepfunctions",
+        endpoint_url=api.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    machines = client.list_state_machines()["stateMachines"]
+    assert len(machines) == 1
+    running = client.describe_state_machine(stateMachineArn=machines[0]["stateMachineArn"])["definition"]
+    assert json.loads(running) == json.loads(LocalCloud(template).state_machine_definition())
+
+
+def test_work_files_are_removed_and_outputs_kept(api: Api, source: str, corrupt_input: str) -> None:
+    task = api.run({"kind": "video", "input": source, "options": {"width": 160}})
+    bad = api.run({"kind": "video", "input": corrupt_input})
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=api.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
+    assert not [k for k in keys if k.startswith(f"work/{task['id']}/") or k.startswith(f"work/{bad['id']}/")]
+    assert f"files/{task['output']['id']}.mp4" in keys

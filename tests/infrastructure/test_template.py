@@ -1,0 +1,162 @@
+"""The synthesized CloudFormation template: resources, their key properties, a valid state machine."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+from aws_cdk.assertions import Match, Template
+from moto import mock_aws
+
+from mediatasks import constants as c
+from mediatasks.local.cloud import LocalCloud
+from mediatasks_infra.app import build_app
+
+OUR_FUNCTIONS = {
+    c.API_FUNCTION_ID: "mediatasks.handlers.api.handler",
+    c.PROBE_FUNCTION_ID: "mediatasks.handlers.steps.probe",
+    c.INGEST_FUNCTION_ID: "mediatasks.handlers.steps.ingest",
+    c.ENCODE_FUNCTION_ID: "mediatasks.handlers.steps.encode",
+    c.UPLOAD_FUNCTION_ID: "mediatasks.handlers.steps.upload",
+    c.FAIL_FUNCTION_ID: "mediatasks.handlers.steps.mark_failed",
+}
+
+
+@pytest.fixture(scope="module")
+def arm64() -> Template:
+    _, stack = build_app()
+    return Template.from_stack(stack)
+
+
+def test_holds_the_whole_product(arm64: Template) -> None:
+    for resource_type, count in {
+        "AWS::ApiGateway::RestApi": 1,
+        "AWS::DynamoDB::Table": 1,
+        "AWS::S3::Bucket": 1,
+        "AWS::Lambda::LayerVersion": 1,
+        "AWS::Lambda::Function": len(OUR_FUNCTIONS),
+        "AWS::StepFunctions::StateMachine": 1,
+    }.items():
+        arm64.resource_count_is(resource_type, count)
+
+
+@pytest.mark.parametrize(("logical_id", "handler"), OUR_FUNCTIONS.items())
+def test_each_function_runs_an_existing_handler_on_arm64(
+    arm64: Template, logical_id: str, handler: str
+) -> None:
+    props = arm64.to_json()["Resources"][logical_id]["Properties"]
+    assert props["Handler"] == handler
+    assert props["Architectures"] == ["arm64"]
+    assert props["Runtime"] == "python3.12"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    module, name = handler.rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(module), name))
+
+
+def test_step_functions_carry_the_ffmpeg_layer(arm64: Template) -> None:
+    resources = arm64.to_json()["Resources"]
+    layer_id = next(k for k, v in resources.items() if v["Type"] == "AWS::Lambda::LayerVersion")
+    for logical_id in (c.PROBE_FUNCTION_ID, c.ENCODE_FUNCTION_ID):
+        assert {"Ref": layer_id} in resources[logical_id]["Properties"]["Layers"]
+    assert resources[layer_id]["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_encode_has_room_to_work(arm64: Template) -> None:
+    props = arm64.to_json()["Resources"][c.ENCODE_FUNCTION_ID]["Properties"]
+    assert props["EphemeralStorage"] == {"Size": 10240}
+    assert props["Timeout"] == 900
+
+
+def test_bucket_is_private_encrypted_and_tls_only(arm64: Template) -> None:
+    arm64.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": Match.object_like({"ServerSideEncryptionConfiguration": Match.any_value()}),
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with([Match.object_like({"Prefix": c.WORK_PREFIX})])
+            },
+        },
+    )
+    arm64.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_table_is_encrypted_and_recoverable(arm64: Template) -> None:
+    arm64.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "SSESpecification": {"SSEEnabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+
+
+def test_api_routes(arm64: Template) -> None:
+    methods = {
+        (v["Properties"]["HttpMethod"], v["Properties"]["ResourceId"]["Ref"])
+        for v in arm64.find_resources("AWS::ApiGateway::Method").values()
+    }
+    assert {method for method, _ in methods} == {"POST", "GET"}
+
+
+def _definition(template: dict[str, Any]) -> dict[str, Any]:
+    definition: dict[str, Any] = json.loads(LocalCloud(template).state_machine_definition())
+    return definition
+
+
+def test_state_machine_runs_the_steps_in_order_and_catches_every_failure(arm64: Template) -> None:
+    states = _definition(arm64.to_json())["States"]
+    order, name = [], "Probe"
+    while states[name]["Type"] == "Task":
+        order.append(name)
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+        ]
+        name = states[name]["Next"]
+    assert order == ["Probe", "Ingest", "Encode", "Upload"]
+    assert states[name]["Type"] == "Succeed"
+    assert states["RecordFailure"]["Next"] == "Failed"
+    assert states["Failed"]["Type"] == "Fail"
+
+
+def test_state_machine_definition_is_valid_asl(arm64: Template) -> None:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions", region_name="us-east-1")
+        client.create_state_machine(
+            name="check",
+            definition=json.dumps(_definition(arm64.to_json())),
+            roleArn="arn:aws:iam::123456789012:role/x",
+        )
+
+
+def test_offline_synth_matches_the_in_process_app(arm64: Template, template: dict[str, Any]) -> None:
+    """The local stack's template (a subprocess synth for this machine) has the same definition."""
+    assert _definition(template) == _definition(arm64.to_json())
+
+
+def test_x86_64_is_selectable() -> None:
+    _, stack = build_app({"mediatasks:architecture": "x86_64"})
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    assert resources[c.ENCODE_FUNCTION_ID]["Properties"]["Architectures"] == ["x86_64"]
