@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from mediatasks.domain.tasks import TERMINAL_STATUSES
 from mediatasks.local.cloud import free_port
 
 STARTUP_SECONDS = 120
+DESTINATION_BUCKET = "customer-destination"
 TASK_SECONDS = 120
 
 
@@ -67,7 +69,17 @@ class Api:
 def api() -> Iterator[Api]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mediatasks.local.cli", "serve", "--port", str(port), "--allow-local-inputs"],
+        [
+            sys.executable,
+            "-m",
+            "mediatasks.local.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--allow-local-inputs",
+            "--output-bucket",
+            DESTINATION_BUCKET,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -91,5 +103,5 @@ def api() -> Iterator[Api]:
     try:
         yield Api(api_url, emulator_url)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
+        assert process.wait(timeout=30) == 0

@@ -12,7 +12,7 @@ import pytest
 from mediatasks.domain.tasks import STATUS_RANK, Status
 from mediatasks.local.cloud import LocalCloud
 from tests.conftest import FileServer, MakeClip, ffprobe_json
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import DESTINATION_BUCKET, Api
 
 
 @pytest.fixture(scope="module")
@@ -176,16 +176,30 @@ def test_local_stack_runs_the_synthesized_definition(api: Api, template: dict[st
     assert json.loads(running) == json.loads(LocalCloud(template).state_machine_definition())
 
 
-def test_work_files_are_removed_and_outputs_kept(api: Api, source: str, corrupt_input: str) -> None:
-    task = api.run({"kind": "video", "input": source, "options": {"width": 160}})
-    bad = api.run({"kind": "video", "input": corrupt_input})
-    s3 = boto3.client(
+def emulator_s3(api: Api) -> Any:
+    return boto3.client(
         "s3",
         endpoint_url=api.emulator_url,
         region_name="us-east-1",
         aws_access_key_id="x",
         aws_secret_access_key="x",
     )
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
+
+
+def test_output_destination_receives_the_file(api: Api, source: str) -> None:
+    destination = f"s3://{DESTINATION_BUCKET}/renders/clip one.webm"
+    task = api.run(
+        {"kind": "video", "input": source, "options": {"width": 160, "format": "webm"}, "output": destination}
+    )
+    assert task["status"] == "succeeded", task["error"]
+    assert task["output"]["url"] == destination
+    head = emulator_s3(api).head_object(Bucket=DESTINATION_BUCKET, Key="renders/clip one.webm")
+    assert head["ContentLength"] == task["output"]["filesize"]
+
+
+def test_work_files_are_removed_and_outputs_kept(api: Api, source: str, corrupt_input: str) -> None:
+    task = api.run({"kind": "video", "input": source, "options": {"width": 160}})
+    bad = api.run({"kind": "video", "input": corrupt_input})
+    keys = [o["Key"] for o in emulator_s3(api).list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
     assert not [k for k in keys if k.startswith(f"work/{task['id']}/") or k.startswith(f"work/{bad['id']}/")]
     assert f"files/{task['output']['id']}.mp4" in keys

@@ -16,7 +16,12 @@ def serve(args: argparse.Namespace) -> int:
     from mediatasks.local.stack import LocalStack
 
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
-    stack = LocalStack(host=args.host, port=args.port, allow_local_inputs=args.allow_local_inputs)
+    stack = LocalStack(
+        host=args.host,
+        port=args.port,
+        allow_local_inputs=args.allow_local_inputs,
+        output_buckets=tuple(args.output_bucket),
+    )
     stack.start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -24,6 +29,8 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
     if args.allow_local_inputs:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
+    for bucket in args.output_bucket:
+        print(f"  output destination bucket: s3://{bucket}/", flush=True)
     print("press Ctrl-C to stop", flush=True)
     try:
         stopped.wait()
@@ -60,6 +67,13 @@ def parser() -> argparse.ArgumentParser:
         "--allow-local-inputs",
         action="store_true",
         help="let tasks fetch input URLs on loopback (127.0.0.1), e.g. sample files you serve yourself",
+    )
+    run.add_argument(
+        "--output-bucket",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create a bucket in the emulator and allow it as a task's `output` destination (repeatable)",
     )
     run.set_defaults(func=serve)
     make = commands.add_parser("sample", help="write a generated sample clip to try the API with")

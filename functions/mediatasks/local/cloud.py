@@ -178,6 +178,8 @@ class LocalCloud:
         )
         os.environ.pop("AWS_PROFILE", None)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # the interpreter logs every failed execution at length; a task records why it failed
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self._create_resources()
@@ -194,6 +196,12 @@ class LocalCloud:
             definition=self.state_machine_definition(),
             roleArn=STATE_MACHINE_ROLE,
         )
+
+    def create_buckets(self, names: tuple[str, ...]) -> None:
+        """Buckets standing in for the user's own, e.g. `output` destinations."""
+        s3 = boto3.client("s3")
+        for name in names:
+            s3.create_bucket(Bucket=name)
 
     def stop(self) -> None:
         if self._server is not None:

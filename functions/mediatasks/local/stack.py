@@ -32,12 +32,14 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 8000,
         allow_local_inputs: bool = False,
+        output_buckets: tuple[str, ...] = (),
         template: dict[str, Any] | None = None,
         settings: dict[str, str] | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._allow_local_inputs = allow_local_inputs
+        self._output_buckets = output_buckets
         self._template = template
         self._settings = settings or {}
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
@@ -56,8 +58,10 @@ class LocalStack:
         environment = self.cloud.function_environment()
         environment[c.ENV_WORK_DIR] = self._work_dir.name
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
+        environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = ",".join(self._output_buckets)
         environment.update(self._settings)
         self.cloud.start(environment)
+        self.cloud.create_buckets(self._output_buckets)
         self.api = LocalApi(self.cloud.functions[c.API_FUNCTION_ID], self._host, self._port)
         self.api.start()
         return self

@@ -1,0 +1,169 @@
+"""How much the pipeline adds to the encode it wraps.
+
+For a generated 1080p clip (default 30 s), times one video task end to end on the local stack
+(POST -> succeeded, polled every 50 ms) against the bare ffmpeg command that produces the same
+output, in the same run. Target: task / bare <= 1.10. Also prints the API handler's warm time per
+create and the cold import time of its module.
+
+    .venv/bin/python benchmarks/pipeline_overhead.py [--seconds 30] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from mediatasks.adapters import ffmpeg
+from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args
+from mediatasks.domain.media import parse_ffprobe
+from mediatasks.domain.options import VideoOptions
+from mediatasks.local.cloud import LocalLambdaContext, free_port
+from mediatasks.local.http_api import proxy_event
+from mediatasks.local.stack import LocalStack
+
+OPTIONS = {"width": 1280, "height": 720, "format": "mp4", "quality": "medium"}
+TARGET_RATIO = 1.10
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def make_clip(path: Path, seconds: int) -> None:
+    subprocess.run(
+        [ffmpeg.binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
+         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+
+
+def bare_ffmpeg(clip: Path, out: Path) -> float:
+    """The same argv the encode step runs, on the same file, with nothing around it."""
+    binaries = ffmpeg.binaries()
+    media = parse_ffprobe(ffmpeg.probe(ffprobe_args(binaries.ffprobe, str(clip)), 60))
+    argv = video_encode_args(
+        binaries.ffmpeg, VideoOptions.model_validate(OPTIONS), media, str(clip), str(out), Limits(5 * 1024**3)
+    )
+    started = time.perf_counter()
+    ffmpeg.run(argv, 3600)
+    return time.perf_counter() - started
+
+
+def call(url: str, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result: dict[str, Any] = json.loads(response.read())
+        return result
+
+
+def wait_until_ended(api_url: str, task_id: str) -> dict[str, Any]:
+    task = call(f"{api_url}/tasks/{task_id}", "GET")
+    while task["status"] not in ("succeeded", "failed", "cancelled"):
+        time.sleep(0.05)
+        task = call(f"{api_url}/tasks/{task_id}", "GET")
+    return task
+
+
+def task_end_to_end(api_url: str, input_url: str) -> float:
+    started = time.perf_counter()
+    task = call(f"{api_url}/tasks", "POST", {"kind": "video", "input": input_url, "options": OPTIONS})
+    task = wait_until_ended(api_url, task["id"])
+    elapsed = time.perf_counter() - started
+    if task["status"] != "succeeded":
+        raise SystemExit(f"the task did not succeed: {task['error']}")
+    return elapsed
+
+
+def warm_create_ms(api_url: str, creates: int) -> float:
+    """The API handler called in-process (as Lambda would, warm) to create tasks; median ms."""
+    from mediatasks.handlers.api import handler
+
+    # an input on a closed loopback port: the executions fail fast and cost nothing afterwards
+    body = json.dumps({"kind": "video", "input": f"http://127.0.0.1:{free_port()}/x.mp4"}).encode()
+    context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
+    timings, task_ids = [], []
+    for _ in range(creates):
+        event = proxy_event("POST", "/tasks", {"Content-Type": "application/json"}, body, "127.0.0.1")
+        started = time.perf_counter()
+        reply = handler(event, context)
+        timings.append((time.perf_counter() - started) * 1000)
+        if reply["statusCode"] != 201:
+            raise SystemExit(f"create failed: {reply['body']}")
+        task_ids.append(json.loads(reply["body"])["id"])
+    for task_id in task_ids:  # they fail fast; let them end before the stack stops
+        wait_until_ended(api_url, task_id)
+    return statistics.median(timings[1:])
+
+
+def cold_import_ms(runs: int = 3) -> float:
+    code = (
+        "import time; t = time.perf_counter(); import mediatasks.handlers.api; print(time.perf_counter() - t)"
+    )
+    return (
+        min(
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code], check=True, capture_output=True, text=True
+                ).stdout
+            )
+            for _ in range(runs)
+        )
+        * 1000
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--creates", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mediatasks-bench-") as folder:
+        root = Path(folder)
+        clip = root / "clip-1080p.mp4"
+        print(f"generating a {args.seconds} s 1920x1080 30 fps clip ...", flush=True)
+        make_clip(clip, args.seconds)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=folder))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        input_url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+        print("starting the local stack ...", flush=True)
+        with LocalStack(port=free_port(), allow_local_inputs=True) as stack:
+            bare, task = [], []
+            for run in range(args.repeat):
+                bare.append(bare_ffmpeg(clip, root / f"bare-{run}.mp4"))
+                task.append(task_end_to_end(stack.url, input_url))
+            warm = warm_create_ms(stack.url, args.creates)
+        server.shutdown()
+    bare_s, task_s = statistics.median(bare), statistics.median(task)
+    ratio = task_s / bare_s
+    print(f"\nvideo task {OPTIONS} on a {args.seconds} s 1080p clip (median of {args.repeat}):")
+    print(f"  bare ffmpeg (same argv):     {bare_s:8.2f} s")
+    print(f"  task end to end (local):     {task_s:8.2f} s")
+    verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+    print(f"  ratio task / bare:           {ratio:8.3f}   (target <= {TARGET_RATIO:.2f}: {verdict})")
+    print(f"  pipeline overhead:           {task_s - bare_s:8.2f} s")
+    print(f"API create, warm (median of {args.creates - 1}): {warm:6.2f} ms")
+    print(f"API handler module, cold import:   {cold_import_ms():6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
