@@ -55,13 +55,9 @@ class TaskStore:
 
     def get(self, task_id: str) -> Task | None:
         item = self._table.get_item(Key={"id": task_id}, ConsistentRead=True).get("Item")
-        if item is None:
-            return None
-        item = _from_dynamo(item)
-        item.pop("status_rank", None)
-        return Task.model_validate(item)
+        return None if item is None else _task_of(item)
 
-    def _update(self, task_id: str, status: Status, assignments: dict[str, Any]) -> None:
+    def _update(self, task_id: str, status: Status, assignments: dict[str, Any]) -> Task:
         """Sets `status` and the given attribute paths (dotted), if the task may move to `status`."""
         names: dict[str, str] = {"#status": "status", "#rank": "status_rank", "#updated": "updated_at"}
         values: dict[str, Any] = {
@@ -82,21 +78,24 @@ class TaskStore:
                 values[f":v{index}"] = _to_dynamo(value)
                 clauses.append(f"{target} = :v{index}")
         try:
-            self._table.update_item(
+            response = self._table.update_item(
                 Key={"id": task_id},
                 UpdateExpression="SET " + ", ".join(clauses),
                 ConditionExpression="attribute_exists(id) AND #rank <= :rank AND #rank < :terminal",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
             )
+            return _task_of(response["Attributes"])
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise TaskNotActive(task_id) from error
             raise
 
-    def start_step(self, task_id: str, step: StepName, status: Status) -> None:
+    def start_step(self, task_id: str, step: StepName, status: Status) -> Task:
+        """Marks the step running and returns the task as it now is."""
         now = now_ms()
-        self._update(
+        return self._update(
             task_id,
             status,
             {
@@ -147,6 +146,12 @@ class TaskStore:
                 f"steps.{failed_step}.updated_at": now,
             }
         self._update(task_id, Status.failed, assignments)
+
+
+def _task_of(item: dict[str, Any]) -> Task:
+    fields = _from_dynamo(item)
+    fields.pop("status_rank", None)
+    return Task.model_validate(fields)
 
 
 class _IfNotSet:

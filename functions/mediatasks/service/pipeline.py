@@ -26,6 +26,7 @@ from mediatasks.adapters.streams import ByteStream
 from mediatasks.config import Settings
 from mediatasks.constants import FILES_PREFIX, WORK_PREFIX
 from mediatasks.domain.errors import (
+    InputTooLarge,
     InputUnreachable,
     InputUnsupported,
     OutputTooLarge,
@@ -64,10 +65,7 @@ class Pipeline:
         return StoredObject(bucket=self.settings.media_bucket, key=f"{WORK_PREFIX}{task_id}/{name}")
 
     def _run_step(self, task_id: str, step: StepName, work: Callable[[Task], Result]) -> Result:
-        self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step])
-        task = self.store.get(task_id)
-        if task is None:
-            raise TaskNotActive(task_id)
+        task = self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step])
         result = work(task)
         if step != StepName.upload:
             self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step])
@@ -78,10 +76,18 @@ class Pipeline:
             bucket, key = parse_s3_url(task.input)
             if bucket not in self.settings.allowed_input_buckets:
                 raise InputUnreachable(f"bucket {bucket!r} is not an allowed input bucket")
+            source = StoredObject(bucket=bucket, key=key)
             try:
-                return self.storage.open(StoredObject(bucket=bucket, key=key))
+                size = self.storage.size(source)
+                stream = self.storage.open(source)
             except (ClientError, BotoCoreError):
                 raise InputUnreachable("the input object could not be read") from None
+            if size > self.settings.max_input_bytes:
+                stream.close()
+                raise InputTooLarge(
+                    f"the input is larger than the limit of {self.settings.max_input_bytes} bytes"
+                )
+            return stream
         policy = FetchPolicy(
             allow_loopback=self.settings.allow_loopback_inputs, max_bytes=self.settings.max_input_bytes
         )
@@ -113,7 +119,7 @@ class Pipeline:
             target = self._work(task.id, "source")
             with closing(self._open_input(task)) as stream:
                 self.storage.upload_stream(stream, target)
-            return target.model_dump()
+            return {**target.model_dump(), "size": self.storage.size(target)}
 
         return self._run_step(task_id, StepName.ingest, work)
 
@@ -127,7 +133,7 @@ class Pipeline:
             options = VideoOptions.model_validate(task.options)
             scratch = Path(tempfile.mkdtemp(prefix=f"{task.id}-", dir=self.settings.work_dir))
             try:
-                ffmpeg.ensure_free_space(str(scratch), self.storage.size(source_object) * 2)
+                ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 2)
                 source_path = str(scratch / "source")
                 output_path = str(scratch / f"output.{options.format}")
                 self.storage.download_file(source_object, source_path)
