@@ -95,57 +95,35 @@ class TaskStore:
     def start_step(self, task_id: str, step: StepName, status: Status) -> Task:
         """Marks the step running and returns the task as it now is."""
         now = now_ms()
-        return self._update(
-            task_id,
-            status,
-            {
-                "started_at": _IF_NOT_SET,
-                f"steps.{step}.status": StepStatus.processing.value,
-                f"steps.{step}.started_at": now,
-                f"steps.{step}.updated_at": now,
-            },
-        )
+        running = _step_fields(step, StepStatus.processing, now, started_at=now)
+        return self._update(task_id, status, {"started_at": _IF_NOT_SET, **running})
 
     def finish_step(self, task_id: str, step: StepName, status: Status) -> None:
         now = now_ms()
         self._update(
-            task_id,
-            status,
-            {
-                f"steps.{step}.status": StepStatus.succeeded.value,
-                f"steps.{step}.progress": 100,
-                f"steps.{step}.finished_at": now,
-                f"steps.{step}.updated_at": now,
-            },
+            task_id, status, _step_fields(step, StepStatus.succeeded, now, progress=100, finished_at=now)
         )
 
     def succeed(self, task_id: str, last_step: StepName, output: MediaFile) -> None:
         now = now_ms()
-        self._update(
-            task_id,
-            Status.succeeded,
-            {
-                "output": output.model_dump(mode="json", exclude_none=True),
-                "progress": 100,
-                "finished_at": now,
-                f"steps.{last_step}.status": StepStatus.succeeded.value,
-                f"steps.{last_step}.progress": 100,
-                f"steps.{last_step}.finished_at": now,
-                f"steps.{last_step}.updated_at": now,
-            },
-        )
+        done = _step_fields(last_step, StepStatus.succeeded, now, progress=100, finished_at=now)
+        output_fields = {"output": output.model_dump(mode="json", exclude_none=True), "progress": 100}
+        self._update(task_id, Status.succeeded, {**output_fields, "finished_at": now, **done})
 
     def fail(self, task_id: str, error: TaskErrorInfo, failed_step: StepName | None) -> None:
         now = now_ms()
         assignments: dict[str, Any] = {"error": error.model_dump(), "finished_at": now}
         if failed_step is not None:
-            assignments |= {
-                f"steps.{failed_step}.status": StepStatus.failed.value,
-                f"steps.{failed_step}.error": error.model_dump(),
-                f"steps.{failed_step}.finished_at": now,
-                f"steps.{failed_step}.updated_at": now,
-            }
+            assignments |= _step_fields(
+                failed_step, StepStatus.failed, now, error=error.model_dump(), finished_at=now
+            )
         self._update(task_id, Status.failed, assignments)
+
+
+def _step_fields(step: StepName, status: StepStatus, now: int, **values: Any) -> dict[str, Any]:
+    """Attribute paths setting one step's status, update time and the given fields."""
+    fields = {"status": status.value, "updated_at": now, **values}
+    return {f"steps.{step}.{name}": value for name, value in fields.items()}
 
 
 def _task_of(item: dict[str, Any]) -> Task:
