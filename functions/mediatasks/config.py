@@ -15,8 +15,9 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 
 class Settings(BaseModel):
-    tasks_table: str
-    media_bucket: str
+    tasks_table: str = ""
+    keys_table: str = ""
+    media_bucket: str = ""
     state_machine_arn: str | None = None
     allowed_input_buckets: tuple[str, ...] = ()
     allowed_output_buckets: tuple[str, ...] = ()
@@ -31,6 +32,7 @@ class Settings(BaseModel):
         env = os.environ
         values: dict[str, object] = {
             "tasks_table": env.get(c.ENV_TASKS_TABLE, ""),
+            "keys_table": env.get(c.ENV_KEYS_TABLE, ""),
             "media_bucket": env.get(c.ENV_MEDIA_BUCKET, ""),
             "state_machine_arn": env.get(c.ENV_STATE_MACHINE_ARN) or None,
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),

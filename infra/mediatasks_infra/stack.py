@@ -3,6 +3,7 @@ running probe -> ingest -> encode -> upload Lambdas with the ffmpeg layer, writi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -48,6 +49,19 @@ class Data(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         _override_id(self.table, c.TASKS_TABLE_ID)
+        # API keys, stored only as their SHA-256 with the project they belong to
+        self.keys = dynamodb.Table(
+            self,
+            c.KEYS_TABLE_ID,
+            partition_key=dynamodb.Attribute(name="key_hash", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        _override_id(self.keys, c.KEYS_TABLE_ID)
 
 
 class Storage(Construct):
@@ -256,6 +270,21 @@ class Api(Construct):
         data.table.grant_read_write_data(fn)
         storage.bucket.grant_read(fn)
         pipeline.state_machine.grant_start_execution(fn)
+        authorizer_fn = pipeline.functions.create(
+            c.AUTHORIZER_FUNCTION_ID,
+            handler="mediatasks.handlers.authorizer.handler",
+            memory=256,
+            timeout=cdk.Duration.seconds(10),
+            environment={c.ENV_KEYS_TABLE: data.keys.table_name},
+        )
+        data.keys.grant_read_data(authorizer_fn)
+        authorizer = apigw.TokenAuthorizer(
+            self,
+            "KeyAuthorizer",
+            handler=authorizer_fn,
+            identity_source=apigw.IdentitySource.header("Authorization"),
+            results_cache_ttl=cdk.Duration.minutes(5),
+        )
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
@@ -264,12 +293,28 @@ class Api(Construct):
                 stage_name="v1", tracing_enabled=True, throttling_rate_limit=50, throttling_burst_limit=100
             ),
         )
+        # Only a request without the header reaches this response: the authorizer passes bad keys on
+        # to the API function, which answers token_invalid (see handlers/authorizer.py).
+        self.rest_api.add_gateway_response(
+            "MissingToken",
+            type=apigw.ResponseType.UNAUTHORIZED,
+            status_code="401",
+            templates={
+                "application/json": json.dumps(
+                    {"kind": "token_missing", "message": "send your API key as `Authorization: Bearer <key>`"}
+                )
+            },
+        )
         integration = apigw.LambdaIntegration(fn)
         tasks_resource = self.rest_api.root.add_resource("tasks")
-        tasks_resource.add_method("POST", integration)
-        tasks_resource.add_resource("{task_id}").add_method("GET", integration)
+        routes = ((tasks_resource, "POST"), (tasks_resource.add_resource("{task_id}"), "GET"))
+        for resource, method in routes:
+            resource.add_method(
+                method, integration, authorizer=authorizer, authorization_type=apigw.AuthorizationType.CUSTOM
+            )
         cdk.CfnOutput(scope, "ApiUrl", value=self.rest_api.url)
         cdk.CfnOutput(scope, "MediaBucketName", value=storage.bucket.bucket_name)
+        cdk.CfnOutput(scope, "ApiKeysTableName", value=data.keys.table_name)
 
 
 class MediaTasksStack(cdk.Stack):

@@ -29,12 +29,19 @@ TASK_SECONDS = 120
 class Api:
     url: str
     emulator_url: str
+    key: str
     seen_statuses: dict[str, list[str]] = field(default_factory=dict)
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    def as_project(self, key: str) -> Api:
+        return Api(self.url, self.emulator_url, key)
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode() if body is not None else None
+        sent = {"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"}
         request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.url + path, data=data, method=method, headers=sent | (headers or {})
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -86,22 +93,24 @@ def api() -> Iterator[Api]:
     )
     assert process.stdout is not None
     output: list[str] = []
-    api_url = emulator_url = None
+    api_url = emulator_url = key = None
     deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline and process.poll() is None and not (api_url and emulator_url):
+    while time.monotonic() < deadline and process.poll() is None and not (api_url and emulator_url and key):
         line = process.stdout.readline()
         output.append(line)
+        if match := re.search(r"API key \(project 'dev'\): (\S+)", line):
+            key = match.group(1)
         if match := re.search(r"AWS emulation \(moto\) on (\S+)", line):
             emulator_url = match.group(1)
         if match := re.search(r"API listening on (\S+)", line):
             api_url = match.group(1)
-    if not (api_url and emulator_url):
+    if not (api_url and emulator_url and key):
         process.kill()
         raise AssertionError("mediatasks serve did not start:\n" + "".join(output))
     # keep draining its output so the server never blocks on a full pipe
     threading.Thread(target=process.stdout.read, daemon=True).start()
     try:
-        yield Api(api_url, emulator_url)
+        yield Api(api_url, emulator_url, key)
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
         assert process.wait(timeout=30) == 0

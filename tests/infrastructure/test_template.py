@@ -22,6 +22,7 @@ OUR_FUNCTIONS = {
     c.ENCODE_FUNCTION_ID: "mediatasks.handlers.steps.encode",
     c.UPLOAD_FUNCTION_ID: "mediatasks.handlers.steps.upload",
     c.FAIL_FUNCTION_ID: "mediatasks.handlers.steps.mark_failed",
+    c.AUTHORIZER_FUNCTION_ID: "mediatasks.handlers.authorizer.handler",
 }
 
 
@@ -34,7 +35,7 @@ def arm64() -> Template:
 def test_holds_the_whole_product(arm64: Template) -> None:
     for resource_type, count in {
         "AWS::ApiGateway::RestApi": 1,
-        "AWS::DynamoDB::Table": 1,
+        "AWS::DynamoDB::Table": 2,
         "AWS::S3::Bucket": 1,
         "AWS::Lambda::LayerVersion": 1,
         "AWS::Lambda::Function": len(OUR_FUNCTIONS),
@@ -102,8 +103,8 @@ def test_bucket_is_private_encrypted_and_tls_only(arm64: Template) -> None:
     )
 
 
-def test_table_is_encrypted_and_recoverable(arm64: Template) -> None:
-    arm64.has_resource_properties(
+def test_tables_are_encrypted_and_recoverable(arm64: Template) -> None:
+    arm64.all_resources_properties(
         "AWS::DynamoDB::Table",
         {
             "SSESpecification": {"SSEEnabled": True},
@@ -113,12 +114,32 @@ def test_table_is_encrypted_and_recoverable(arm64: Template) -> None:
     )
 
 
-def test_api_routes(arm64: Template) -> None:
-    methods = {
-        (v["Properties"]["HttpMethod"], v["Properties"]["ResourceId"]["Ref"])
-        for v in arm64.find_resources("AWS::ApiGateway::Method").values()
-    }
-    assert {method for method, _ in methods} == {"POST", "GET"}
+def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
+    methods = arm64.find_resources("AWS::ApiGateway::Method").values()
+    assert {m["Properties"]["HttpMethod"] for m in methods} == {"POST", "GET"}
+    assert all(m["Properties"]["AuthorizationType"] == "CUSTOM" for m in methods)
+    arm64.has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {
+            "Type": "TOKEN",
+            "IdentitySource": "method.request.header.Authorization",
+            "AuthorizerResultTtlInSeconds": 300,
+        },
+    )
+    arm64.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse", {"ResponseType": "UNAUTHORIZED", "StatusCode": "401"}
+    )
+
+
+def test_only_the_authorizer_reads_the_keys(arm64: Template) -> None:
+    resources = arm64.to_json()["Resources"]
+    readers = [
+        name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Policy" and c.KEYS_TABLE_ID in json.dumps(resource["Properties"])
+    ]
+    assert len(readers) == 1
+    assert "Authorizer" in readers[0]
 
 
 def _definition(template: dict[str, Any]) -> dict[str, Any]:

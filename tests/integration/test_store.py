@@ -10,8 +10,9 @@ import pytest
 from moto import mock_aws
 
 from mediatasks.adapters.store import TaskNotActive, TaskStore
+from mediatasks.constants import TASKS_TABLE_ID
 from mediatasks.domain.tasks import MediaFile, Status, StepName, StepStatus, StoredObject, Task, TaskErrorInfo
-from mediatasks.local.cloud import tasks_table_definition
+from mediatasks.local.cloud import table_definition
 
 
 @pytest.fixture
@@ -19,12 +20,13 @@ def store(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
-        dynamodb.meta.client.create_table(**tasks_table_definition(template, "tasks"))
+        dynamodb.meta.client.create_table(**table_definition(template, TASKS_TABLE_ID, "tasks"))
         yield TaskStore("tasks", dynamodb.Table("tasks"))
 
 
 def new_task(store: TaskStore) -> Task:
     task = Task.create(
+        project_id="prj_one",
         kind="video",
         input_url="https://example.com/a.mp4",
         options={"width": 640, "fps": 29.97},

@@ -17,9 +17,12 @@ from mediatasks.local.http_api import proxy_event
 GOOD = {"kind": "video", "input": "https://example.com/a.mp4"}
 
 
-def call(method: str, path: str, body: Any = None, raw: str | None = None) -> tuple[int, dict[str, Any]]:
+def call(
+    method: str, path: str, body: Any = None, raw: str | None = None, authorizer: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     data = raw if raw is not None else (json.dumps(body) if body is not None else "")
     event = proxy_event(method, path, {"Content-Type": "application/json"}, data.encode(), "127.0.0.1")
+    event["requestContext"]["authorizer"] = {"project_id": "prj_test"} if authorizer is None else authorizer
     context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
     reply = handler(event, context)
     return reply["statusCode"], json.loads(reply["body"])
@@ -114,6 +117,26 @@ def test_malformed_json(raw: str) -> None:
 def test_body_must_be_an_object(raw: str) -> None:
     status, error = call("POST", "/tasks", raw=raw)
     assert (status, error["kind"]) == (400, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    ("authorizer", "kind"),
+    [
+        ({}, "token_missing"),
+        ({"auth_error": "token_invalid"}, "token_invalid"),
+        ({"project_id": ""}, "token_missing"),
+    ],
+)
+def test_unauthenticated_calls_are_refused_before_anything_else(
+    authorizer: dict[str, str], kind: str
+) -> None:
+    for method, path, body in (
+        ("POST", "/tasks", {"kind": "nope"}),
+        ("GET", "/tasks/task_x", None),
+        ("GET", "/x", None),
+    ):
+        status, error = call(method, path, body, authorizer=authorizer)
+        assert (status, error["kind"]) == (401, kind)
 
 
 def test_unknown_route() -> None:

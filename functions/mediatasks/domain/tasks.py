@@ -135,6 +135,7 @@ PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepNam
 
 class Task(BaseModel):
     id: str
+    project_id: str
     object: Literal["task"] = "task"
     kind: str
     input: str
@@ -155,6 +156,7 @@ class Task(BaseModel):
     def create(
         cls,
         *,
+        project_id: str,
         kind: str,
         input_url: str,
         options: dict[str, Any],
@@ -173,6 +175,7 @@ class Task(BaseModel):
         }
         return cls(
             id=new_id("task"),
+            project_id=project_id,
             kind=kind,
             input=input_url,
             options=options,

@@ -19,6 +19,7 @@ from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import settings
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.requests import CreateTaskRequest, api_error_from_validation
+from mediatasks.handlers.authorizer import INVALID
 from mediatasks.service.tasks import TaskService
 
 logger = Logger(service="mediatasks-api")
@@ -40,10 +41,24 @@ def _error_response(error: ApiError) -> Response[str]:
     )
 
 
+def _refusal(event: dict[str, Any]) -> ApiError | None:
+    """Why the caller is not authenticated, from what the authorizer attached (None: they are)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    if authorizer.get("project_id"):
+        return None
+    if authorizer.get("auth_error") == INVALID:
+        return ApiError(401, "token_invalid", "the API key is not valid")
+    return ApiError(401, "token_missing", "send your API key as `Authorization: Bearer <key>`")
+
+
+def caller_project() -> str:
+    return str(app.current_event.request_context.authorizer.raw_event["project_id"])
+
+
 @app.post("/tasks")
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
     tasks = service()
-    task = tasks.create(request)
+    task = tasks.create(caller_project(), request)
     return Response(
         status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(tasks.present(task))
     )
@@ -52,7 +67,7 @@ def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Res
 @app.get("/tasks/<task_id>")
 def get_task(task_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     tasks = service()
-    return tasks.present(tasks.get(task_id))
+    return tasks.present(tasks.get(caller_project(), task_id))
 
 
 @app.exception_handler(RequestValidationError)
@@ -79,4 +94,13 @@ def _unexpected(error: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refusal = _refusal(event)
+    if refusal is not None:
+        # before routing: an unauthenticated caller learns nothing, not even whether its body is valid
+        return {
+            "statusCode": refusal.status,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps(refusal.body()),
+            "isBase64Encoded": False,
+        }
     return app.resolve(event, context)

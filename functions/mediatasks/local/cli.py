@@ -13,7 +13,7 @@ from mediatasks.adapters.ffmpeg import binaries
 
 
 def serve(args: argparse.Namespace) -> int:
-    from mediatasks.local.stack import LocalStack
+    from mediatasks.local.stack import DEVELOPMENT_PROJECT, LocalStack
 
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
     stack = LocalStack(
@@ -21,12 +21,14 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         allow_local_inputs=args.allow_local_inputs,
         output_buckets=tuple(args.output_bucket),
+        api_key=args.api_key,
     )
     stack.start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     print(f"mediatasks API listening on {stack.url}", flush=True)
     print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
+    print(f"  API key (project {DEVELOPMENT_PROJECT!r}): {stack.api_key}", flush=True)
     if args.allow_local_inputs:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
     for bucket in args.output_bucket:
@@ -39,6 +41,28 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         print("stopping ...", flush=True)
         stack.stop()
+    return 0
+
+
+def create_key(args: argparse.Namespace) -> int:
+    """Makes an API key for a project in the keys table (the local stack's, or a deployed one)."""
+    import boto3
+
+    from mediatasks.adapters.keys import KeyStore
+
+    if args.endpoint_url:  # the emulator takes any credentials; a deployed table uses the caller's own
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=args.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - the emulator's placeholder, not a secret
+        )
+    else:
+        resource = boto3.resource("dynamodb")
+    key = KeyStore(args.table, resource.Table(args.table)).create(args.project)
+    print(key)
+    print(f"(project {args.project!r}; shown once, stored only as a hash)", file=sys.stderr)
     return 0
 
 
@@ -68,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let tasks fetch input URLs on loopback (127.0.0.1), e.g. sample files you serve yourself",
     )
+    run.add_argument("--api-key", help="the development key to accept (default: a new random one, printed)")
     run.add_argument(
         "--output-bucket",
         action="append",
@@ -76,6 +101,18 @@ def parser() -> argparse.ArgumentParser:
         help="create a bucket in the emulator and allow it as a task's `output` destination (repeatable)",
     )
     run.set_defaults(func=serve)
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="make a key for a project and print it (once)")
+    create.add_argument("--project", required=True)
+    create.add_argument(
+        "--table",
+        default="mediatasks-api-keys",
+        help="the keys table: the stack output ApiKeysTableName when deployed (default: the local stack's)",
+    )
+    create.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. the local stack's emulator URL")
+    create.set_defaults(func=create_key)
     make = commands.add_parser("sample", help="write a generated sample clip to try the API with")
     make.add_argument("output", type=Path)
     make.add_argument("--seconds", type=float, default=10)

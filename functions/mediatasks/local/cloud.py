@@ -100,6 +100,7 @@ class LocalCloud:
         self.names = LocalNames(
             refs={
                 c.TASKS_TABLE_ID: "mediatasks-tasks",
+                c.KEYS_TABLE_ID: "mediatasks-api-keys",
                 c.MEDIA_BUCKET_ID: "mediatasks-media",
                 c.STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mediatasks-tasks",
             }
@@ -129,6 +130,10 @@ class LocalCloud:
                     )
                 merged[name] = str(value)
         return merged
+
+    def authorizer_cache_seconds(self) -> int:
+        (props,) = resources_of_type(self.template, "AWS::ApiGateway::Authorizer").values()
+        return int(props.get("AuthorizerResultTtlInSeconds", 300))
 
     def state_machine_definition(self) -> str:
         props = resources_of_type(self.template, "AWS::StepFunctions::StateMachine")[c.STATE_MACHINE_ID]
@@ -187,9 +192,9 @@ class LocalCloud:
         _reset_cached_clients()
 
     def _create_resources(self) -> None:
-        boto3.client("dynamodb").create_table(
-            **tasks_table_definition(self.template, self.names.refs[c.TASKS_TABLE_ID])
-        )
+        dynamodb = boto3.client("dynamodb")
+        for table_id in (c.TASKS_TABLE_ID, c.KEYS_TABLE_ID):
+            dynamodb.create_table(**table_definition(self.template, table_id, self.names.refs[table_id]))
         boto3.client("s3").create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
         boto3.client("stepfunctions").create_state_machine(
             name=self.names.refs[c.STATE_MACHINE_ID].rsplit(":", 1)[1],
@@ -216,20 +221,22 @@ _OUR_FUNCTIONS = (
     c.ENCODE_FUNCTION_ID,
     c.UPLOAD_FUNCTION_ID,
     c.FAIL_FUNCTION_ID,
+    c.AUTHORIZER_FUNCTION_ID,
 )
 
 
-def tasks_table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
-    """CreateTable arguments for the tasks table as the template defines it."""
-    props = resources_of_type(template, "AWS::DynamoDB::Table")[c.TASKS_TABLE_ID]
+def table_definition(template: dict[str, Any], logical_id: str, table_name: str) -> dict[str, Any]:
+    """CreateTable arguments for a table as the template defines it."""
+    props = resources_of_type(template, "AWS::DynamoDB::Table")[logical_id]
     return {"TableName": table_name, **{key: props[key] for key in _TABLE_CREATE_KEYS if key in props}}
 
 
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, steps
+    from mediatasks.handlers import api, authorizer, steps
 
     config.settings.cache_clear()
+    authorizer.keys.cache_clear()
     api.service.cache_clear()
     steps.pipeline.cache_clear()

@@ -12,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from mediatasks.local.cloud import LocalFunction
+from mediatasks import constants as c
+from mediatasks.local.cloud import LocalCloud, LocalFunction
+from mediatasks.local.template import resources_of_type
 
 # API Gateway's own limit on a request payload.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -55,7 +57,42 @@ def proxy_event(
     }
 
 
-def _handler_class(function: LocalFunction) -> type[BaseHTTPRequestHandler]:
+class LocalAuthorizer:
+    """API Gateway's TOKEN authorizer step: the template's authorizer function, results cached per
+    token, and its gateway response for requests without the header."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self._function = cloud.functions[c.AUTHORIZER_FUNCTION_ID]
+        self._handler = self._function.handler()
+        self._ttl = cloud.authorizer_cache_seconds()
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+        responses = resources_of_type(cloud.template, "AWS::ApiGateway::GatewayResponse").values()
+        missing = next(r for r in responses if r["ResponseType"] == "UNAUTHORIZED")
+        self.missing_status = int(missing["StatusCode"])
+        self.missing_body = missing["ResponseTemplates"]["application/json"].encode()
+
+    def context_for(self, token: str, method: str, path: str) -> dict[str, Any] | None:
+        """The authorizer's context for an allowed call, or None when its policy denies it."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(token)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        event = {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/local/{method}{path}",
+        }
+        policy = self._handler(event, self._function.context())
+        allowed = all(s["Effect"] == "Allow" for s in policy["policyDocument"]["Statement"])
+        context = {**policy.get("context", {}), "principalId": policy["principalId"]} if allowed else None
+        with self._lock:
+            self._cache[token] = (now + self._ttl, context)
+        return context
+
+
+def _handler_class(function: LocalFunction, authorizer: LocalAuthorizer) -> type[BaseHTTPRequestHandler]:
     handler = function.handler()
 
     class ApiRequestHandler(BaseHTTPRequestHandler):
@@ -83,7 +120,18 @@ def _handler_class(function: LocalFunction) -> type[BaseHTTPRequestHandler]:
                 return
             body = self.rfile.read(length) if length else b""
             headers = {name: value for name, value in self.headers.items()}
+            token = self.headers.get("Authorization")
+            if not token:
+                self._respond(
+                    authorizer.missing_status, {"Content-Type": "application/json"}, authorizer.missing_body
+                )
+                return
+            context = authorizer.context_for(token, self.command, urlsplit(self.path).path)
+            if context is None:
+                self._error(403, "forbidden", "this key may not call this route")
+                return
             event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+            event["requestContext"]["authorizer"] = context
             reply = handler(event, function.context())
             out = reply.get("body") or ""
             payload = base64.b64decode(out) if reply.get("isBase64Encoded") else out.encode()
@@ -103,8 +151,9 @@ def _handler_class(function: LocalFunction) -> type[BaseHTTPRequestHandler]:
 class LocalApi:
     """The API on http://host:port, served from a background thread."""
 
-    def __init__(self, function: LocalFunction, host: str, port: int) -> None:
-        self._server = ThreadingHTTPServer((host, port), _handler_class(function))
+    def __init__(self, cloud: LocalCloud, host: str, port: int) -> None:
+        handler = _handler_class(cloud.functions[c.API_FUNCTION_ID], LocalAuthorizer(cloud))
+        self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
         bound_host, bound_port = self._server.server_address[:2]

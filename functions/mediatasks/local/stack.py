@@ -10,9 +10,13 @@ from types import TracebackType
 from typing import Any
 
 from mediatasks import constants as c
+from mediatasks.adapters.keys import KeyStore
+from mediatasks.domain.keys import new_api_key
 from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.http_api import LocalApi
 from mediatasks.local.template import synthesize
+
+DEVELOPMENT_PROJECT = "dev"
 
 
 def local_architecture() -> str:
@@ -33,6 +37,7 @@ class LocalStack:
         port: int = 8000,
         allow_local_inputs: bool = False,
         output_buckets: tuple[str, ...] = (),
+        api_key: str | None = None,
         template: dict[str, Any] | None = None,
         settings: dict[str, str] | None = None,
     ) -> None:
@@ -40,6 +45,7 @@ class LocalStack:
         self._port = port
         self._allow_local_inputs = allow_local_inputs
         self._output_buckets = output_buckets
+        self.api_key = api_key or new_api_key()
         self._template = template
         self._settings = settings or {}
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
@@ -62,7 +68,8 @@ class LocalStack:
         environment.update(self._settings)
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_buckets)
-        self.api = LocalApi(self.cloud.functions[c.API_FUNCTION_ID], self._host, self._port)
+        KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
+        self.api = LocalApi(self.cloud, self._host, self._port)
         self.api.start()
         return self
 

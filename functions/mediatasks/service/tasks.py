@@ -49,9 +49,10 @@ class TaskService:
                     400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", "output"
                 )
 
-    def create(self, request: CreateTaskRequest) -> Task:
+    def create(self, project_id: str, request: CreateTaskRequest) -> Task:
         self._check_sources(request)
         task = Task.create(
+            project_id=project_id,
             kind=request.kind,
             input_url=request.input,
             options=request.options.model_dump(mode="json"),
@@ -69,15 +70,16 @@ class TaskService:
             raise
         return task
 
-    def get(self, task_id: str) -> Task:
+    def get(self, project_id: str, task_id: str) -> Task:
+        """The project's task; another project's task is not found, exactly like a missing one."""
         task = self.store.get(task_id) if task_id.startswith("task_") else None
-        if task is None:
+        if task is None or task.project_id != project_id:
             raise ApiError(404, "task_not_found", f"no task with id {task_id!r}")
         return task
 
     def present(self, task: Task) -> dict[str, Any]:
         """The task as the API shows it: steps in pipeline order, output with a fetchable url."""
-        body = task.model_dump(mode="json", exclude={"destination", "steps", "output"})
+        body = task.model_dump(mode="json", exclude={"project_id", "destination", "steps", "output"})
         body["steps"] = [task.steps[name].model_dump(mode="json") for name in PIPELINE_STEPS]
         body["output"] = None
         if task.output is not None and task.output.location is not None:

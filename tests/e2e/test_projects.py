@@ -1,0 +1,75 @@
+"""API keys and projects through the local product: keys made by the CLI, isolation on every route."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.conftest import FileServer, MakeClip
+from tests.e2e.conftest import Api
+
+
+def new_key(api: Api, project: str) -> str:
+    """`mediatasks keys create` against the running stack's emulator, as a user would."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediatasks.local.cli",
+            "keys",
+            "create",
+            "--project",
+            project,
+            "--endpoint-url",
+            api.emulator_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def other(api: Api) -> Api:
+    return api.as_project(new_key(api, "other-team"))
+
+
+@pytest.fixture(scope="module")
+def clip_url(make_clip: MakeClip, file_server: FileServer) -> str:
+    make_clip("projects.mp4", size="160x120", seconds=1)
+    return file_server.url_of("projects.mp4")
+
+
+def test_missing_key(api: Api) -> None:
+    for method, path in (("POST", "/tasks"), ("GET", "/tasks/task_abc")):
+        status, error = api.request(method, path, {}, headers={"Authorization": ""})
+        assert (status, error["kind"]) == (401, "token_missing")
+
+
+@pytest.mark.parametrize("header", ["Bearer mtk_not-a-real-key", "Basic abc", "Bearer"])
+def test_invalid_key(api: Api, header: str) -> None:
+    for method, path in (("POST", "/tasks"), ("GET", "/tasks/task_abc")):
+        status, error = api.request(method, path, {"kind": "video"}, headers={"Authorization": header})
+        assert (status, error["kind"]) == (401, "token_invalid")
+
+
+def test_a_project_never_sees_another_projects_task(api: Api, other: Api, clip_url: str) -> None:
+    mine: dict[str, Any] = api.run({"kind": "video", "input": clip_url, "options": {"width": 80}})
+    theirs: dict[str, Any] = other.run({"kind": "video", "input": clip_url, "options": {"width": 80}})
+    assert (mine["status"], theirs["status"]) == ("succeeded", "succeeded")
+    assert other.request("GET", f"/tasks/{mine['id']}") == (
+        404,
+        {"kind": "task_not_found", "message": f"no task with id {mine['id']!r}"},
+    )
+    assert api.request("GET", f"/tasks/{theirs['id']}")[0] == 404
+    assert other.request("GET", f"/tasks/{theirs['id']}")[0] == 200
+
+
+def test_keys_are_printed_once_and_differ(api: Api) -> None:
+    first, second = new_key(api, "p1"), new_key(api, "p1")
+    assert first != second
+    assert first.startswith("mtk_")
