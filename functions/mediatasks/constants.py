@@ -27,6 +27,8 @@ MEDIA_BUCKET_ID = "MediaBucket"
 STATE_MACHINE_ID = "TaskStateMachine"
 FFMPEG_LAYER_ID = "FfmpegLayer"
 STACK_NAME = "MediaTasks"
+# The tasks table's indexes for listing a project's tasks, one per sort order.
+INDEX_BY_SORT = {"created": "by_project_created", "updated": "by_project_updated"}
 
 # Prefixes in the managed bucket: finished files, and per-task scratch space removed when a task ends.
 FILES_PREFIX = "files/"

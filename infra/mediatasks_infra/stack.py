@@ -49,6 +49,13 @@ class Data(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         _override_id(self.table, c.TASKS_TABLE_ID)
+        for sort, index_name in c.INDEX_BY_SORT.items():
+            self.table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name="project_id", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=f"{sort}_at", type=dynamodb.AttributeType.NUMBER),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
         # API keys, stored only as their SHA-256 with the project they belong to
         self.keys = dynamodb.Table(
             self,

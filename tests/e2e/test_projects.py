@@ -69,6 +69,25 @@ def test_a_project_never_sees_another_projects_task(api: Api, other: Api, clip_u
     assert other.request("GET", f"/tasks/{theirs['id']}")[0] == 200
 
 
+def test_listing_walks_a_projects_tasks_by_cursor(api: Api, clip_url: str) -> None:
+    lister = api.as_project(new_key(api, "lister"))
+    made = [lister.create({"kind": "video", "input": clip_url, "metadata": {"n": n}})["id"] for n in range(5)]
+    for task_id in made:
+        lister.wait(task_id)
+    seen, path, pages = [], "/tasks?limit=2", 0
+    while path:
+        status, page = lister.request("GET", path)
+        assert status == 200, page
+        assert (page["object"], page["total"], page["pages"], page["limit"]) == ("list", 5, 3, 2)
+        seen += [task["id"] for task in page["data"]]
+        path, pages = page["links"]["next"], pages + 1
+    assert seen == list(reversed(made))
+    assert pages == 3
+    status, succeeded = lister.request("GET", "/tasks?status=succeeded&order=asc&limit=100")
+    assert [t["id"] for t in succeeded["data"]] == made
+    assert api.request("GET", "/tasks?limit=100")[1]["data"] != succeeded["data"]
+
+
 def test_keys_are_printed_once_and_differ(api: Api) -> None:
     first, second = new_key(api, "p1"), new_key(api, "p1")
     assert first != second

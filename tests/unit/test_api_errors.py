@@ -107,6 +107,26 @@ def test_bad_request_gets_a_specific_error(body: dict[str, Any], kind: str, fiel
     assert error["message"]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("page=0", "page"),
+        ("sort=filesize", "sort"),
+        ("order=up", "order"),
+        ("status=ready", "status"),
+        ("kind=VIDEO;drop", "kind"),
+        ("colour=red", "colour"),
+        ("cursor=abc", "cursor"),
+    ],
+)
+def test_bad_list_query(query: str, field: str) -> None:
+    status, error = call("GET", f"/tasks?{query}")
+    assert (status, error["kind"], error.get("field")) == (400, "invalid_option", field)
+
+
 @pytest.mark.parametrize("raw", ["{", "not json", '{"kind": "video",}'])
 def test_malformed_json(raw: str) -> None:
     status, error = call("POST", "/tasks", raw=raw)

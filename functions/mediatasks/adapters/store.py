@@ -8,8 +8,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
+from mediatasks.constants import INDEX_BY_SORT
+from mediatasks.domain.listing import ListQuery
 from mediatasks.domain.tasks import (
     STATUS_RANK,
     TERMINAL_RANK,
@@ -56,6 +59,54 @@ class TaskStore:
     def get(self, task_id: str) -> Task | None:
         item = self._table.get_item(Key={"id": task_id}, ConsistentRead=True).get("Item")
         return None if item is None else _task_of(item)
+
+    def _listing(self, project_id: str, query: ListQuery, *, count: bool = False) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "IndexName": INDEX_BY_SORT[query.sort],
+            "KeyConditionExpression": Key("project_id").eq(project_id),
+        }
+        conditions: list[ConditionBase] = []
+        if query.kind:
+            conditions.append(Attr("kind").eq(query.kind))
+        if query.status:
+            conditions.append(Attr("status").eq(query.status.value))
+        if conditions:
+            combined = conditions[0]
+            for condition in conditions[1:]:
+                combined = combined & condition
+            arguments["FilterExpression"] = combined
+        if count:
+            arguments["Select"] = "COUNT"
+        return arguments
+
+    def count(self, project_id: str, query: ListQuery) -> int:
+        arguments, total = self._listing(project_id, query, count=True), 0
+        while True:
+            response = self._table.query(**arguments)
+            total += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return total
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def page(
+        self, project_id: str, query: ListQuery, after: dict[str, Any] | None, *, backwards: bool = False
+    ) -> tuple[list[Task], bool]:
+        """Up to `query.limit` tasks following `after` in the listing's order (or preceding it,
+        nearest first, when `backwards`), and whether more follow. Reads limit + 1 items when
+        unfiltered, wherever in the listing the page is."""
+        arguments = self._listing(project_id, query)
+        arguments["ScanIndexForward"] = (query.order == "asc") != backwards
+        items: list[dict[str, Any]] = []
+        if after is not None:
+            arguments["ExclusiveStartKey"] = after
+        while len(items) <= query.limit:
+            arguments["Limit"] = query.limit + 1 - len(items)
+            response = self._table.query(**arguments)
+            items.extend(response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [_task_of(item) for item in items[: query.limit]], len(items) > query.limit
 
     def _update(self, task_id: str, status: Status, assignments: dict[str, Any]) -> Task:
         """Sets `status` and the given attribute paths (dotted), if the task may move to `status`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -128,7 +128,7 @@ def _field_path(loc: Sequence[Any]) -> str | None:
     return ".".join(fields) or None
 
 
-def _classify(error: dict[str, Any]) -> tuple[str, str | None, str]:
+def _classify(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
     error_type = error.get("type", "")
     loc = tuple(error.get("loc", ()))
     field = _field_path(loc)
@@ -160,7 +160,7 @@ def _classify(error: dict[str, Any]) -> tuple[str, str | None, str]:
     return "invalid_option", field, f"{field}: {message}" if field else message
 
 
-def api_error_from_validation(errors: Sequence[dict[str, Any]]) -> ApiError:
+def api_error_from_validation(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     """The single 400 error that best describes a failed validation."""
     classified = [_classify(error) for error in errors] or [("invalid_json", None, "invalid request body")]
     kind, field, message = min(classified, key=lambda c: _KIND_PRIORITY.index(c[0]))

@@ -12,12 +12,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import settings
 from mediatasks.domain.errors import ApiError
+from mediatasks.domain.listing import ListQuery
 from mediatasks.domain.requests import CreateTaskRequest, api_error_from_validation
 from mediatasks.handlers.authorizer import INVALID
 from mediatasks.service.tasks import TaskService
@@ -62,6 +64,16 @@ def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Res
     return Response(
         status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(tasks.present(task))
     )
+
+
+@app.get("/tasks")
+def list_tasks() -> dict[str, Any]:
+    raw = app.current_event.query_string_parameters or {}
+    try:
+        query = ListQuery.model_validate(raw)
+    except ValidationError as error:
+        raise api_error_from_validation(error.errors()) from None
+    return service().list(caller_project(), query)
 
 
 @app.get("/tasks/<task_id>")

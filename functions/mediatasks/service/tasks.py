@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
 
@@ -14,6 +14,7 @@ from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import Settings
 from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
+from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
 from mediatasks.domain.requests import CreateTaskRequest, parse_s3_url
 from mediatasks.domain.tasks import PIPELINE_STEPS, Task, TaskErrorInfo
 
@@ -77,6 +78,29 @@ class TaskService:
             raise ApiError(404, "task_not_found", f"no task with id {task_id!r}")
         return task
 
+    def list(self, project_id: str, query: ListQuery) -> dict[str, Any]:
+        """GET /tasks (seed 004's list object), with cursor links."""
+        listing = list_tasks(self.store, project_id, query)
+        params = query.link_params()
+
+        def href(position: dict[str, str]) -> str:
+            return "/tasks?" + urlencode(params | position)
+
+        here = {"cursor": query.cursor} if query.cursor else {"page": str(listing.page)}
+        return {
+            "object": "list",
+            "data": [self.present(task) for task in listing.tasks],
+            "total": listing.total,
+            "page": listing.page,
+            "pages": page_count(listing.total, query.limit),
+            "limit": query.limit,
+            "links": {
+                "self": href(here),
+                "next": href({"cursor": listing.next_cursor}) if listing.next_cursor else None,
+                "prev": href({"cursor": listing.prev_cursor}) if listing.prev_cursor else None,
+            },
+        }
+
     def present(self, task: Task) -> dict[str, Any]:
         """The task as the API shows it: steps in pipeline order, output with a fetchable url."""
         body = task.model_dump(mode="json", exclude={"project_id", "destination", "steps", "output"})
@@ -91,3 +115,52 @@ class TaskService:
                 output["url"] = f"s3://{location.bucket}/{location.key}"
             body["output"] = output
         return body
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a project's tasks, with links to the pages beside it."""
+
+    tasks: list[Task]
+    query: ListQuery
+    page: int
+    total: int
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def list_tasks(store: TaskStore, project_id: str, query: ListQuery) -> Listing:
+    if query.cursor:
+        cursor = Cursor.decode(query.cursor, query, project_id)
+        page, total = cursor.page, cursor.total
+        tasks, more = store.page(project_id, query, cursor.key, backwards=cursor.direction == "prev")
+        if cursor.direction == "prev":
+            tasks.reverse()
+            has_next, has_prev = True, more
+        else:
+            has_next, has_prev = more, page > 1
+    else:
+        # Asking for page k by number walks the k - 1 pages before it; the links never do.
+        page, total, after = query.page, store.count(project_id, query), None
+        for _ in range(page - 1):
+            skipped, more = store.page(project_id, query, after)
+            if not more:
+                return Listing([], query, page, total, None, None)
+            after = index_key(skipped[-1].model_dump(), query.sort)
+        tasks, has_next = store.page(project_id, query, after)
+        has_prev = page > 1
+
+    def link(direction: Literal["next", "prev"], anchor: Task, to_page: int) -> str:
+        key = index_key(anchor.model_dump(), query.sort)
+        return Cursor(
+            key=key, direction=direction, page=to_page, total=total, query=query.fingerprint()
+        ).encode()
+
+    return Listing(
+        tasks=tasks,
+        query=query,
+        page=page,
+        total=total,
+        next_cursor=link("next", tasks[-1], page + 1) if tasks and has_next else None,
+        prev_cursor=link("prev", tasks[0], page - 1) if tasks and has_prev else None,
+    )
