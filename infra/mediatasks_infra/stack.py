@@ -154,7 +154,9 @@ class Pipeline(Construct):
             s3.Bucket.from_bucket_name(self, f"Input-{bucket_name}", bucket_name).grant_read(probe)
             s3.Bucket.from_bucket_name(self, f"InputIngest-{bucket_name}", bucket_name).grant_read(ingest)
         for bucket_name in config.allowed_output_buckets:
-            s3.Bucket.from_bucket_name(self, f"Output-{bucket_name}", bucket_name).grant_put(upload)
+            destination = s3.Bucket.from_bucket_name(self, f"Output-{bucket_name}", bucket_name)
+            destination.grant_put(upload)
+            destination.grant_delete(upload)  # to withdraw a copy when the task was cancelled meanwhile
 
         failed = sfn.Fail(
             self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
@@ -277,6 +279,7 @@ class Api(Construct):
         data.table.grant_read_write_data(fn)
         storage.bucket.grant_read(fn)
         pipeline.state_machine.grant_start_execution(fn)
+        pipeline.state_machine.grant_execution(fn, "states:StopExecution")
         authorizer_fn = pipeline.functions.create(
             c.AUTHORIZER_FUNCTION_ID,
             handler="mediatasks.handlers.authorizer.handler",
@@ -314,7 +317,13 @@ class Api(Construct):
         )
         integration = apigw.LambdaIntegration(fn)
         tasks_resource = self.rest_api.root.add_resource("tasks")
-        routes = ((tasks_resource, "POST"), (tasks_resource.add_resource("{task_id}"), "GET"))
+        task_resource = tasks_resource.add_resource("{task_id}")
+        routes = (
+            (tasks_resource, "POST"),
+            (tasks_resource, "GET"),
+            (task_resource, "GET"),
+            (task_resource.add_resource("cancel"), "POST"),
+        )
         for resource, method in routes:
             resource.add_method(
                 method, integration, authorizer=authorizer, authorization_type=apigw.AuthorizationType.CUSTOM

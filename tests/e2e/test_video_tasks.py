@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,42 @@ def test_work_files_are_removed_and_outputs_kept(api: Api, source: str, corrupt_
     keys = [o["Key"] for o in emulator_s3(api).list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
     assert not [k for k in keys if k.startswith(f"work/{task['id']}/") or k.startswith(f"work/{bad['id']}/")]
     assert f"files/{task['output']['id']}.mp4" in keys
+
+
+def test_cancel_a_running_task_publishes_nothing(
+    api: Api, make_clip: MakeClip, file_server: FileServer
+) -> None:
+    make_clip("slow.mp4", size="1280x720", seconds=6)
+    slow = {
+        "kind": "video",
+        "input": file_server.url_of("slow.mp4"),
+        "options": {"codec": "h265", "quality": "very_high"},
+    }
+    task = api.create(slow)
+    deadline = time.monotonic() + 60
+    while (
+        api.request("GET", f"/tasks/{task['id']}")[1]["status"] != "processing"
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    status, cancelled = api.request("POST", f"/tasks/{task['id']}/cancel")
+    assert (status, cancelled["status"]) == (200, "cancelled")
+    assert cancelled["finished_at"] is not None
+    assert "cancelled" in [step["status"] for step in cancelled["steps"]]
+    time.sleep(8)  # long enough for the encode that was running to end
+    status, later = api.request("GET", f"/tasks/{task['id']}")
+    assert (later["status"], later["output"]) == ("cancelled", None)
+    keys = [o["Key"] for o in emulator_s3(api).list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
+    assert not [k for k in keys if k.startswith("files/") and task["id"] in k]
+    status, error = api.request("POST", f"/tasks/{task['id']}/cancel")
+    assert (status, error["kind"]) == (409, "task_not_cancellable")
+
+
+def test_a_finished_task_cannot_be_cancelled(api: Api, source: str) -> None:
+    task = api.run({"kind": "video", "input": source, "options": {"width": 80}})
+    status, error = api.request("POST", f"/tasks/{task['id']}/cancel")
+    assert (status, error) == (
+        409,
+        {"kind": "task_not_cancellable", "message": "the task has already succeeded"},
+    )
+    assert api.request("POST", "/tasks/task_missing0000000/cancel")[0] == 404

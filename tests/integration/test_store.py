@@ -107,3 +107,22 @@ def test_success_records_the_output(store: TaskStore) -> None:
 def test_updates_to_a_missing_task_are_refused(store: TaskStore) -> None:
     with pytest.raises(TaskNotActive):
         store.start_step("task_nope", StepName.probe, Status.validating)
+
+
+def test_cancel_ends_unfinished_steps_and_blocks_later_writes(store: TaskStore) -> None:
+    task = new_task(store)
+    store.start_step(task.id, StepName.probe, Status.validating)
+    store.finish_step(task.id, StepName.probe, Status.queued)
+    running = store.start_step(task.id, StepName.ingest, Status.processing)
+    cancelled = store.cancel(running)
+    assert cancelled.status == Status.cancelled
+    assert [s.status for s in cancelled.steps.values()] == [
+        StepStatus.succeeded,
+        StepStatus.cancelled,
+        StepStatus.cancelled,
+        StepStatus.cancelled,
+    ]
+    with pytest.raises(TaskNotActive):
+        store.finish_step(task.id, StepName.ingest, Status.processing)
+    with pytest.raises(TaskNotActive):
+        store.cancel(cancelled)

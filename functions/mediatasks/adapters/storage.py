@@ -45,6 +45,9 @@ class Storage:
     def copy(self, source: StoredObject, target: StoredObject) -> None:
         self._s3.copy({"Bucket": source.bucket, "Key": source.key}, target.bucket, target.key)
 
+    def delete(self, target: StoredObject) -> None:
+        self._s3.delete_object(Bucket=target.bucket, Key=target.key)
+
     def delete_prefix(self, bucket: str, prefix: str) -> None:
         paginator = self._s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):

@@ -161,6 +161,15 @@ class TaskStore:
         output_fields = {"output": output.model_dump(mode="json", exclude_none=True), "progress": 100}
         self._update(task_id, Status.succeeded, {**output_fields, "finished_at": now, **done})
 
+    def cancel(self, task: Task) -> Task:
+        """Ends a task that has not ended; its unfinished steps end with it."""
+        now = now_ms()
+        assignments: dict[str, Any] = {"finished_at": now}
+        for name, step in task.steps.items():
+            if step.status in (StepStatus.waiting, StepStatus.processing):
+                assignments |= _step_fields(name, StepStatus.cancelled, now, finished_at=now)
+        return self._update(task.id, Status.cancelled, assignments)
+
     def fail(self, task_id: str, error: TaskErrorInfo, failed_step: StepName | None) -> None:
         now = now_ms()
         assignments: dict[str, Any] = {"error": error.model_dump(), "finished_at": now}

@@ -16,6 +16,10 @@ class Workflow:
         self._arn = state_machine_arn
         self._sfn = client or boto3.client("stepfunctions")
 
+    def stop(self, task_id: str) -> None:
+        execution = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{task_id}"
+        self._sfn.stop_execution(executionArn=execution, cause="cancelled by the caller")
+
     def start(self, task_id: str) -> str:
         """One execution per task, named by the task id, so a repeated start cannot run it twice."""
         response = self._sfn.start_execution(

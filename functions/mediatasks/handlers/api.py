@@ -82,6 +82,12 @@ def get_task(task_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     return tasks.present(tasks.get(caller_project(), task_id))
 
 
+@app.post("/tasks/<task_id>/cancel")
+def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    tasks = service()
+    return tasks.present(tasks.cancel(caller_project(), task_id))
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response[str]:
     return _error_response(api_error_from_validation(list(error.errors())))

@@ -178,7 +178,11 @@ class Pipeline:
             except (ClientError, BotoCoreError):
                 raise OutputUnwritable("the output could not be written to its destination") from None
             published = output.model_copy(update={"location": target})
-            self.store.succeed(task.id, StepName.upload, published)
+            try:
+                self.store.succeed(task.id, StepName.upload, published)
+            except TaskNotActive:
+                self.storage.delete(target)  # cancelled while copying: publish nothing
+                raise
             self._discard_work(task.id)
             return published.model_dump(mode="json")
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 from aws_lambda_powertools import Logger
 
 from mediatasks.adapters.storage import Storage
-from mediatasks.adapters.store import TaskStore
+from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import Settings
 from mediatasks.domain.addresses import is_allowed_address, literal_address
@@ -100,6 +100,23 @@ class TaskService:
                 "prev": href({"cursor": listing.prev_cursor}) if listing.prev_cursor else None,
             },
         }
+
+    def cancel(self, project_id: str, task_id: str) -> Task:
+        task = self.get(project_id, task_id)
+        try:
+            cancelled = self.store.cancel(task)
+        except TaskNotActive:
+            current = self.store.get(task_id) or task
+            raise ApiError(
+                409, "task_not_cancellable", f"the task has already {current.status.value}"
+            ) from None
+        try:
+            self.workflow.stop(task_id)
+        except Exception:
+            # The task is already cancelled: every later step write is refused and nothing is
+            # published, so an execution that could not be stopped only runs to a refused write.
+            logger.exception("could not stop the execution of a cancelled task", extra={"task_id": task_id})
+        return cancelled
 
     def present(self, task: Task) -> dict[str, Any]:
         """The task as the API shows it: steps in pipeline order, output with a fetchable url."""
