@@ -7,7 +7,7 @@ ARCH ?= arm64
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck synth layer bench clean
+.PHONY: install serve test lint typecheck synth layer bench clean openapi
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,7 @@ bench: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) cdk.out layers/ffmpeg/build .pytest_cache .mypy_cache .ruff_cache
+
+## Regenerate docs/openapi.json from the API's routes and models (CI checks it is current).
+openapi: $(INSTALLED)
+	POWERTOOLS_TRACE_DISABLED=1 $(BIN)/python -c "from mediatasks.handlers.api import openapi_document; print(openapi_document())" > docs/openapi.json

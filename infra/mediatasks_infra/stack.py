@@ -328,6 +328,8 @@ class Api(Construct):
             resource.add_method(
                 method, integration, authorizer=authorizer, authorization_type=apigw.AuthorizationType.CUSTOM
             )
+        # the API's description is public, like the rest of its documentation
+        self.rest_api.root.add_resource("openapi.json").add_method("GET", integration)
         cdk.CfnOutput(scope, "ApiUrl", value=self.rest_api.url)
         cdk.CfnOutput(scope, "MediaBucketName", value=storage.bucket.bucket_name)
         cdk.CfnOutput(scope, "ApiKeysTableName", value=data.keys.table_name)

@@ -44,6 +44,12 @@ def clip_url(make_clip: MakeClip, file_server: FileServer) -> str:
     return file_server.url_of("projects.mp4")
 
 
+def test_the_api_description_needs_no_key(api: Api) -> None:
+    status, document = api.request("GET", "/openapi.json", headers={"Authorization": ""})
+    assert status == 200
+    assert "/tasks" in document["paths"]
+
+
 def test_missing_key(api: Api) -> None:
     for method, path in (("POST", "/tasks"), ("GET", "/tasks/task_abc")):
         status, error = api.request(method, path, {}, headers={"Authorization": ""})

@@ -122,7 +122,8 @@ _FIELD_OF_MODEL_ERROR = {
 
 
 def _field_path(loc: Sequence[Any]) -> str | None:
-    names = [str(part) for part in loc if isinstance(part, str) and part != "body"]
+    # Powertools prefixes where the value came from, and the handler's parameter name for a query model
+    names = [str(part) for part in loc if isinstance(part, str) and part not in ("body", "query", "params")]
     # pydantic adds union branch tags ("int", "constrained-str", "function-after[...]") to the path
     fields = [n for n in names if n.isidentifier() or n.replace("_", "").isalnum()]
     return ".".join(fields) or None

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
@@ -27,6 +27,18 @@ from mediatasks.service.tasks import TaskService
 logger = Logger(service="mediatasks-api")
 tracer = Tracer(service="mediatasks-api")
 app = APIGatewayRestResolver(enable_validation=True)
+OPENAPI_PATH = "/openapi.json"
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI document, generated from the routes and their pydantic models."""
+    return app.get_openapi_json_schema(
+        title="mediatasks",
+        version="0.1.0",
+        summary="Self-hosted media processing Tasks API",
+        security_schemes={"bearer": HTTPBearer(description="an API key: Authorization: Bearer <key>")},
+        security=[{"bearer": []}],
+    )
 
 
 @lru_cache(maxsize=1)
@@ -67,13 +79,13 @@ def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Res
 
 
 @app.get("/tasks")
-def list_tasks() -> dict[str, Any]:
-    raw = app.current_event.query_string_parameters or {}
-    try:
-        query = ListQuery.model_validate(raw)
-    except ValidationError as error:
-        raise api_error_from_validation(error.errors()) from None
-    return service().list(caller_project(), query)
+def list_tasks(params: Annotated[ListQuery, Query()]) -> dict[str, Any]:
+    return service().list(caller_project(), params)
+
+
+@app.get(OPENAPI_PATH, include_in_schema=False)
+def openapi() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
 
 
 @app.get("/tasks/<task_id>")
@@ -112,7 +124,7 @@ def _unexpected(error: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = _refusal(event)
+    refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
     if refusal is not None:
         # before routing: an unauthenticated caller learns nothing, not even whether its body is valid
         return {

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from mediatasks import constants as c
 from mediatasks.local.cloud import LocalCloud, LocalFunction
-from mediatasks.local.template import resources_of_type
+from mediatasks.local.template import public_routes, resources_of_type
 
 # API Gateway's own limit on a request payload.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -71,6 +71,7 @@ class LocalAuthorizer:
         missing = next(r for r in responses if r["ResponseType"] == "UNAUTHORIZED")
         self.missing_status = int(missing["StatusCode"])
         self.missing_body = missing["ResponseTemplates"]["application/json"].encode()
+        self.public = public_routes(cloud.template)
 
     def context_for(self, token: str, method: str, path: str) -> dict[str, Any] | None:
         """The authorizer's context for an allowed call, or None when its policy denies it."""
@@ -120,6 +121,10 @@ def _handler_class(function: LocalFunction, authorizer: LocalAuthorizer) -> type
                 return
             body = self.rfile.read(length) if length else b""
             headers = {name: value for name, value in self.headers.items()}
+            event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+            if (self.command, event["path"]) in authorizer.public:
+                self._reply(handler(event, function.context()))
+                return
             token = self.headers.get("Authorization")
             if not token:
                 self._respond(
@@ -130,9 +135,10 @@ def _handler_class(function: LocalFunction, authorizer: LocalAuthorizer) -> type
             if context is None:
                 self._error(403, "forbidden", "this key may not call this route")
                 return
-            event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
             event["requestContext"]["authorizer"] = context
-            reply = handler(event, function.context())
+            self._reply(handler(event, function.context()))
+
+        def _reply(self, reply: dict[str, Any]) -> None:
             out = reply.get("body") or ""
             payload = base64.b64decode(out) if reply.get("isBase64Encoded") else out.encode()
             reply_headers = dict(reply.get("headers") or {})

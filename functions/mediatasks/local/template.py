@@ -86,6 +86,23 @@ class LocalNames:
         return {k: self.resolve(v) for k, v in value.items()}
 
 
+def public_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
+    """(method, path) of the REST API's methods that need no authorizer, e.g. ("GET", "/openapi.json")."""
+    resources = resources_of_type(template, "AWS::ApiGateway::Resource")
+
+    def path_of(reference: Any) -> str:
+        if isinstance(reference, dict) and "Ref" in reference:
+            props = resources[reference["Ref"]]
+            return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+        return ""  # Fn::GetAtt RootResourceId: the root
+
+    return {
+        (props["HttpMethod"], path_of(props["ResourceId"]) or "/")
+        for props in resources_of_type(template, "AWS::ApiGateway::Method").values()
+        if props.get("AuthorizationType", "NONE") == "NONE"
+    }
+
+
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {
         logical_id: resource.get("Properties", {})
