@@ -203,7 +203,7 @@ def test_work_files_are_removed_and_outputs_kept(api: Api, source: str, corrupt_
     bad = api.run({"kind": "video", "input": corrupt_input})
     keys = [o["Key"] for o in emulator_s3(api).list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
     assert not [k for k in keys if k.startswith(f"work/{task['id']}/") or k.startswith(f"work/{bad['id']}/")]
-    assert f"files/{task['output']['id']}.mp4" in keys
+    assert f"files/dev/{task['output']['id']}/video.mp4" in keys
 
 
 def test_cancel_a_running_task_publishes_nothing(
@@ -243,3 +243,35 @@ def test_a_finished_task_cannot_be_cancelled(api: Api, source: str) -> None:
         {"kind": "task_not_cancellable", "message": "the task has already succeeded"},
     )
     assert api.request("POST", "/tasks/task_missing0000000/cancel")[0] == 404
+
+
+def test_an_earlier_output_is_a_new_input_and_outputs_are_named(api: Api, source: str) -> None:
+    first = api.run({"kind": "video", "input": source, "options": {"width": 320}})
+    assert first["status"] == "succeeded", first["error"]
+    request = {
+        "kind": "video",
+        "input": first["output"],  # seed 000 composition: the File object itself
+        "options": {"width": 160, "format": "webm"},
+        "filename": "poster-loop",
+        "folder": "campaigns/spring",
+        "ref": "small",
+        "webhook_url": "https://hooks.example.com/mediatasks",
+    }
+    second = api.run(request)
+    assert second["status"] == "succeeded", second["error"]
+    assert (second["filename"], second["folder"], second["ref"]) == (
+        "poster-loop",
+        "campaigns/spring",
+        "small",
+    )
+    assert second["webhook_url"] == "https://hooks.example.com/mediatasks"
+    output = second["output"]
+    assert (output["filename"], output["folder"], output["ref"], output["width"]) == (
+        "poster-loop.webm",
+        "campaigns/spring",
+        "small",
+        160,
+    )
+    assert f"/campaigns/spring/{output['id']}/poster-loop.webm?" in output["url"]
+    third = api.run({"kind": "video", "url": source, "options": {"width": 80}})  # seed 002's url alias
+    assert (third["status"], third["input"]) == ("succeeded", source)

@@ -48,6 +48,11 @@ BAD_REQUESTS = [
     ({**GOOD, "input": "http://[::ffff:10.0.0.1]/a.mp4"}, "invalid_input", "input"),
     ({**GOOD, "input": "s3://someone-elses-bucket/a.mp4"}, "invalid_input", "input"),
     ({**GOOD, "input": 42}, "invalid_input", "input"),
+    ({**GOOD, "url": "https://example.com/b.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "file_id": "file_abc"}, "invalid_input", "input"),
+    ({**GOOD, "input": {"object": "file"}}, "invalid_input", "input"),
+    ({**GOOD, "input": {"url": "gopher://example.com/a"}}, "invalid_input", "input"),
+    ({"kind": "video", "url": ""}, "input_required", "input"),
     ({**GOOD, "kind": "audio"}, "kind_unsupported", "kind"),
     ({**GOOD, "kind": "thumbnails"}, "kind_unsupported", "kind"),
     ({**GOOD, "kind": "teleport"}, "kind_unsupported", "kind"),
@@ -81,6 +86,14 @@ BAD_REQUESTS = [
     ({**GOOD, "colour": "blue"}, "invalid_option", "colour"),
     ({**GOOD, "output": "https://example.com/out.mp4"}, "invalid_option", "output"),
     ({**GOOD, "output": "s3://not-allowed-bucket/out.mp4"}, "invalid_option", "output"),
+    ({**GOOD, "webhook_url": "http://example.com/hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://10.0.0.1/hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "filename": "../../etc/passwd"}, "invalid_option", "filename"),
+    ({**GOOD, "filename": ".hidden"}, "invalid_option", "filename"),
+    ({**GOOD, "folder": "a/../b"}, "invalid_option", "folder"),
+    ({**GOOD, "folder": "/abs"}, "invalid_option", "folder"),
+    ({**GOOD, "ref": "has space"}, "invalid_option", "ref"),
     ({**GOOD, "metadata": {"k" * 65: "v"}}, "invalid_option", "metadata." + "k" * 65),
     ({**GOOD, "metadata": {"k": "v" * 1025}}, "invalid_option", "metadata.k"),
     ({**GOOD, "metadata": {"k": {"nested": True}}}, "invalid_option", "metadata.k"),
@@ -156,6 +169,11 @@ def test_unauthenticated_calls_are_refused_before_anything_else(
     ):
         status, error = call(method, path, body, authorizer=authorizer)
         assert (status, error["kind"]) == (401, kind)
+
+
+def test_body_size_is_bounded() -> None:
+    status, error = call("POST", "/tasks", {**GOOD, "metadata": {"k": "v" * 70_000}})
+    assert (status, error["kind"]) == (413, "payload_too_large")
 
 
 def test_unknown_route() -> None:

@@ -21,6 +21,9 @@ PLANNED_KINDS = (
 )  # fmt: skip
 INPUT_SCHEMES = ("http", "https", "s3")
 
+Filename = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+Folder = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,7}$")]
+Ref = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = Annotated[str, StringConstraints(max_length=1024)] | int | float | bool | None
 
@@ -56,6 +59,28 @@ def _check_input_url(url: str) -> str:
     return url
 
 
+def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
+    """Exactly one input: `input` (a URL, or a File object from an earlier task) or its alias `url`."""
+    data = dict(data)
+    if "file_id" in data:
+        raise PydanticCustomError(
+            "invalid_input", "file_id inputs are not supported yet; give the file's url as input instead"
+        )
+    if data.get("url") not in (None, ""):
+        if data.get("input") not in (None, ""):
+            raise PydanticCustomError("invalid_input", "give the input once: either input or url, not both")
+        data["input"] = data.pop("url")
+    data.pop("url", None)
+    source = data.get("input")
+    if isinstance(source, dict):  # seed 000 composition: an earlier task's File object
+        if not isinstance(source.get("url"), str):
+            raise PydanticCustomError("invalid_input", "an input object must carry the file's url")
+        data["input"] = source["url"]
+    if data.get("input") in (None, ""):
+        raise PydanticCustomError("input_required", "input is required: the URL of the file to process")
+    return data
+
+
 class CreateTaskRequest(BaseModel):
     """POST /tasks (seed 001): one input URL, a kind, its options, an optional destination."""
 
@@ -68,6 +93,14 @@ class CreateTaskRequest(BaseModel):
         default=None, max_length=1024, description="Destination s3://bucket/key instead of managed storage"
     )
     metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=50)
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="https URL told when the task ends (stored; delivery is not built yet)",
+    )
+    filename: Filename | None = Field(default=None, description="Name of the output file in managed storage")
+    folder: Folder | None = Field(default=None, description="Folder of the output file in managed storage")
+    ref: Ref | None = Field(default=None, description="Your label for the output file, echoed on it")
 
     @model_validator(mode="before")
     @classmethod
@@ -83,14 +116,23 @@ class CreateTaskRequest(BaseModel):
             else:
                 message = f"unknown kind {kind!r}; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
             raise PydanticCustomError("kind_unsupported", message)
-        if data.get("input") in (None, ""):
-            raise PydanticCustomError("input_required", "input is required: the URL of the file to process")
-        return data
+        return _one_input_source(data)
 
     @field_validator("input")
     @classmethod
     def _input_url(cls, value: str) -> str:
         return _check_input_url(value)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+                raise PydanticCustomError(
+                    "invalid_webhook", "webhook_url must be an https:// URL with a host"
+                )
+        return value
 
     @field_validator("output")
     @classmethod
@@ -136,6 +178,8 @@ def _classify(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
     message = str(error.get("msg", "invalid value"))
     if error_type in ("json_invalid", "model_attributes_type", "dict_type") and field is None:
         return "invalid_json", None, "the request body must be a JSON object"
+    if error_type == "invalid_webhook":
+        return "invalid_option", "webhook_url", message
     if error_type in ("kind_unsupported", "input_required", "invalid_input", "invalid_codec"):
         if error_type in _FIELD_OF_MODEL_ERROR:
             field = (

@@ -114,6 +114,9 @@ class MediaFile(BaseModel):
     bitrate: int | None = None
     filesize: int | None = None
     codecs: Codecs = Field(default_factory=Codecs)
+    filename: str | None = None
+    folder: str | None = None
+    ref: str | None = None
     location: StoredObject | None = None
 
 
@@ -133,6 +136,22 @@ class Step(BaseModel):
 PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
 
 
+class OutputNaming(BaseModel):
+    """How the caller asked the output to be named in managed storage (seed 002)."""
+
+    filename: str | None = None
+    folder: str | None = None
+    ref: str | None = None
+
+    def key(self, project_id: str, file_id: str, default_name: str, extension: str) -> str:
+        """files/<project>/[<folder>/]<file id>/<filename>: unique per file, grouped by project."""
+        name = self.filename or default_name
+        if not name.lower().endswith(f".{extension}"):
+            name = f"{name}.{extension}"
+        folder = f"{self.folder}/" if self.folder else ""
+        return f"{project_id}/{folder}{file_id}/{name}"
+
+
 class Task(BaseModel):
     id: str
     project_id: str
@@ -142,6 +161,8 @@ class Task(BaseModel):
     options: dict[str, Any]
     output: MediaFile | None = None
     destination: str | None = None
+    naming: OutputNaming = Field(default_factory=OutputNaming)
+    webhook_url: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     status: Status = Status.waiting
     progress: int | None = None
@@ -162,6 +183,8 @@ class Task(BaseModel):
         options: dict[str, Any],
         destination: str | None,
         metadata: dict[str, Any],
+        naming: OutputNaming | None = None,
+        webhook_url: str | None = None,
     ) -> Task:
         created = now_ms()
         steps = {
@@ -180,6 +203,8 @@ class Task(BaseModel):
             input=input_url,
             options=options,
             destination=destination,
+            naming=naming or OutputNaming(),
+            webhook_url=webhook_url,
             metadata=metadata,
             steps=steps,
             created_at=created,

@@ -28,6 +28,8 @@ logger = Logger(service="mediatasks-api")
 tracer = Tracer(service="mediatasks-api")
 app = APIGatewayRestResolver(enable_validation=True)
 OPENAPI_PATH = "/openapi.json"
+# A task request is a few hundred bytes; metadata is bounded well below this.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def openapi_document() -> str:
@@ -125,6 +127,10 @@ def _unexpected(error: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
+    if refusal is None and len(event.get("body") or "") > MAX_BODY_BYTES:
+        refusal = ApiError(
+            413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes"
+        )
     if refusal is not None:
         # before routing: an unauthenticated caller learns nothing, not even whether its body is valid
         return {

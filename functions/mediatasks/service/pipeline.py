@@ -170,14 +170,18 @@ class Pipeline:
                 bucket, key = parse_s3_url(task.destination)
                 target = StoredObject(bucket=bucket, key=key)
             else:
-                target = StoredObject(
-                    bucket=self.settings.media_bucket, key=f"{FILES_PREFIX}{output.id}.{output.format}"
+                name = task.naming.key(
+                    task.project_id, output.id, default_name=task.kind, extension=output.format
                 )
+                target = StoredObject(bucket=self.settings.media_bucket, key=FILES_PREFIX + name)
             try:
                 self.storage.copy(rendition_location, target)
             except (ClientError, BotoCoreError):
                 raise OutputUnwritable("the output could not be written to its destination") from None
-            published = output.model_copy(update={"location": target})
+            naming = task.naming.model_dump(exclude={"filename"}, exclude_none=True)
+            published = output.model_copy(
+                update={"location": target, "filename": target.key.rsplit("/", 1)[1], **naming}
+            )
             try:
                 self.store.succeed(task.id, StepName.upload, published)
             except TaskNotActive:

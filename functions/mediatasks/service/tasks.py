@@ -16,7 +16,7 @@ from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
 from mediatasks.domain.requests import CreateTaskRequest, parse_s3_url
-from mediatasks.domain.tasks import PIPELINE_STEPS, Task, TaskErrorInfo
+from mediatasks.domain.tasks import PIPELINE_STEPS, OutputNaming, Task, TaskErrorInfo
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
@@ -38,17 +38,23 @@ class TaskService:
                     400, "invalid_input", f"bucket {bucket!r} is not an allowed input bucket", "input"
                 )
         else:
-            address = literal_address(parts.hostname or "")
-            if address is not None and not is_allowed_address(
-                address, allow_loopback=self.settings.allow_loopback_inputs
-            ):
+            if not self._public(request.input):
                 raise ApiError(400, "invalid_input", "input must point at a public address", "input")
+        if request.webhook_url is not None and not self._public(request.webhook_url):
+            raise ApiError(400, "invalid_option", "webhook_url must point at a public address", "webhook_url")
         if request.output is not None:
             bucket, _ = parse_s3_url(request.output)
             if bucket not in self.settings.allowed_output_buckets:
                 raise ApiError(
                     400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", "output"
                 )
+
+    def _public(self, url: str) -> bool:
+        """False when the URL names a non-public address literally (names are checked when fetched)."""
+        address = literal_address(urlsplit(url).hostname or "")
+        return address is None or is_allowed_address(
+            address, allow_loopback=self.settings.allow_loopback_inputs
+        )
 
     def create(self, project_id: str, request: CreateTaskRequest) -> Task:
         self._check_sources(request)
@@ -59,6 +65,8 @@ class TaskService:
             options=request.options.model_dump(mode="json"),
             destination=request.output,
             metadata=request.metadata,
+            naming=OutputNaming(filename=request.filename, folder=request.folder, ref=request.ref),
+            webhook_url=request.webhook_url,
         )
         self.store.create(task)
         try:
@@ -120,7 +128,10 @@ class TaskService:
 
     def present(self, task: Task) -> dict[str, Any]:
         """The task as the API shows it: steps in pipeline order, output with a fetchable url."""
-        body = task.model_dump(mode="json", exclude={"project_id", "destination", "steps", "output"})
+        body = task.model_dump(
+            mode="json", exclude={"project_id", "destination", "naming", "steps", "output"}
+        )
+        body |= task.naming.model_dump(exclude_none=True)
         body["steps"] = [task.steps[name].model_dump(mode="json") for name in PIPELINE_STEPS]
         body["output"] = None
         if task.output is not None and task.output.location is not None:
