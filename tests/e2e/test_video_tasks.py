@@ -275,3 +275,23 @@ def test_an_earlier_output_is_a_new_input_and_outputs_are_named(api: Api, source
     assert f"/campaigns/spring/{output['id']}/poster-loop.webm?" in output["url"]
     third = api.run({"kind": "video", "url": source, "options": {"width": 80}})  # seed 002's url alias
     assert (third["status"], third["input"]) == ("succeeded", source)
+
+
+def test_progress_moves_forward_while_the_task_runs(
+    api: Api, make_clip: MakeClip, file_server: FileServer
+) -> None:
+    make_clip("slow.mp4", size="1280x720", seconds=6)
+    options = {"codec": "h265", "quality": "very_high", "width": 960}
+    task = api.create({"kind": "video", "input": file_server.url_of("slow.mp4"), "options": options})
+    seen: list[tuple[str, int | None, int | None]] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        current = api.request("GET", f"/tasks/{task['id']}")[1]
+        seen.append((current["status"], current["progress"], current["steps"][2]["progress"]))
+        if current["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.3)
+    assert seen[-1] == ("succeeded", 100, 100)
+    overall = [progress for _, progress, _ in seen if progress is not None]
+    assert overall == sorted(overall)
+    assert any(15 < progress < 95 for progress in overall), seen

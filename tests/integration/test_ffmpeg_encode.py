@@ -9,9 +9,10 @@ import pytest
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.domain.errors import InputUnsupported, ProcessingFailed, StepTimeout
-from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args
+from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args, video_encode_args
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.domain.options import VideoOptions
+from mediatasks.domain.progress import FfmpegProgress
 from tests.conftest import MakeClip, ffprobe_json
 
 LIMITS = Limits(max_output_bytes=50_000_000)
@@ -124,3 +125,42 @@ def test_failure_is_reported_without_details() -> None:
             [ffmpeg.binaries().ffmpeg, "-nostdin", "-i", "/nonexistent/file.mp4", "-f", "null", "-"], 10
         )
     assert "/nonexistent" not in str(raised.value)
+
+
+def test_progress_is_reported_while_encoding(make_clip: MakeClip, tmp_path: Path) -> None:
+    clip = make_clip("long.mp4", seconds=4, fps=25)
+    options = VideoOptions(width=160, start=1)
+    media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(clip)), 30))
+    seen: list[int] = []
+    progress = FfmpegProgress(expected_duration(options, media), seen.append)
+    argv = video_encode_args(
+        ffmpeg.binaries().ffmpeg, options, media, str(clip), str(tmp_path / "o.mp4"), LIMITS
+    )
+    assert ffmpeg.run(argv, 60, on_line=progress.line) == b""
+    assert seen[-1] == 100
+    assert seen == sorted(seen)
+    assert expected_duration(options, media) == pytest.approx(3.0, abs=0.05)
+
+
+def test_a_failing_progress_callback_stops_ffmpeg(make_clip: MakeClip, tmp_path: Path) -> None:
+    class Cancelled(Exception):
+        pass
+
+    def refuse(_: str) -> None:
+        raise Cancelled
+
+    argv = [
+        ffmpeg.binaries().ffmpeg,
+        "-nostdin",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2",
+        "-progress",
+        "pipe:1",
+        "-f",
+        "null",
+        "-",
+    ]
+    with pytest.raises(Cancelled):
+        ffmpeg.run(argv, 30, on_line=refuse)

@@ -10,6 +10,7 @@ import platform
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,7 @@ _CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 # ffmpeg gets no credentials or other secrets from our environment.
 _BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _PIPE_CHUNK = 256 * 1024
+_STDERR_KEPT = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,8 @@ def binaries() -> Binaries:
     return Binaries(str(folder / f"ffmpeg-linux-{cpu}"), str(folder / f"ffprobe-linux-{cpu}"))
 
 
-def _feed(stream: ByteStream, sink: IO[bytes] | None) -> None:
+def _feed(stream: ByteStream, sink: IO[bytes]) -> None:
     """Copies `stream` into a child's stdin until either ends; the child may stop reading early."""
-    if sink is None:
-        return
     try:
         while chunk := stream.read(_PIPE_CHUNK):
             sink.write(chunk)
@@ -72,8 +72,32 @@ def _feed(stream: ByteStream, sink: IO[bytes] | None) -> None:
             sink.close()
 
 
-def run(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> bytes:
-    """Runs argv (no shell); returns stdout. Raises StepTimeout or ProcessingFailed."""
+def _keep_tail(source: IO[bytes], tail: bytearray) -> None:
+    while chunk := source.read(_PIPE_CHUNK):
+        tail.extend(chunk)
+        del tail[:-_STDERR_KEPT]
+
+
+def _lines(source: IO[bytes], on_line: Callable[[str], None] | None, collected: bytearray) -> None:
+    for line in source:
+        if on_line is None:
+            collected.extend(line)
+        else:
+            on_line(line.decode(errors="replace"))
+
+
+def run(
+    argv: list[str],
+    timeout: float,
+    stdin: ByteStream | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> bytes:
+    """Runs argv (no shell) and returns its stdout, or hands each stdout line to `on_line` instead.
+
+    Raises StepTimeout past the deadline and ProcessingFailed on a non-zero exit. If feeding stdin
+    or `on_line` raises (the input broke off, the task was cancelled meanwhile), the process is
+    killed and that error raised.
+    """
     with subprocess.Popen(
         argv,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -83,27 +107,44 @@ def run(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> byt
         cwd="/",
         start_new_session=True,
     ) as process:
-        feeder = None
+        stdout, stderr_tail = bytearray(), bytearray()
+        errors: list[Exception] = []
+
+        def guarded(work: Callable[..., None], *args: Any) -> threading.Thread:
+            def target() -> None:
+                try:
+                    work(*args)
+                except Exception as error:  # raised in the caller's thread below
+                    errors.append(error)
+                    process.kill()
+
+            return threading.Thread(target=target, daemon=True)
+
+        workers = [
+            guarded(_lines, process.stdout, on_line, stdout),
+            guarded(_keep_tail, process.stderr, stderr_tail),
+        ]
         if stdin is not None:
-            # The feeder owns the child's stdin; communicate() would otherwise close it at once.
-            child_stdin, process.stdin = process.stdin, None
-            feeder = threading.Thread(target=_feed, args=(stdin, child_stdin), daemon=True)
-            feeder.start()
+            workers.append(guarded(_feed, stdin, process.stdin))
+        for worker in workers:
+            worker.start()
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
             raise StepTimeout(f"processing took longer than {int(timeout)} seconds") from None
         finally:
-            if feeder is not None:
-                feeder.join(timeout=5)
+            for worker in workers:
+                worker.join(timeout=5)
+    if errors:
+        raise errors[0]
     if process.returncode != 0:
         logger.warning(
-            "ffmpeg failed", extra={"argv": argv[:1], "code": process.returncode, "stderr": stderr[-4000:]}
+            "ffmpeg failed", extra={"tool": argv[0], "code": process.returncode, "stderr": bytes(stderr_tail)}
         )
         raise ProcessingFailed("the media could not be processed")
-    return stdout
+    return bytes(stdout)
 
 
 def probe(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> dict[str, Any]:

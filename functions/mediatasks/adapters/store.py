@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from mediatasks.constants import INDEX_BY_SORT
 from mediatasks.domain.listing import ListQuery
+from mediatasks.domain.progress import task_progress
 from mediatasks.domain.tasks import (
     STATUS_RANK,
     TERMINAL_RANK,
@@ -146,14 +147,18 @@ class TaskStore:
     def start_step(self, task_id: str, step: StepName, status: Status) -> Task:
         """Marks the step running and returns the task as it now is."""
         now = now_ms()
-        running = _step_fields(step, StepStatus.processing, now, started_at=now)
-        return self._update(task_id, status, {"started_at": _IF_NOT_SET, **running})
+        running = _step_fields(step, StepStatus.processing, now, started_at=now, progress=0)
+        started = {"started_at": _IF_NOT_SET, "progress": task_progress(step, 0)}
+        return self._update(task_id, status, started | running)
+
+    def step_progress(self, task_id: str, step: StepName, status: Status, percent: int) -> None:
+        fields = _step_fields(step, StepStatus.processing, now_ms(), progress=percent)
+        self._update(task_id, status, {"progress": task_progress(step, percent), **fields})
 
     def finish_step(self, task_id: str, step: StepName, status: Status) -> None:
         now = now_ms()
-        self._update(
-            task_id, status, _step_fields(step, StepStatus.succeeded, now, progress=100, finished_at=now)
-        )
+        done = _step_fields(step, StepStatus.succeeded, now, progress=100, finished_at=now)
+        self._update(task_id, status, {"progress": task_progress(step, 100), **done})
 
     def succeed(self, task_id: str, last_step: StepName, output: MediaFile) -> None:
         now = now_ms()

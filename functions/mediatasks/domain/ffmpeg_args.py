@@ -207,13 +207,13 @@ def video_encode_args(
         ]
     if options.format in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
-    args += [
-        "-map_metadata",
-        "-1",
-        "-fs",
-        str(limits.max_output_bytes),
-        "-f",
-        MUXER_BY_FORMAT[options.format],
-        output_path,
-    ]
-    return args
+    args += ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-progress", "pipe:1", "-nostats"]
+    return [*args, "-f", MUXER_BY_FORMAT[options.format], output_path]
+
+
+def expected_duration(options: VideoOptions, media: ProbedMedia) -> float | None:
+    """How long the output will be, for progress: the source's duration within start/end."""
+    if media.duration is None:
+        return None if options.end is None else options.end - (options.start or 0)
+    end = media.duration if options.end is None else min(options.end, media.duration)
+    return max(0.0, end - (options.start or 0))

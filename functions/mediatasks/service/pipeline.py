@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass
@@ -34,9 +35,10 @@ from mediatasks.domain.errors import (
     TaskFailure,
     failure_kind_of_error_type,
 )
-from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args
+from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args, video_encode_args
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, parse_ffprobe, video_output_file
 from mediatasks.domain.options import VideoOptions
+from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
     TASK_STATUS_AFTER_STEP,
@@ -53,6 +55,8 @@ Result = TypeVar("Result")
 GENERIC_FAILURE = "the task failed while processing; no output was produced"
 # Time kept back from a step's Lambda timeout to report an ffmpeg timeout cleanly.
 STOP_MARGIN_SECONDS = 20.0
+# At most one progress write a second: polling clients see it move, DynamoDB sees few writes.
+PROGRESS_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,15 @@ class Pipeline:
                 limits = Limits(max_output_bytes=self.settings.max_output_bytes)
                 binaries = ffmpeg.binaries()
                 argv = video_encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
-                ffmpeg.run(argv, self._deadline(seconds_left))
+                report_progress = Throttle(
+                    lambda percent: self.store.step_progress(
+                        task.id, StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode], percent
+                    ),
+                    min_seconds=PROGRESS_SECONDS,
+                    clock=time.monotonic,
+                )
+                progress = FfmpegProgress(expected_duration(options, media), report_progress)
+                ffmpeg.run(argv, self._deadline(seconds_left), on_line=progress.line)
                 if limits.output_truncated(Path(output_path).stat().st_size):
                     raise OutputTooLarge(
                         f"the output would be larger than the limit of {limits.max_output_bytes} bytes"
