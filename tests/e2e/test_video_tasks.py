@@ -91,8 +91,8 @@ def test_statuses_only_move_forward(api: Api, source: str) -> None:
     assert seen[-1] == "succeeded"
 
 
-def failed(api: Api, input_url: str) -> dict[str, Any]:
-    task = api.run({"kind": "video", "input": input_url})
+def failed(api: Api, input_url: str, kind: str = "video") -> dict[str, Any]:
+    task = api.run({"kind": kind, "input": input_url})
     assert task["status"] == "failed"
     assert task["output"] is None
     assert task["finished_at"] is not None
@@ -295,3 +295,28 @@ def test_progress_moves_forward_while_the_task_runs(
     overall = [progress for _, progress, _ in seen if progress is not None]
     assert overall == sorted(overall)
     assert any(15 < progress < 95 for progress in overall), seen
+
+
+def test_audio_task_extracts_the_soundtrack(api: Api, source: str, tmp_path: Path) -> None:
+    created = api.create({"kind": "audio", "input": source, "options": {"format": "opus", "quality": "high"}})
+    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "audio", "upload"]
+    task = api.wait(created["id"])
+    assert task["status"] == "succeeded", task["error"]
+    output = task["output"]
+    assert (output["kind"], output["format"], output["type"], output["codecs"]["audio"]) == (
+        "audio",
+        "opus",
+        "audio/opus",
+        "opus",
+    )
+    assert output["width"] is None
+    report = fetch_output(task, tmp_path)
+    assert [s["codec_name"] for s in report["streams"]] == ["opus"]
+
+
+def test_audio_from_a_silent_video_is_unsupported(
+    api: Api, make_clip: MakeClip, file_server: FileServer
+) -> None:
+    make_clip("mute.mp4", audio=False)
+    task = failed(api, file_server.url_of("mute.mp4"), kind="audio")
+    assert task["error"] == {"kind": "input_unsupported", "message": "the input has no audio stream"}

@@ -32,6 +32,10 @@ def with_options(**options: Any) -> dict[str, Any]:
     return {**GOOD, "options": options}
 
 
+def with_kind(kind: str, **options: Any) -> dict[str, Any]:
+    return {**GOOD, "kind": kind, "options": options}
+
+
 BAD_REQUESTS = [
     # (request body, error kind, field)
     ({"kind": "video"}, "input_required", "input"),
@@ -53,7 +57,17 @@ BAD_REQUESTS = [
     ({**GOOD, "input": {"object": "file"}}, "invalid_input", "input"),
     ({**GOOD, "input": {"url": "gopher://example.com/a"}}, "invalid_input", "input"),
     ({"kind": "video", "url": ""}, "input_required", "input"),
-    ({**GOOD, "kind": "audio"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "image"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "audio", "options": {"format": "mp4"}}, "invalid_format", "options.format"),
+    (
+        {**GOOD, "kind": "audio", "options": {"format": "wav", "bitrate": 128000}},
+        "invalid_option",
+        "options.bitrate",
+    ),
+    ({**GOOD, "kind": "audio", "options": {"bitrate": 8000}}, "invalid_option", "options.bitrate"),
+    (with_kind("audio", format="ogg", bitrate=128000), "invalid_option", "options.bitrate"),
+    ({**GOOD, "kind": "audio", "options": {"width": 640}}, "invalid_option", "options.width"),
+    ({**GOOD, "kind": "audio", "options": {"start": 3, "end": 1}}, "invalid_option", "options.end"),
     ({**GOOD, "kind": "thumbnails"}, "kind_unsupported", "kind"),
     ({**GOOD, "kind": "teleport"}, "kind_unsupported", "kind"),
     ({"input": "https://example.com/a.mp4"}, "invalid_option", "kind"),

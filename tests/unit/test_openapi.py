@@ -29,6 +29,14 @@ def test_documents_every_route_and_the_option_models() -> None:
     assert set(document["paths"]) == {"/tasks", "/tasks/{task_id}", "/tasks/{task_id}/cancel"}
     assert set(document["paths"]["/tasks"]) == {"get", "post"}
     schemas = document["components"]["schemas"]
-    assert {"CreateTaskRequest", "VideoOptions"} <= set(schemas)
+    assert {"VideoTaskRequest", "AudioTaskRequest", "VideoOptions", "AudioOptions"} <= set(schemas)
+    assert schemas["AudioOptions"]["properties"]["format"]["enum"] == [
+        "mp3",
+        "aac",
+        "ogg",
+        "opus",
+        "wav",
+        "flac",
+    ]
     assert schemas["VideoOptions"]["properties"]["format"]["enum"] == ["mp4", "webm", "mov"]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
-from mediatasks.domain.options import Position, Quality, VideoOptions, ffmpeg_colour, percentage_of
+from mediatasks.domain.options import (
+    AudioOptions,
+    Position,
+    Quality,
+    Trim,
+    VideoOptions,
+    ffmpeg_colour,
+    percentage_of,
+)
 
 INPUT_GUARDS: tuple[str, ...] = ("-format_whitelist", ",".join(ACCEPTED_DEMUXERS))
 
@@ -144,7 +152,7 @@ def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
     return filters
 
 
-def _trim_input_args(options: VideoOptions) -> list[str]:
+def _trim_input_args(options: Trim) -> list[str]:
     args: list[str] = []
     if options.start is not None:
         args += ["-ss", f"{options.start:.3f}"]
@@ -172,23 +180,9 @@ def video_encode_args(
 ) -> list[str]:
     """Encode a local source file (whose demuxer the probe found) into `output_path`."""
     codec = options.codec or "h264"
-    demuxer_options = ["-enable_drefs", "0", "-use_absolute_path", "0"] if media.demuxer == "mov" else []
     args = [
         ffmpeg,
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
-        "-protocol_whitelist",
-        "file",
-        *INPUT_GUARDS,
-        "-f",
-        media.demuxer,
-        *demuxer_options,
-        *_trim_input_args(options),
-        "-i",
-        source_path,
+        *_input_args(media, options, source_path),
         "-map",
         "0:v:0",
         "-map",
@@ -207,13 +201,64 @@ def video_encode_args(
         ]
     if options.format in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
-    args += ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-progress", "pipe:1", "-nostats"]
-    return [*args, "-f", MUXER_BY_FORMAT[options.format], output_path]
+    return [*args, *_output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
 
 
-def expected_duration(options: VideoOptions, media: ProbedMedia) -> float | None:
+def expected_duration(options: Trim, media: ProbedMedia) -> float | None:
     """How long the output will be, for progress: the source's duration within start/end."""
     if media.duration is None:
         return None if options.end is None else options.end - (options.start or 0)
     end = media.duration if options.end is None else min(options.end, media.duration)
     return max(0.0, end - (options.start or 0))
+
+
+def _ladder(*values: str) -> dict[Quality, str]:
+    return dict(zip(("very_low", "low", "medium", "high", "very_high"), values, strict=True))
+
+
+LOSSY_AUDIO_KBPS = _ladder("64k", "96k", "128k", "160k", "192k")
+# Per output format: encoder, muxer, and the rate option with its value by quality (None: lossless).
+AUDIO_ENCODING: dict[str, tuple[tuple[str, ...], str, tuple[str, dict[Quality, str]] | None]] = {
+    "mp3": (("-c:a", "libmp3lame"), "mp3", ("-b:a", _ladder("64k", "96k", "128k", "192k", "256k"))),
+    "aac": (("-c:a", "aac"), "adts", ("-b:a", LOSSY_AUDIO_KBPS)),
+    # ffmpeg's own Vorbis encoder (the only one in this build): experimental, stereo, quality scale only
+    "ogg": (
+        ("-c:a", "vorbis", "-strict", "experimental", "-ac", "2"),
+        "ogg",
+        ("-q:a", _ladder("1", "3", "5", "7", "9")),
+    ),
+    "opus": (("-c:a", "libopus"), "opus", ("-b:a", _ladder("32k", "48k", "96k", "128k", "160k"))),
+    "wav": (("-c:a", "pcm_s16le"), "wav", None),
+    "flac": (("-c:a", "flac"), "flac", None),
+}
+
+
+def _input_args(media: ProbedMedia, trim: Trim, source_path: str) -> list[str]:
+    """Read a local source file, in the format the probe found, from `start` for `end - start`."""
+    demuxer_options = ["-enable_drefs", "0", "-use_absolute_path", "0"] if media.demuxer == "mov" else []
+    return [
+        "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-protocol_whitelist", "file", *INPUT_GUARDS,
+        "-f", media.demuxer, *demuxer_options, *_trim_input_args(trim), "-i", source_path,
+    ]  # fmt: skip
+
+
+def _output_args(limits: Limits, muxer: str, output_path: str) -> list[str]:
+    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-progress", "pipe:1", "-nostats",
+            "-f", muxer, output_path]  # fmt: skip
+
+
+def audio_encode_args(
+    ffmpeg: str, options: AudioOptions, media: ProbedMedia, source_path: str, output_path: str, limits: Limits
+) -> list[str]:
+    """The first audio stream of a local source, encoded to `options.format`."""
+    codec, muxer, rate_setting = AUDIO_ENCODING[options.format]
+    rate: list[str] = []
+    if options.bitrate is not None:
+        rate = ["-b:a", str(options.bitrate)]
+    elif rate_setting is not None:
+        flag, by_quality = rate_setting
+        rate = [flag, by_quality[options.quality]]
+    return [
+        ffmpeg, *_input_args(media, options, source_path), "-map", "0:a:0", "-vn", *codec, *rate,
+        *_output_args(limits, muxer, output_path),
+    ]  # fmt: skip

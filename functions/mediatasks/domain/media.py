@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from mediatasks.domain.errors import InputUnsupported
 from mediatasks.domain.tasks import Codecs, MediaFile
@@ -39,7 +39,18 @@ _MIME_BY_DEMUXER = {
     "aac": "audio/aac",
 }
 _FORMAT_NAME_BY_DEMUXER = {"mov": "mp4", "matroska": "mkv", "mpegts": "ts"}
-_MIME_BY_OUTPUT_FORMAT = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+_MIME_BY_OUTPUT_FORMAT = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "mp3": "audio/mpeg",
+    "aac": "audio/aac",
+    "ogg": "audio/ogg",
+    "opus": "audio/opus",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+}
+OutputKind = Literal["video", "audio"]
 
 
 @dataclass(frozen=True)
@@ -126,15 +137,16 @@ def parse_ffprobe(report: dict[str, Any]) -> ProbedMedia:
     )
 
 
-def _as_file(media: ProbedMedia, *, format_name: str, mime: str) -> MediaFile:
+def _as_file(media: ProbedMedia, *, kind: OutputKind, format_name: str, mime: str) -> MediaFile:
+    visual = kind == "video"
     return MediaFile(
-        kind="video" if media.has_video else "audio",
+        kind=kind,
         format=format_name,
         type=mime,
-        width=media.width,
-        height=media.height,
+        width=media.width if visual else None,
+        height=media.height if visual else None,
         duration=media.duration,
-        fps=media.fps,
+        fps=media.fps if visual else None,
         bitrate=media.bitrate,
         filesize=media.filesize,
         codecs=Codecs(video=media.video_codec, audio=media.audio_codec),
@@ -152,8 +164,10 @@ def source_file(media: ProbedMedia) -> MediaFile:
         mime = "video/webm"
     if not media.has_video and mime.startswith("video/"):
         mime = "audio/" + mime.split("/", 1)[1]
-    return _as_file(media, format_name=_FORMAT_NAME_BY_DEMUXER.get(media.demuxer, media.demuxer), mime=mime)
+    format_name = _FORMAT_NAME_BY_DEMUXER.get(media.demuxer, media.demuxer)
+    return _as_file(media, kind="video" if media.has_video else "audio", format_name=format_name, mime=mime)
 
 
-def video_output_file(media: ProbedMedia, output_format: str) -> MediaFile:
-    return _as_file(media, format_name=output_format, mime=_MIME_BY_OUTPUT_FORMAT[output_format])
+def output_file(media: ProbedMedia, kind: OutputKind, output_format: str) -> MediaFile:
+    """The File object of something we made, as ffprobe describes it."""
+    return _as_file(media, kind=kind, format_name=output_format, mime=_MIME_BY_OUTPUT_FORMAT[output_format])

@@ -18,6 +18,10 @@ Position = Literal[
     "center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left", "bottom_right"
 ]  # fmt: skip
 VideoFormat = Literal["mp4", "webm", "mov"]
+AudioFormat = Literal["mp3", "aac", "ogg", "opus", "wav", "flac"]
+# Formats whose encoder takes no bitrate: lossless ones, and Vorbis (ffmpeg's own encoder has only a
+# quality scale)
+NO_BITRATE_AUDIO: tuple[AudioFormat, ...] = ("wav", "flac", "ogg")
 VideoCodec = Literal["h264", "h265", "vp9", "av1"]
 
 
@@ -59,6 +63,12 @@ class Trim(StrictOptions):
         return self
 
 
+class MediaOptions(Trim):
+    """What every media kind's options have: an output format (each kind narrows it) and a trim."""
+
+    format: str
+
+
 class Framing(StrictOptions):
     width: Dimension | None = None
     height: Dimension | None = None
@@ -75,7 +85,7 @@ class Framing(StrictOptions):
         return self
 
 
-class VideoOptions(Framing, Trim):
+class VideoOptions(Framing, MediaOptions):
     format: VideoFormat = "mp4"
     codec: VideoCodec | None = Field(
         default=None, description="Defaults to h264 for mp4 and mov, vp9 for webm"
@@ -94,6 +104,27 @@ class VideoOptions(Framing, Trim):
                 "invalid_codec",
                 "codec {codec} cannot be stored in {format}; use one of: {allowed}",
                 {"codec": self.codec, "format": self.format, "allowed": ", ".join(allowed)},
+            )
+        return self
+
+
+class AudioOptions(MediaOptions):
+    format: AudioFormat = "mp3"
+    quality: Quality = "medium"
+    bitrate: int | None = Field(
+        default=None,
+        ge=32_000,
+        le=320_000,
+        description="Bits per second; not for wav, flac or ogg (use quality)",
+    )
+
+    @model_validator(mode="after")
+    def _bitrate_only_where_it_applies(self) -> Self:
+        if self.bitrate is not None and self.format in NO_BITRATE_AUDIO:
+            raise PydanticCustomError(
+                "bitrate_not_applicable",
+                "bitrate does not apply to {format}; use quality",
+                {"format": self.format},
             )
         return self
 

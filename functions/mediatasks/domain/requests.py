@@ -6,16 +6,25 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from mediatasks.domain.errors import ApiError
-from mediatasks.domain.options import VideoOptions
+from mediatasks.domain.options import AudioOptions, VideoOptions
 
-IMPLEMENTED_KINDS = ("video",)
+IMPLEMENTED_KINDS = ("video", "audio")
 # Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS = (
-    "audio", "image", "animation", "adaptive_video", "probe", "ingest", "import", "export",
+    "image", "animation", "adaptive_video", "probe", "ingest", "import", "export",
     "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
     "workflow", "conditions", "http",
 )  # fmt: skip
@@ -81,14 +90,12 @@ def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class CreateTaskRequest(BaseModel):
-    """POST /tasks (seed 001): one input URL, a kind, its options, an optional destination."""
+class TaskRequest(BaseModel):
+    """POST /tasks (seed 001): one input, a kind with its options, an optional destination."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["video"] = Field(description="What to make. Implemented: " + ", ".join(IMPLEMENTED_KINDS))
     input: str = Field(max_length=4096, description="Source URL: http://, https:// or s3://")
-    options: VideoOptions = Field(default_factory=VideoOptions)
     output: str | None = Field(
         default=None, max_length=1024, description="Destination s3://bucket/key instead of managed storage"
     )
@@ -104,19 +111,8 @@ class CreateTaskRequest(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _known_kind_and_input(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        kind = data.get("kind")
-        if kind is not None and kind not in IMPLEMENTED_KINDS:
-            if kind in PLANNED_KINDS:
-                message = (
-                    f"kind {kind!r} is not supported yet; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
-                )
-            else:
-                message = f"unknown kind {kind!r}; supported kinds: {', '.join(IMPLEMENTED_KINDS)}"
-            raise PydanticCustomError("kind_unsupported", message)
-        return _one_input_source(data)
+    def _one_input(cls, data: Any) -> Any:
+        return _one_input_source(data) if isinstance(data, dict) else data
 
     @field_validator("input")
     @classmethod
@@ -145,6 +141,36 @@ class CreateTaskRequest(BaseModel):
         return value
 
 
+class VideoTaskRequest(TaskRequest):
+    kind: Literal["video"]
+    options: VideoOptions = Field(default_factory=VideoOptions)
+
+
+class AudioTaskRequest(TaskRequest):
+    kind: Literal["audio"]
+    options: AudioOptions = Field(default_factory=AudioOptions)
+
+
+def _kind_of(data: Any) -> Any:
+    """The union's tag (pydantic reports a tag it does not know as union_tag_invalid)."""
+    if isinstance(data, dict):
+        return data.get("kind")
+    return getattr(data, "kind", None)
+
+
+def _unsupported_kind_message(kind: Any) -> str:
+    supported = ", ".join(IMPLEMENTED_KINDS)
+    if kind in PLANNED_KINDS:
+        return f"kind {kind!r} is not supported yet; supported kinds: {supported}"
+    return f"unknown kind {kind!r}; supported kinds: {supported}"
+
+
+CreateTaskRequest = Annotated[
+    Annotated[VideoTaskRequest, Tag("video")] | Annotated[AudioTaskRequest, Tag("audio")],
+    Discriminator(_kind_of),
+]
+
+
 # When a request has several faults, the one reported is the first in this order.
 _KIND_PRIORITY = (
     "invalid_json",
@@ -160,12 +186,16 @@ _FIELD_OF_MODEL_ERROR = {
     "invalid_codec": "codec",
     "background_needs_contain": "background",
     "end_before_start": "end",
+    "bitrate_not_applicable": "bitrate",
 }
 
 
 def _field_path(loc: Sequence[Any]) -> str | None:
-    # Powertools prefixes where the value came from, and the handler's parameter name for a query model
+    # Powertools prefixes where the value came from (and the query model's parameter name); the
+    # request union adds the kind's tag
     names = [str(part) for part in loc if isinstance(part, str) and part not in ("body", "query", "params")]
+    if names and names[0] in IMPLEMENTED_KINDS:
+        names = names[1:]
     # pydantic adds union branch tags ("int", "constrained-str", "function-after[...]") to the path
     fields = [n for n in names if n.isidentifier() or n.replace("_", "").isalnum()]
     return ".".join(fields) or None
@@ -178,6 +208,12 @@ def _classify(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
     message = str(error.get("msg", "invalid value"))
     if error_type in ("json_invalid", "model_attributes_type", "dict_type") and field is None:
         return "invalid_json", None, "the request body must be a JSON object"
+    if error_type == "union_tag_not_found":
+        if not isinstance(error.get("input"), dict):
+            return "invalid_json", None, "the request body must be a JSON object"
+        return "invalid_option", "kind", "kind is required: " + ", ".join(IMPLEMENTED_KINDS)
+    if error_type == "union_tag_invalid":
+        return "kind_unsupported", "kind", _unsupported_kind_message(error.get("ctx", {}).get("tag"))
     if error_type == "invalid_webhook":
         return "invalid_option", "webhook_url", message
     if error_type in ("kind_unsupported", "input_required", "invalid_input", "invalid_codec"):

@@ -35,9 +35,9 @@ from mediatasks.domain.errors import (
     TaskFailure,
     failure_kind_of_error_type,
 )
-from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args, video_encode_args
-from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, parse_ffprobe, video_output_file
-from mediatasks.domain.options import VideoOptions
+from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args
+from mediatasks.domain.kinds import MEDIA_KINDS
+from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, output_file, parse_ffprobe
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
@@ -110,8 +110,9 @@ class Pipeline:
                 media = parse_ffprobe(ffmpeg.probe(argv, self._deadline(seconds_left), stdin=stream))
             if media.demuxer not in ACCEPTED_DEMUXERS:
                 raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
-            if not media.has_video:
-                raise InputUnsupported("the input has no video stream")
+            needs = MEDIA_KINDS[task.kind].needs
+            if not (media.has_video if needs == "video" else media.has_audio):
+                raise InputUnsupported(f"the input has no {needs} stream")
             return asdict(media)
 
         return self._run_step(task_id, StepName.probe, work)
@@ -134,16 +135,18 @@ class Pipeline:
         source_object = StoredObject.model_validate(source)
 
         def work(task: Task) -> dict[str, Any]:
-            options = VideoOptions.model_validate(task.options)
+            kind = MEDIA_KINDS[task.kind]
+            options = kind.options.model_validate(task.options)
+            output_format = options.format
             scratch = Path(tempfile.mkdtemp(prefix=f"{task.id}-", dir=self.settings.work_dir))
             try:
                 ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 2)
                 source_path = str(scratch / "source")
-                output_path = str(scratch / f"output.{options.format}")
+                output_path = str(scratch / f"output.{output_format}")
                 self.storage.download_file(source_object, source_path)
                 limits = Limits(max_output_bytes=self.settings.max_output_bytes)
                 binaries = ffmpeg.binaries()
-                argv = video_encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
+                argv = kind.encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
                 report_progress = Throttle(
                     lambda percent: self.store.step_progress(
                         task.id, StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode], percent
@@ -160,8 +163,8 @@ class Pipeline:
                 report = ffmpeg.probe(
                     ffprobe_args(binaries.ffprobe, output_path), self._deadline(seconds_left)
                 )
-                output = video_output_file(parse_ffprobe(report), options.format)
-                rendition = self._work(task.id, f"output.{options.format}")
+                output = output_file(parse_ffprobe(report), kind.output, output_format)
+                rendition = self._work(task.id, f"output.{output_format}")
                 self.storage.upload_file(output_path, rendition, output.type)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,28 @@
+"""The media kinds a task can have: for each, its options, what its input must hold, how ffmpeg
+makes it and what the result is. Adding a kind is adding an entry here (and its request model)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mediatasks.domain.ffmpeg_args import Limits, audio_encode_args, video_encode_args
+from mediatasks.domain.media import OutputKind, ProbedMedia
+from mediatasks.domain.options import AudioOptions, MediaOptions, VideoOptions
+
+EncodeArgs = Callable[[str, Any, ProbedMedia, str, str, Limits], list[str]]
+
+
+@dataclass(frozen=True)
+class MediaKind:
+    options: type[MediaOptions]
+    needs: Literal["video", "audio"]
+    encode_args: EncodeArgs
+    output: OutputKind
+
+
+MEDIA_KINDS: dict[str, MediaKind] = {
+    "video": MediaKind(options=VideoOptions, needs="video", encode_args=video_encode_args, output="video"),
+    "audio": MediaKind(options=AudioOptions, needs="audio", encode_args=audio_encode_args, output="audio"),
+}
