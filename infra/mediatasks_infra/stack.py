@@ -176,13 +176,21 @@ class Pipeline(Construct):
             step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             return step
 
-        definition = (
-            invoke("Probe", probe, "$.probe")
-            .next(invoke("Ingest", ingest, "$.source"))
-            .next(invoke("Encode", encode, "$.rendition"))
-            .next(invoke("Upload", upload, "$.output"))
-            .next(sfn.Succeed(self, "Succeeded"))
+        # A probe task ends after probing; an ingest publishes its source without transcoding.
+        succeeded = sfn.Succeed(self, "Succeeded")
+        publish = invoke("Upload", upload, "$.output").next(succeeded)
+        transcode = invoke("Encode", encode, "$.rendition").next(publish)
+        after_ingest = (
+            sfn.Choice(self, "TranscodeOrPublish")
+            .when(sfn.Condition.string_equals("$.kind", "ingest"), publish)
+            .otherwise(transcode)
         )
+        after_probe = (
+            sfn.Choice(self, "ProbeOnly")
+            .when(sfn.Condition.string_equals("$.kind", "probe"), succeeded)
+            .otherwise(invoke("Ingest", ingest, "$.source").next(after_ingest))
+        )
+        definition = invoke("Probe", probe, "$.probe").next(after_probe)
         self.state_machine = sfn.StateMachine(
             self,
             c.STATE_MACHINE_ID,

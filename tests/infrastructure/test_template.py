@@ -149,17 +149,29 @@ def _definition(template: dict[str, Any]) -> dict[str, Any]:
     return definition
 
 
-def test_state_machine_runs_the_steps_in_order_and_catches_every_failure(arm64: Template) -> None:
-    states = _definition(arm64.to_json())["States"]
+def _path(states: dict[str, Any], kind: str) -> list[str]:
+    """The states an execution of `kind` passes through when every step succeeds."""
     order, name = [], "Probe"
-    while states[name]["Type"] == "Task":
+    while states[name]["Type"] != "Succeed":
+        state = states[name]
+        if state["Type"] == "Choice":
+            matches = [c["Next"] for c in state["Choices"] if c["StringEquals"] == kind]
+            name = matches[0] if matches else state["Default"]
+            continue
         order.append(name)
-        assert states[name]["Catch"] == [
+        assert state["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
         ]
-        name = states[name]["Next"]
-    assert order == ["Probe", "Ingest", "Encode", "Upload"]
-    assert states[name]["Type"] == "Succeed"
+        name = state["Next"]
+    return order
+
+
+def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Template) -> None:
+    states = _definition(arm64.to_json())["States"]
+    assert _path(states, "video") == ["Probe", "Ingest", "Encode", "Upload"]
+    assert _path(states, "audio") == ["Probe", "Ingest", "Encode", "Upload"]
+    assert _path(states, "ingest") == ["Probe", "Ingest", "Upload"]
+    assert _path(states, "probe") == ["Probe"]
     assert states["RecordFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
 

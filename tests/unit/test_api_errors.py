@@ -66,6 +66,8 @@ BAD_REQUESTS = [
     ),
     ({**GOOD, "kind": "audio", "options": {"bitrate": 8000}}, "invalid_option", "options.bitrate"),
     (with_kind("audio", format="ogg", bitrate=128000), "invalid_option", "options.bitrate"),
+    ({**GOOD, "kind": "probe", "output": "s3://b/k.mp4"}, "invalid_option", "output"),
+    (with_kind("import", width=10), "invalid_option", "options.width"),
     ({**GOOD, "kind": "audio", "options": {"width": 640}}, "invalid_option", "options.width"),
     ({**GOOD, "kind": "audio", "options": {"start": 3, "end": 1}}, "invalid_option", "options.end"),
     ({**GOOD, "kind": "thumbnails"}, "kind_unsupported", "kind"),

@@ -20,9 +20,10 @@ class Workflow:
         execution = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{task_id}"
         self._sfn.stop_execution(executionArn=execution, cause="cancelled by the caller")
 
-    def start(self, task_id: str) -> str:
-        """One execution per task, named by the task id, so a repeated start cannot run it twice."""
-        response = self._sfn.start_execution(
-            stateMachineArn=self._arn, name=task_id, input=json.dumps({"task_id": task_id})
-        )
+    def start(self, task_id: str, kind: str) -> str:
+        """One execution per task, named by the task id, so a repeated start cannot run it twice.
+        The state machine branches on the kind (a probe stops after probing, an ingest skips the
+        transcode)."""
+        state = json.dumps({"task_id": task_id, "kind": kind})
+        response = self._sfn.start_execution(stateMachineArn=self._arn, name=task_id, input=state)
         return response["executionArn"]

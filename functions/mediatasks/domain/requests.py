@@ -21,10 +21,10 @@ from pydantic_core import PydanticCustomError
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.options import AudioOptions, VideoOptions
 
-IMPLEMENTED_KINDS = ("video", "audio")
+IMPLEMENTED_KINDS = ("video", "audio", "probe", "ingest", "import")
 # Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS = (
-    "image", "animation", "adaptive_video", "probe", "ingest", "import", "export",
+    "image", "animation", "adaptive_video", "export",
     "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
     "workflow", "conditions", "http",
 )  # fmt: skip
@@ -153,9 +153,8 @@ class AudioTaskRequest(TaskRequest):
 
 def _kind_of(data: Any) -> Any:
     """The union's tag (pydantic reports a tag it does not know as union_tag_invalid)."""
-    if isinstance(data, dict):
-        return data.get("kind")
-    return getattr(data, "kind", None)
+    kind = data.get("kind") if isinstance(data, dict) else getattr(data, "kind", None)
+    return "ingest" if kind == "import" else kind
 
 
 def _unsupported_kind_message(kind: Any) -> str:
@@ -165,8 +164,42 @@ def _unsupported_kind_message(kind: Any) -> str:
     return f"unknown kind {kind!r}; supported kinds: {supported}"
 
 
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProbeTaskRequest(TaskRequest):
+    """Describes the input (its File object) without writing anything."""
+
+    kind: Literal["probe"]
+    options: NoOptions = Field(default_factory=NoOptions)
+
+    @model_validator(mode="after")
+    def _writes_nothing(self) -> ProbeTaskRequest:
+        if self.output is not None or self.filename or self.folder:
+            raise PydanticCustomError(
+                "probe_writes_nothing", "a probe writes no file: output, filename and folder do not apply"
+            )
+        return self
+
+
+class IngestTaskRequest(TaskRequest):
+    """Stores the input as it is (`import` is an alias) and returns it as a File with an id."""
+
+    kind: Literal["ingest", "import"]
+    options: NoOptions = Field(default_factory=NoOptions)
+
+    @field_validator("kind")
+    @classmethod
+    def _one_name(cls, kind: str) -> str:
+        return "ingest"
+
+
 CreateTaskRequest = Annotated[
-    Annotated[VideoTaskRequest, Tag("video")] | Annotated[AudioTaskRequest, Tag("audio")],
+    Annotated[VideoTaskRequest, Tag("video")]
+    | Annotated[AudioTaskRequest, Tag("audio")]
+    | Annotated[ProbeTaskRequest, Tag("probe")]
+    | Annotated[IngestTaskRequest, Tag("ingest")],
     Discriminator(_kind_of),
 ]
 
@@ -187,6 +220,7 @@ _FIELD_OF_MODEL_ERROR = {
     "background_needs_contain": "background",
     "end_before_start": "end",
     "bitrate_not_applicable": "bitrate",
+    "probe_writes_nothing": "output",
 }
 
 
@@ -194,7 +228,7 @@ def _field_path(loc: Sequence[Any]) -> str | None:
     # Powertools prefixes where the value came from (and the query model's parameter name); the
     # request union adds the kind's tag
     names = [str(part) for part in loc if isinstance(part, str) and part not in ("body", "query", "params")]
-    if names and names[0] in IMPLEMENTED_KINDS:
+    if names and (names[0] in IMPLEMENTED_KINDS):
         names = names[1:]
     # pydantic adds union branch tags ("int", "constrained-str", "function-after[...]") to the path
     fields = [n for n in names if n.isidentifier() or n.replace("_", "").isalnum()]

@@ -134,6 +134,15 @@ class Step(BaseModel):
 
 
 PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
+# Utility kinds run part of the pipeline: a probe only looks, an ingest stores the input as it is.
+STEPS_BY_UTILITY_KIND: dict[str, tuple[StepName, ...]] = {
+    "probe": (StepName.probe,),
+    "ingest": (StepName.probe, StepName.ingest, StepName.upload),
+}
+
+
+def steps_for(kind: str) -> tuple[StepName, ...]:
+    return STEPS_BY_UTILITY_KIND.get(kind, PIPELINE_STEPS)
 
 
 class OutputNaming(BaseModel):
@@ -194,7 +203,7 @@ class Task(BaseModel):
                 created_at=created,
                 updated_at=created,
             )
-            for index, name in enumerate(PIPELINE_STEPS, start=1)
+            for index, name in enumerate(steps_for(kind), start=1)
         }
         return cls(
             id=new_id("task"),
@@ -210,6 +219,9 @@ class Task(BaseModel):
             created_at=created,
             updated_at=created,
         )
+
+    def ordered_steps(self) -> list[Step]:
+        return [self.steps[name] for name in steps_for(self.kind)]
 
     def running_step(self) -> StepName | None:
         for name, step in self.steps.items():

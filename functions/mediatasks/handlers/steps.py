@@ -24,6 +24,7 @@ class ExecutionState(BaseModel):
     """The execution's JSON state: the task id plus each finished step's result."""
 
     task_id: str
+    kind: str
     probe: dict[str, Any] | None = None
     source: dict[str, Any] | None = None
     rendition: dict[str, Any] | None = None
@@ -76,7 +77,8 @@ def encode(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @event_parser(model=ExecutionState)
 def upload(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
-    return pipeline().upload(event.task_id, _required(event.rendition, "rendition"))
+    probed, source = _required(event.probe, "probe"), _required(event.source, "source")
+    return pipeline().upload(event.task_id, event.rendition, probed, source)
 
 
 @logger.inject_lambda_context

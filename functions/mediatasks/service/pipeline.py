@@ -37,7 +37,7 @@ from mediatasks.domain.errors import (
 )
 from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args
 from mediatasks.domain.kinds import MEDIA_KINDS
-from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, output_file, parse_ffprobe
+from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, output_file, parse_ffprobe, source_file
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
@@ -48,6 +48,7 @@ from mediatasks.domain.tasks import (
     StoredObject,
     Task,
     TaskErrorInfo,
+    steps_for,
 )
 
 logger = Logger(child=True)
@@ -71,7 +72,7 @@ class Pipeline:
     def _run_step(self, task_id: str, step: StepName, work: Callable[[Task], Result]) -> Result:
         task = self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step])
         result = work(task)
-        if step != StepName.upload:
+        if step != steps_for(task.kind)[-1]:  # the last step's own work ends the task
             self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step])
         return result
 
@@ -110,9 +111,13 @@ class Pipeline:
                 media = parse_ffprobe(ffmpeg.probe(argv, self._deadline(seconds_left), stdin=stream))
             if media.demuxer not in ACCEPTED_DEMUXERS:
                 raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
-            needs = MEDIA_KINDS[task.kind].needs
-            if not (media.has_video if needs == "video" else media.has_audio):
-                raise InputUnsupported(f"the input has no {needs} stream")
+            kind = MEDIA_KINDS.get(task.kind)
+            if kind is None and not (media.has_video or media.has_audio):
+                raise InputUnsupported("the input has no audio or video stream")
+            if kind is not None and not (media.has_video if kind.needs == "video" else media.has_audio):
+                raise InputUnsupported(f"the input has no {kind.needs} stream")
+            if task.kind == "probe":
+                self.store.succeed(task.id, StepName.probe, source_file(media))
             return asdict(media)
 
         return self._run_step(task_id, StepName.probe, work)
@@ -173,9 +178,17 @@ class Pipeline:
 
         return self._run_step(task_id, StepName.transcode, work)
 
-    def upload(self, task_id: str, rendition: dict[str, Any]) -> dict[str, Any]:
-        """Publishes the rendition to managed storage or the task's `output` destination."""
-        output = MediaFile.model_validate(rendition)
+    def upload(
+        self, task_id: str, rendition: dict[str, Any] | None, probed: dict[str, Any], source: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Publishes the rendition (or, for an ingest, the ingested source) to managed storage or
+        the task's `output` destination."""
+        if rendition is None:
+            ingested = StoredObject.model_validate(source)
+            media = ProbedMedia(**{**probed, "format_names": tuple(probed["format_names"])})
+            output = source_file(media).model_copy(update={"location": ingested, "filesize": source["size"]})
+        else:
+            output = MediaFile.model_validate(rendition)
         if output.location is None:
             raise ValueError("the rendition has no location")
         rendition_location = output.location

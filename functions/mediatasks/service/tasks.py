@@ -16,7 +16,7 @@ from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
 from mediatasks.domain.requests import CreateTaskRequest, parse_s3_url
-from mediatasks.domain.tasks import PIPELINE_STEPS, OutputNaming, Task, TaskErrorInfo
+from mediatasks.domain.tasks import OutputNaming, Task, TaskErrorInfo
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
@@ -70,7 +70,7 @@ class TaskService:
         )
         self.store.create(task)
         try:
-            self.workflow.start(task.id)
+            self.workflow.start(task.id, task.kind)
         except Exception:
             logger.exception("could not start the task's execution", extra={"task_id": task.id})
             self.store.fail(
@@ -132,9 +132,12 @@ class TaskService:
             mode="json", exclude={"project_id", "destination", "naming", "steps", "output"}
         )
         body |= task.naming.model_dump(exclude_none=True)
-        body["steps"] = [task.steps[name].model_dump(mode="json") for name in PIPELINE_STEPS]
+        body["steps"] = [step.model_dump(mode="json") for step in task.ordered_steps()]
         body["output"] = None
-        if task.output is not None and task.output.location is not None:
+        if task.output is not None and task.output.location is None:
+            # a probe wrote nothing: its File describes the input, where it is
+            body["output"] = task.output.model_dump(mode="json", exclude={"location"}) | {"url": task.input}
+        elif task.output is not None and task.output.location is not None:
             location = task.output.location
             output = task.output.model_dump(mode="json", exclude={"location"})
             if location.bucket == self.settings.media_bucket:
