@@ -320,3 +320,29 @@ def test_audio_from_a_silent_video_is_unsupported(
     make_clip("mute.mp4", audio=False)
     task = failed(api, file_server.url_of("mute.mp4"), kind="audio")
     assert task["error"] == {"kind": "input_unsupported", "message": "the input has no audio stream"}
+
+
+def test_image_task_makes_a_poster_frame(api: Api, source: str, tmp_path: Path) -> None:
+    import urllib.request
+
+    from PIL import Image
+
+    created = api.create(
+        {"kind": "image", "input": source, "options": {"format": "webp", "width": 160, "start": 1}}
+    )
+    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "image", "upload"]
+    task = api.wait(created["id"])
+    assert task["status"] == "succeeded", task["error"]
+    output = task["output"]
+    assert (output["kind"], output["format"], output["type"], output["width"], output["height"]) == (
+        "image",
+        "webp",
+        "image/webp",
+        160,
+        90,
+    )
+    target = tmp_path / "poster.webp"
+    with urllib.request.urlopen(output["url"], timeout=30) as response:
+        target.write_bytes(response.read())
+    assert Image.open(target).size == (160, 90)
+    assert output["filesize"] == target.stat().st_size

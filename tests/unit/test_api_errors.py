@@ -57,7 +57,14 @@ BAD_REQUESTS = [
     ({**GOOD, "input": {"object": "file"}}, "invalid_input", "input"),
     ({**GOOD, "input": {"url": "gopher://example.com/a"}}, "invalid_input", "input"),
     ({"kind": "video", "url": ""}, "input_required", "input"),
-    ({**GOOD, "kind": "image"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "animation"}, "kind_unsupported", "kind"),
+    (with_kind("image", format="tiff"), "invalid_format", "options.format"),
+    (with_kind("image", end=3), "invalid_option", "options.end"),
+    (
+        with_kind("image", width=10, height=10, fit="fill", background="#fff"),
+        "invalid_option",
+        "options.background",
+    ),
     ({**GOOD, "kind": "audio", "options": {"format": "mp4"}}, "invalid_format", "options.format"),
     (
         {**GOOD, "kind": "audio", "options": {"format": "wav", "bitrate": 128000}},

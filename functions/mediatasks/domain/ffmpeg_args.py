@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mediatasks.domain.errors import InputUnsupported
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
 from mediatasks.domain.options import (
     AudioOptions,
+    Framing,
+    ImageOptions,
     Position,
     Quality,
     Trim,
@@ -113,7 +116,7 @@ def ffprobe_args(ffprobe: str, source: str) -> list[str]:
     ]
 
 
-def _target_size(options: VideoOptions, media: ProbedMedia) -> tuple[int | None, int | None]:
+def _target_size(options: Framing, media: ProbedMedia) -> tuple[int | None, int | None]:
     def resolve(value: int | str | None, total: int | None) -> int | None:
         if value is None or isinstance(value, int):
             return value
@@ -125,7 +128,15 @@ def _target_size(options: VideoOptions, media: ProbedMedia) -> tuple[int | None,
 
 
 def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
-    """The filter chain for size, fit and frame rate (empty when the frames pass unchanged)."""
+    """The filter chain for size, fit and frame rate, ending in the pixel format encoders expect."""
+    filters = framing_filters(options, media)
+    if options.fps is not None:
+        filters.append(f"fps={options.fps:g}")
+    return [*filters, "format=yuv420p"]
+
+
+def framing_filters(options: Framing, media: ProbedMedia) -> list[str]:
+    """Scale, pad or crop to width x height as `fit` and `position` say (nothing when unset)."""
     width, height = _target_size(options, media)
     filters: list[str] = []
     if width is not None and height is not None:
@@ -146,9 +157,6 @@ def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
         filters.append(f"scale={width}:-2")
     elif height is not None:
         filters.append(f"scale=-2:{height}")
-    if options.fps is not None:
-        filters.append(f"fps={options.fps:g}")
-    filters.append("format=yuv420p")
     return filters
 
 
@@ -261,4 +269,20 @@ def audio_encode_args(
     return [
         ffmpeg, *_input_args(media, options, source_path), "-map", "0:a:0", "-vn", *codec, *rate,
         *_output_args(limits, muxer, output_path),
+    ]  # fmt: skip
+
+
+def image_frame_args(
+    ffmpeg: str, options: ImageOptions, media: ProbedMedia, source_path: str, output_path: str, limits: Limits
+) -> list[str]:
+    """One frame (at `start` of a video input), framed as asked, as an RGB PPM for the image encoder."""
+    if options.start is not None and media.duration is not None and options.start >= media.duration:
+        raise InputUnsupported(
+            f"start ({options.start:g} s) is past the end of the input ({media.duration:g} s)"
+        )
+    seek = Trim(start=options.start if media.duration is not None else None)
+    filters = [*framing_filters(options, media), "format=rgb24"]
+    return [
+        ffmpeg, *_input_args(media, seek, source_path), "-map", "0:v:0", "-frames:v", "1",
+        "-vf", ",".join(filters), "-c:v", "ppm", "-update", "1", *_output_args(limits, "image2", output_path),
     ]  # fmt: skip

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mediatasks.domain.ffmpeg_args import Limits, audio_encode_args, video_encode_args
+from mediatasks.domain.ffmpeg_args import Limits, audio_encode_args, image_frame_args, video_encode_args
 from mediatasks.domain.media import OutputKind, ProbedMedia
-from mediatasks.domain.options import AudioOptions, MediaOptions, VideoOptions
+from mediatasks.domain.options import AudioOptions, ImageOptions, MediaOptions, VideoOptions
 
 EncodeArgs = Callable[[str, Any, ProbedMedia, str, str, Limits], list[str]]
 
@@ -20,9 +20,14 @@ class MediaKind:
     needs: Literal["video", "audio"]
     encode_args: EncodeArgs
     output: OutputKind
+    # ffmpeg writes one raw frame and the picture encoder makes the file; no progress to report
+    picture: bool = False
 
 
 MEDIA_KINDS: dict[str, MediaKind] = {
     "video": MediaKind(options=VideoOptions, needs="video", encode_args=video_encode_args, output="video"),
     "audio": MediaKind(options=AudioOptions, needs="audio", encode_args=audio_encode_args, output="audio"),
+    "image": MediaKind(
+        options=ImageOptions, needs="video", encode_args=image_frame_args, output="image", picture=True
+    ),
 }

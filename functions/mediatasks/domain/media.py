@@ -23,7 +23,18 @@ ACCEPTED_DEMUXERS: tuple[str, ...] = (
     "flac",
     "ogg",
     "aac",
+    # still images: each of these reads exactly one picture
+    "png_pipe",
+    "jpeg_pipe",
+    "webp_pipe",
+    "bmp_pipe",
+    "gif",
 )
+IMAGE_DEMUXERS = ("png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "gif")
+# Recognised, but the pinned ffmpeg build has no decoder for them: refused by name, not misread.
+UNDECODABLE_DEMUXERS = {
+    "png_pipe": "PNG inputs are not supported yet (the pinned ffmpeg build has no PNG decoder)"
+}
 
 # ffprobe names a demuxer by all of its aliases ("mov,mp4,m4a,3gp,3g2,mj2"); the first is what `-f` takes.
 _MIME_BY_DEMUXER = {
@@ -37,8 +48,21 @@ _MIME_BY_DEMUXER = {
     "flac": "audio/flac",
     "ogg": "audio/ogg",
     "aac": "audio/aac",
+    "png_pipe": "image/png",
+    "jpeg_pipe": "image/jpeg",
+    "webp_pipe": "image/webp",
+    "bmp_pipe": "image/bmp",
+    "gif": "image/gif",
 }
-_FORMAT_NAME_BY_DEMUXER = {"mov": "mp4", "matroska": "mkv", "mpegts": "ts"}
+_FORMAT_NAME_BY_DEMUXER = {
+    "mov": "mp4",
+    "matroska": "mkv",
+    "mpegts": "ts",
+    "png_pipe": "png",
+    "jpeg_pipe": "jpeg",
+    "webp_pipe": "webp",
+    "bmp_pipe": "bmp",
+}
 _MIME_BY_OUTPUT_FORMAT = {
     "mp4": "video/mp4",
     "webm": "video/webm",
@@ -49,8 +73,13 @@ _MIME_BY_OUTPUT_FORMAT = {
     "opus": "audio/opus",
     "wav": "audio/wav",
     "flac": "audio/flac",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
 }
-OutputKind = Literal["video", "audio"]
+OutputKind = Literal["video", "audio", "image"]
 
 
 @dataclass(frozen=True)
@@ -138,7 +167,7 @@ def parse_ffprobe(report: dict[str, Any]) -> ProbedMedia:
 
 
 def _as_file(media: ProbedMedia, *, kind: OutputKind, format_name: str, mime: str) -> MediaFile:
-    visual = kind == "video"
+    visual = kind != "audio"
     return MediaFile(
         kind=kind,
         format=format_name,
@@ -165,7 +194,16 @@ def source_file(media: ProbedMedia) -> MediaFile:
     if not media.has_video and mime.startswith("video/"):
         mime = "audio/" + mime.split("/", 1)[1]
     format_name = _FORMAT_NAME_BY_DEMUXER.get(media.demuxer, media.demuxer)
-    return _as_file(media, kind="video" if media.has_video else "audio", format_name=format_name, mime=mime)
+    kind: OutputKind = "image" if media.demuxer in IMAGE_DEMUXERS else "video" if media.has_video else "audio"
+    return _as_file(media, kind=kind, format_name=format_name, mime=mime)
+
+
+def image_file(output_format: str, width: int, height: int, filesize: int) -> MediaFile:
+    """The File object of a picture we encoded (described by its encoder, not by ffprobe)."""
+    mime = _MIME_BY_OUTPUT_FORMAT[output_format]
+    return MediaFile(
+        kind="image", format=output_format, type=mime, width=width, height=height, filesize=filesize
+    )
 
 
 def output_file(media: ProbedMedia, kind: OutputKind, output_format: str) -> MediaFile:

@@ -19,6 +19,7 @@ Position = Literal[
 ]  # fmt: skip
 VideoFormat = Literal["mp4", "webm", "mov"]
 AudioFormat = Literal["mp3", "aac", "ogg", "opus", "wav", "flac"]
+ImageFormat = Literal["jpeg", "png", "webp", "gif", "avif"]
 # Formats whose encoder takes no bitrate: lossless ones, and Vorbis (ffmpeg's own encoder has only a
 # quality scale)
 NO_BITRATE_AUDIO: tuple[AudioFormat, ...] = ("wav", "flac", "ogg")
@@ -63,10 +64,11 @@ class Trim(StrictOptions):
         return self
 
 
-class MediaOptions(Trim):
-    """What every media kind's options have: an output format (each kind narrows it) and a trim."""
+class MediaOptions(StrictOptions):
+    """What every media kind's options have: an output format, which each kind narrows, and a quality."""
 
     format: str
+    quality: Quality = "medium"
 
 
 class Framing(StrictOptions):
@@ -85,12 +87,11 @@ class Framing(StrictOptions):
         return self
 
 
-class VideoOptions(Framing, MediaOptions):
+class VideoOptions(Framing, Trim, MediaOptions):
     format: VideoFormat = "mp4"
     codec: VideoCodec | None = Field(
         default=None, description="Defaults to h264 for mp4 and mov, vp9 for webm"
     )
-    quality: Quality = "medium"
     fps: float | None = Field(default=None, ge=1, le=60)
     bitrate: int | None = Field(default=None, ge=300_000, le=60_000_000, description="Video bits per second")
 
@@ -108,9 +109,8 @@ class VideoOptions(Framing, MediaOptions):
         return self
 
 
-class AudioOptions(MediaOptions):
+class AudioOptions(Trim, MediaOptions):
     format: AudioFormat = "mp3"
-    quality: Quality = "medium"
     bitrate: int | None = Field(
         default=None,
         ge=32_000,
@@ -127,6 +127,13 @@ class AudioOptions(MediaOptions):
                 {"format": self.format},
             )
         return self
+
+
+class ImageOptions(Framing, MediaOptions):
+    format: ImageFormat = "jpeg"
+    start: Seconds | None = Field(
+        default=None, description="For a video input: the time of the frame, in seconds"
+    )
 
 
 _COLOUR_SHORT = re.compile(r"^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])$")

@@ -19,12 +19,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mediatasks.domain.errors import ApiError
-from mediatasks.domain.options import AudioOptions, VideoOptions
+from mediatasks.domain.options import AudioOptions, ImageOptions, VideoOptions
 
-IMPLEMENTED_KINDS = ("video", "audio", "probe", "ingest", "import")
+IMPLEMENTED_KINDS = ("video", "audio", "image", "probe", "ingest", "import")
 # Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS = (
-    "image", "animation", "adaptive_video", "export",
+    "animation", "adaptive_video", "export",
     "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
     "workflow", "conditions", "http",
 )  # fmt: skip
@@ -164,6 +164,11 @@ def _unsupported_kind_message(kind: Any) -> str:
     return f"unknown kind {kind!r}; supported kinds: {supported}"
 
 
+class ImageTaskRequest(TaskRequest):
+    kind: Literal["image"]
+    options: ImageOptions = Field(default_factory=ImageOptions)
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -198,6 +203,7 @@ class IngestTaskRequest(TaskRequest):
 CreateTaskRequest = Annotated[
     Annotated[VideoTaskRequest, Tag("video")]
     | Annotated[AudioTaskRequest, Tag("audio")]
+    | Annotated[ImageTaskRequest, Tag("image")]
     | Annotated[ProbeTaskRequest, Tag("probe")]
     | Annotated[IngestTaskRequest, Tag("ingest")],
     Discriminator(_kind_of),

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.fetch import FetchPolicy, open_url
+from mediatasks.adapters.pictures import encode_picture
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.streams import ByteStream
@@ -36,8 +37,17 @@ from mediatasks.domain.errors import (
     failure_kind_of_error_type,
 )
 from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args
-from mediatasks.domain.kinds import MEDIA_KINDS
-from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia, output_file, parse_ffprobe, source_file
+from mediatasks.domain.kinds import MEDIA_KINDS, MediaKind
+from mediatasks.domain.media import (
+    ACCEPTED_DEMUXERS,
+    UNDECODABLE_DEMUXERS,
+    ProbedMedia,
+    image_file,
+    output_file,
+    parse_ffprobe,
+    source_file,
+)
+from mediatasks.domain.options import MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
@@ -111,6 +121,8 @@ class Pipeline:
                 media = parse_ffprobe(ffmpeg.probe(argv, self._deadline(seconds_left), stdin=stream))
             if media.demuxer not in ACCEPTED_DEMUXERS:
                 raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
+            if media.demuxer in UNDECODABLE_DEMUXERS:
+                raise InputUnsupported(UNDECODABLE_DEMUXERS[media.demuxer])
             kind = MEDIA_KINDS.get(task.kind)
             if kind is None and not (media.has_video or media.has_audio):
                 raise InputUnsupported("the input has no audio or video stream")
@@ -136,47 +148,65 @@ class Pipeline:
     def encode(
         self, task_id: str, probed: dict[str, Any], source: dict[str, Any], seconds_left: float
     ) -> dict[str, Any]:
+        """Makes the task's kind from the ingested source in scratch space, stores it as a work file."""
         media = ProbedMedia(**{**probed, "format_names": tuple(probed["format_names"])})
         source_object = StoredObject.model_validate(source)
 
         def work(task: Task) -> dict[str, Any]:
             kind = MEDIA_KINDS[task.kind]
             options = kind.options.model_validate(task.options)
-            output_format = options.format
             scratch = Path(tempfile.mkdtemp(prefix=f"{task.id}-", dir=self.settings.work_dir))
             try:
                 ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 2)
-                source_path = str(scratch / "source")
-                output_path = str(scratch / f"output.{output_format}")
-                self.storage.download_file(source_object, source_path)
-                limits = Limits(max_output_bytes=self.settings.max_output_bytes)
-                binaries = ffmpeg.binaries()
-                argv = kind.encode_args(binaries.ffmpeg, options, media, source_path, output_path, limits)
-                report_progress = Throttle(
-                    lambda percent: self.store.step_progress(
-                        task.id, StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode], percent
-                    ),
-                    min_seconds=PROGRESS_SECONDS,
-                    clock=time.monotonic,
+                self.storage.download_file(source_object, str(scratch / "source"))
+                job = _Job(
+                    kind, options, media, scratch, Limits(self.settings.max_output_bytes), seconds_left
                 )
-                progress = FfmpegProgress(expected_duration(options, media), report_progress)
-                ffmpeg.run(argv, self._deadline(seconds_left), on_line=progress.line)
-                if limits.output_truncated(Path(output_path).stat().st_size):
+                output = self._make_picture(job) if kind.picture else self._make_media(task.id, job)
+                if job.limits.output_truncated(job.output_path.stat().st_size):
                     raise OutputTooLarge(
-                        f"the output would be larger than the limit of {limits.max_output_bytes} bytes"
+                        f"the output would be larger than the limit of {job.limits.max_output_bytes} bytes"
                     )
-                report = ffmpeg.probe(
-                    ffprobe_args(binaries.ffprobe, output_path), self._deadline(seconds_left)
-                )
-                output = output_file(parse_ffprobe(report), kind.output, output_format)
-                rendition = self._work(task.id, f"output.{output_format}")
-                self.storage.upload_file(output_path, rendition, output.type)
+                rendition = self._work(task.id, job.output_path.name)
+                self.storage.upload_file(str(job.output_path), rendition, output.type)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-            output.location = rendition
-            return output.model_dump(mode="json")
+            return output.model_copy(update={"location": rendition}).model_dump(mode="json")
 
         return self._run_step(task_id, StepName.transcode, work)
+
+    def _make_media(self, task_id: str, job: _Job) -> MediaFile:
+        """ffmpeg makes the file, reporting progress as it goes; ffprobe describes the result."""
+        step, status = StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode]
+        report = Throttle(
+            lambda percent: self.store.step_progress(task_id, step, status, percent),
+            min_seconds=PROGRESS_SECONDS,
+            clock=time.monotonic,
+        )
+        duration = expected_duration(job.options, job.media) if isinstance(job.options, Trim) else None
+        argv = job.kind.encode_args(
+            ffmpeg.binaries().ffmpeg,
+            job.options,
+            job.media,
+            job.source_path,
+            str(job.output_path),
+            job.limits,
+        )
+        ffmpeg.run(argv, self._deadline(job.seconds_left), on_line=FfmpegProgress(duration, report).line)
+        probed = ffmpeg.probe(
+            ffprobe_args(ffmpeg.binaries().ffprobe, str(job.output_path)), self._deadline(job.seconds_left)
+        )
+        return output_file(parse_ffprobe(probed), job.kind.output, job.options.format)
+
+    def _make_picture(self, job: _Job) -> MediaFile:
+        """ffmpeg extracts and frames one picture; Pillow encodes it in the asked format."""
+        frame = job.scratch / "frame.ppm"
+        argv = job.kind.encode_args(
+            ffmpeg.binaries().ffmpeg, job.options, job.media, job.source_path, str(frame), job.limits
+        )
+        ffmpeg.run(argv, self._deadline(job.seconds_left))
+        picture = encode_picture(frame, job.output_path, job.options.format, job.options.quality)
+        return image_file(job.options.format, picture.width, picture.height, picture.filesize)
 
     def upload(
         self, task_id: str, rendition: dict[str, Any] | None, probed: dict[str, Any], source: dict[str, Any]
@@ -233,6 +263,26 @@ class Pipeline:
 
     def _discard_work(self, task_id: str) -> None:
         self.storage.delete_prefix(self.settings.media_bucket, f"{WORK_PREFIX}{task_id}/")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One transcode: what to make, from what, where, within which limits and time."""
+
+    kind: MediaKind
+    options: MediaOptions
+    media: ProbedMedia
+    scratch: Path
+    limits: Limits
+    seconds_left: float
+
+    @property
+    def source_path(self) -> str:
+        return str(self.scratch / "source")
+
+    @property
+    def output_path(self) -> Path:
+        return self.scratch / f"output.{self.options.format}"
 
 
 def failure_from_catch(error: dict[str, Any]) -> TaskErrorInfo:
