@@ -346,3 +346,26 @@ def test_image_task_makes_a_poster_frame(api: Api, source: str, tmp_path: Path) 
         target.write_bytes(response.read())
     assert Image.open(target).size == (160, 90)
     assert output["filesize"] == target.stat().st_size
+
+
+@pytest.mark.parametrize(("format_", "mime"), [("gif", "image/gif"), ("webp", "image/webp")])
+def test_animation_task(api: Api, source: str, tmp_path: Path, format_: str, mime: str) -> None:
+    import urllib.request
+
+    from PIL import Image
+
+    options = {"format": format_, "width": 160, "fps": 8, "start": 0.5, "end": 1.5}
+    task = api.run({"kind": "animation", "input": source, "options": options})
+    assert task["status"] == "succeeded", task["error"]
+    output = task["output"]
+    assert (output["kind"], output["format"], output["type"], output["width"]) == (
+        "image",
+        format_,
+        mime,
+        160,
+    )
+    target = tmp_path / f"loop.{format_}"
+    with urllib.request.urlopen(output["url"], timeout=30) as response:
+        target.write_bytes(response.read())
+    image = Image.open(target)
+    assert (image.is_animated, image.n_frames, image.size) == (True, 8, (160, 90))

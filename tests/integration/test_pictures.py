@@ -10,21 +10,23 @@ from PIL import Image
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.pictures import encode_picture
-from mediatasks.domain.errors import InputUnsupported
-from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, image_frame_args
+from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
+from mediatasks.domain.ffmpeg_args import Limits, animation_args, ffprobe_args, image_frame_args
 from mediatasks.domain.media import UNDECODABLE_DEMUXERS, parse_ffprobe, source_file
-from mediatasks.domain.options import ImageOptions
+from mediatasks.domain.options import AnimationOptions, ImageOptions
 from tests.conftest import MakeClip
 
 
 def make_picture(source: Path, tmp_path: Path, **options: Any) -> Image.Image:
     parsed = ImageOptions.model_validate(options)
     media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(source)), 30))
-    frame, out = tmp_path / "frame.ppm", tmp_path / f"out.{parsed.format}"
+    frames, out = tmp_path / "frames", tmp_path / f"out.{parsed.format}"
+    frames.mkdir(exist_ok=True)
+    pattern = str(frames / "%05d.ppm")
     ffmpeg.run(
-        image_frame_args(ffmpeg.binaries().ffmpeg, parsed, media, str(source), str(frame), Limits(10**9)), 30
+        image_frame_args(ffmpeg.binaries().ffmpeg, parsed, media, str(source), pattern, Limits(10**9)), 30
     )
-    picture = encode_picture(frame, out, parsed.format, parsed.quality)
+    picture = encode_picture(sorted(frames.glob("*.ppm")), out, parsed.format, parsed.quality, None)
     assert picture.filesize == out.stat().st_size
     image = Image.open(out)
     assert (image.width, image.height) == (picture.width, picture.height)
@@ -87,3 +89,48 @@ def test_png_inputs_are_recognised_and_refused_by_name(tmp_path: Path) -> None:
     Image.new("RGB", (30, 10)).save(source)
     media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(source)), 30))
     assert media.demuxer in UNDECODABLE_DEMUXERS
+
+
+def make_animation(source: Path, tmp_path: Path, **options: Any) -> tuple[Image.Image, Any]:
+    parsed = AnimationOptions.model_validate(options)
+    media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(source)), 30))
+    out = tmp_path / f"anim.{parsed.format}"
+    if parsed.format == "gif":  # made by ffmpeg itself
+        ffmpeg.run(
+            animation_args(ffmpeg.binaries().ffmpeg, parsed, media, str(source), str(out), Limits(10**9)), 60
+        )
+        return Image.open(out), None
+    frames = tmp_path / "anim-frames"
+    frames.mkdir()
+    pattern = str(frames / "%05d.ppm")
+    ffmpeg.run(
+        animation_args(ffmpeg.binaries().ffmpeg, parsed, media, str(source), pattern, Limits(10**9)), 60
+    )
+    picture = encode_picture(sorted(frames.glob("*.ppm")), out, "webp", parsed.quality, parsed.fps)
+    return Image.open(out), picture
+
+
+@pytest.mark.parametrize("format_", ["gif", "webp"])
+def test_animation_from_a_stretch_of_video(make_clip: MakeClip, tmp_path: Path, format_: str) -> None:
+    clip = make_clip("long.mp4", seconds=4, fps=25)
+    image, _ = make_animation(clip, tmp_path, format=format_, width=120, fps=5, start=1, end=3)
+    assert image.is_animated
+    assert image.n_frames == 10  # 2 s at 5 fps
+    assert image.size == (120, 90)
+    image.seek(1)
+    image.load()  # WebP tells a frame's duration once that frame is loaded
+    assert image.info["duration"] == 200  # ms per frame
+
+
+def test_animation_defaults_to_5_seconds_480_wide(make_clip: MakeClip, tmp_path: Path) -> None:
+    clip = make_clip("eight.mp4", size="640x360", seconds=8, fps=25)
+    image, picture = make_animation(clip, tmp_path, format="webp")
+    assert (image.size, image.n_frames, picture.frames) == ((480, 270), 50, 50)
+
+
+def test_animation_frames_are_bounded(make_clip: MakeClip) -> None:
+    clip = make_clip("eight.mp4", size="640x360", seconds=8, fps=25)
+    media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(clip)), 30))
+    huge = AnimationOptions(format="webp", width=7680, height=4320, fps=30, end=30)
+    with pytest.raises(OutputTooLarge, match="too many pixels"):
+        animation_args("ffmpeg", huge, media, "/in", "/out/%05d.ppm", Limits(10**9))

@@ -57,7 +57,11 @@ BAD_REQUESTS = [
     ({**GOOD, "input": {"object": "file"}}, "invalid_input", "input"),
     ({**GOOD, "input": {"url": "gopher://example.com/a"}}, "invalid_input", "input"),
     ({"kind": "video", "url": ""}, "input_required", "input"),
-    ({**GOOD, "kind": "animation"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "adaptive_video"}, "kind_unsupported", "kind"),
+    (with_kind("animation", format="mp4"), "invalid_format", "options.format"),
+    (with_kind("animation", start=0, end=45), "invalid_option", "options.end"),
+    (with_kind("animation", fps=60), "invalid_option", "options.fps"),
+    (with_kind("animation", fit="cover"), "invalid_option", "options.fit"),
     (with_kind("image", format="tiff"), "invalid_format", "options.format"),
     (with_kind("image", end=3), "invalid_option", "options.end"),
     (

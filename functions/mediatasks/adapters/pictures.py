@@ -1,5 +1,5 @@
-"""Encoding a still picture with Pillow: the formats the pinned ffmpeg build has no encoder for
-(png, webp, avif), and jpeg/gif with the same quality scale."""
+"""Encoding pictures with Pillow: the formats the pinned ffmpeg build has no encoder for (png, webp,
+avif, animated webp), and jpeg/gif stills with the same quality scale."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 
 from PIL import Image
 
+from mediatasks.domain.ffmpeg_args import GIF_COLOURS
 from mediatasks.domain.options import Quality
 
 # Pillow's 0-100 quality for the lossy formats, by our quality names.
 LOSSY_QUALITY: dict[Quality, int] = {"very_low": 40, "low": 55, "medium": 75, "high": 85, "very_high": 95}
-# GIF's palette size: fewer colours, smaller files.
-GIF_COLOURS: dict[Quality, int] = {"very_low": 32, "low": 64, "medium": 128, "high": 256, "very_high": 256}
 
 
 @dataclass(frozen=True)
@@ -22,6 +21,7 @@ class Picture:
     width: int
     height: int
     filesize: int
+    frames: int
 
 
 def _save_arguments(format_name: str, quality: Quality) -> dict[str, Any]:
@@ -44,11 +44,28 @@ def _save_arguments(format_name: str, quality: Quality) -> dict[str, Any]:
     raise ValueError(f"no picture encoder for {format_name}")
 
 
-def encode_picture(frame: Path, output: Path, format_name: str, quality: Quality) -> Picture:
-    """Encodes the RGB frame ffmpeg extracted (a PPM file) as `format_name`."""
-    with Image.open(frame, formats=["PPM"]) as image:
-        picture = image.convert("RGB")
-    if format_name == "gif":
-        picture = picture.quantize(colors=GIF_COLOURS[quality], method=Image.Quantize.MEDIANCUT)
-    picture.save(output, **_save_arguments(format_name, quality))
-    return Picture(width=picture.width, height=picture.height, filesize=output.stat().st_size)
+def encode_picture(
+    frames: list[Path], output: Path, format_name: str, quality: Quality, fps: float | None
+) -> Picture:
+    """Encodes the RGB frames ffmpeg extracted (PPM files) as `format_name`; several frames at
+    `fps` make an animation."""
+    pictures = []
+    for frame in frames:
+        with Image.open(frame, formats=["PPM"]) as image:
+            picture = image.convert("RGB")
+        if format_name == "gif":
+            picture = picture.quantize(colors=GIF_COLOURS[quality], method=Image.Quantize.MEDIANCUT)
+        pictures.append(picture)
+    first, rest = pictures[0], pictures[1:]
+    animation: dict[str, Any] = {}
+    if rest:
+        animation = {
+            "save_all": True,
+            "append_images": rest,
+            "duration": round(1000 / (fps or 10)),
+            "loop": 0,
+        }
+    first.save(output, **_save_arguments(format_name, quality), **animation)
+    return Picture(
+        width=first.width, height=first.height, filesize=output.stat().st_size, frames=len(pictures)
+    )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
 from mediatasks.domain.options import (
+    AnimationOptions,
     AudioOptions,
     Framing,
     ImageOptions,
@@ -224,6 +225,8 @@ def _ladder(*values: str) -> dict[Quality, str]:
     return dict(zip(("very_low", "low", "medium", "high", "very_high"), values, strict=True))
 
 
+# A GIF's palette size by quality: fewer colours, smaller files.
+GIF_COLOURS: dict[Quality, int] = {"very_low": 32, "low": 64, "medium": 128, "high": 256, "very_high": 256}
 LOSSY_AUDIO_KBPS = _ladder("64k", "96k", "128k", "160k", "192k")
 # Per output format: encoder, muxer, and the rate option with its value by quality (None: lossless).
 AUDIO_ENCODING: dict[str, tuple[tuple[str, ...], str, tuple[str, dict[Quality, str]] | None]] = {
@@ -281,8 +284,85 @@ def image_frame_args(
             f"start ({options.start:g} s) is past the end of the input ({media.duration:g} s)"
         )
     seek = Trim(start=options.start if media.duration is not None else None)
-    filters = [*framing_filters(options, media), "format=rgb24"]
+    filters = framing_filters(options, media)
+    return _frames_args(ffmpeg, media, seek, filters, ["-frames:v", "1"], output_path, limits, source_path)
+
+
+def _frames_args(
+    ffmpeg: str,
+    media: ProbedMedia,
+    trim: Trim,
+    filters: list[str],
+    count: list[str],
+    frames_pattern: str,
+    limits: Limits,
+    source_path: str,
+) -> list[str]:
+    """Frames as RGB PPM files (`frames_pattern` like /dir/%05d.ppm) for the picture encoder."""
     return [
-        ffmpeg, *_input_args(media, seek, source_path), "-map", "0:v:0", "-frames:v", "1",
-        "-vf", ",".join(filters), "-c:v", "ppm", "-update", "1", *_output_args(limits, "image2", output_path),
+        ffmpeg, *_input_args(media, trim, source_path), "-map", "0:v:0", *count,
+        "-vf", ",".join([*filters, "format=rgb24"]), "-c:v", "ppm",
+        *_output_args(limits, "image2", frames_pattern),
+    ]  # fmt: skip
+
+
+DEFAULT_ANIMATION_SECONDS = 5.0
+DEFAULT_ANIMATION_WIDTH = 480
+# Every frame of an animated WebP is held in memory by the picture encoder: bound their pixels.
+MAX_ANIMATION_PIXELS = 300_000_000
+
+
+def animation_trim(options: AnimationOptions, media: ProbedMedia) -> Trim:
+    """The stretch the animation covers: start to end, by default DEFAULT_ANIMATION_SECONDS long."""
+    start = options.start or 0.0
+    if media.duration is not None and start >= media.duration:
+        raise InputUnsupported(f"start ({start:g} s) is past the end of the input ({media.duration:g} s)")
+    end = options.end if options.end is not None else start + DEFAULT_ANIMATION_SECONDS
+    if media.duration is not None:
+        end = min(end, media.duration)
+    return Trim(start=start or None, end=end)
+
+
+def _animation_box(options: AnimationOptions) -> Framing:
+    """The frame size asked for, or DEFAULT_ANIMATION_WIDTH wide when neither side was given."""
+    if options.width is None and options.height is None:
+        return Framing(width=DEFAULT_ANIMATION_WIDTH)
+    return Framing(width=options.width, height=options.height)
+
+
+def _frame_pixels(box: Framing, media: ProbedMedia) -> int:
+    width, height = _target_size(box, media)
+    aspect = (media.height or 1) / (media.width or 1)
+    if width is None:
+        return int((height or 0) ** 2 / aspect)
+    return width * (height if height is not None else int(width * aspect))
+
+
+def animation_args(
+    ffmpeg: str,
+    options: AnimationOptions,
+    media: ProbedMedia,
+    source_path: str,
+    output_path: str,
+    limits: Limits,
+) -> list[str]:
+    """An animated GIF made by ffmpeg (with a palette made for these very frames), or for WebP the
+    frames for the picture encoder, which holds them all: their pixels are bounded."""
+    trim = animation_trim(options, media)
+    box = _animation_box(options)
+    filters = [f"fps={options.fps:g}", *framing_filters(box, media)]
+    if options.format == "webp":
+        frame_count = ((trim.end or 0) - (trim.start or 0)) * options.fps
+        if frame_count * _frame_pixels(box, media) > MAX_ANIMATION_PIXELS:
+            raise OutputTooLarge(
+                "the animation has too many pixels: make it shorter, smaller or at a lower fps"
+            )
+        return _frames_args(ffmpeg, media, trim, filters, [], output_path, limits, source_path)
+    palette = (
+        f"split[frames][copy];[copy]palettegen=max_colors={GIF_COLOURS[options.quality]}:stats_mode=diff"
+        "[palette];[frames][palette]paletteuse"
+    )
+    return [
+        ffmpeg, *_input_args(media, trim, source_path), "-map", "0:v:0",
+        "-vf", ",".join([*filters, palette]), "-loop", "0", *_output_args(limits, "gif", output_path),
     ]  # fmt: skip

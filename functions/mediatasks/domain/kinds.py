@@ -5,11 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from mediatasks.domain.ffmpeg_args import Limits, audio_encode_args, image_frame_args, video_encode_args
+from mediatasks.domain.ffmpeg_args import (
+    Limits,
+    animation_args,
+    audio_encode_args,
+    image_frame_args,
+    video_encode_args,
+)
 from mediatasks.domain.media import OutputKind, ProbedMedia
-from mediatasks.domain.options import AudioOptions, ImageOptions, MediaOptions, VideoOptions
+from mediatasks.domain.options import (
+    AnimationOptions,
+    AudioOptions,
+    ImageFormat,
+    ImageOptions,
+    MediaOptions,
+    VideoOptions,
+)
 
 EncodeArgs = Callable[[str, Any, ProbedMedia, str, str, Limits], list[str]]
 
@@ -20,14 +33,25 @@ class MediaKind:
     needs: Literal["video", "audio"]
     encode_args: EncodeArgs
     output: OutputKind
-    # ffmpeg writes one raw frame and the picture encoder makes the file; no progress to report
-    picture: bool = False
+    # formats ffmpeg only extracts frames for (RGB PPM files) and the picture encoder makes
+    picture_formats: frozenset[str] = frozenset()
 
 
 MEDIA_KINDS: dict[str, MediaKind] = {
     "video": MediaKind(options=VideoOptions, needs="video", encode_args=video_encode_args, output="video"),
     "audio": MediaKind(options=AudioOptions, needs="audio", encode_args=audio_encode_args, output="audio"),
     "image": MediaKind(
-        options=ImageOptions, needs="video", encode_args=image_frame_args, output="image", picture=True
+        options=ImageOptions,
+        needs="video",
+        encode_args=image_frame_args,
+        output="image",
+        picture_formats=frozenset(get_args(ImageFormat)),
+    ),
+    "animation": MediaKind(
+        options=AnimationOptions,
+        needs="video",
+        encode_args=animation_args,
+        output="image",
+        picture_formats=frozenset({"webp"}),
     ),
 }

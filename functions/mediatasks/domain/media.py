@@ -198,11 +198,20 @@ def source_file(media: ProbedMedia) -> MediaFile:
     return _as_file(media, kind=kind, format_name=format_name, mime=mime)
 
 
-def image_file(output_format: str, width: int, height: int, filesize: int) -> MediaFile:
+def image_file(
+    output_format: str, width: int, height: int, filesize: int, frames: int = 1, fps: float | None = None
+) -> MediaFile:
     """The File object of a picture we encoded (described by its encoder, not by ffprobe)."""
-    mime = _MIME_BY_OUTPUT_FORMAT[output_format]
+    animated = frames > 1 and fps is not None
     return MediaFile(
-        kind="image", format=output_format, type=mime, width=width, height=height, filesize=filesize
+        kind="image",
+        format=output_format,
+        type=_MIME_BY_OUTPUT_FORMAT[output_format],
+        width=width,
+        height=height,
+        filesize=filesize,
+        duration=round(frames / fps, 3) if animated and fps else None,
+        fps=fps if animated else None,
     )
 
 

@@ -20,6 +20,8 @@ Position = Literal[
 VideoFormat = Literal["mp4", "webm", "mov"]
 AudioFormat = Literal["mp3", "aac", "ogg", "opus", "wav", "flac"]
 ImageFormat = Literal["jpeg", "png", "webp", "gif", "avif"]
+AnimationFormat = Literal["gif", "webp"]
+MAX_ANIMATION_SECONDS = 30.0
 # Formats whose encoder takes no bitrate: lossless ones, and Vorbis (ffmpeg's own encoder has only a
 # quality scale)
 NO_BITRATE_AUDIO: tuple[AudioFormat, ...] = ("wav", "flac", "ogg")
@@ -134,6 +136,25 @@ class ImageOptions(Framing, MediaOptions):
     start: Seconds | None = Field(
         default=None, description="For a video input: the time of the frame, in seconds"
     )
+
+
+class AnimationOptions(Trim, MediaOptions):
+    """An animated picture from a stretch of video: by default its first 5 s, 480 px wide, 10 fps."""
+
+    format: AnimationFormat = "gif"
+    width: Dimension | None = None
+    height: Dimension | None = None
+    fps: float = Field(default=10, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _short_enough(self) -> Self:
+        if self.end is not None and self.end - (self.start or 0) > MAX_ANIMATION_SECONDS:
+            raise PydanticCustomError(
+                "animation_too_long",
+                "an animation lasts at most {seconds:g} seconds",
+                {"seconds": MAX_ANIMATION_SECONDS},
+            )
+        return self
 
 
 _COLOUR_SHORT = re.compile(r"^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])$")

@@ -19,12 +19,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mediatasks.domain.errors import ApiError
-from mediatasks.domain.options import AudioOptions, ImageOptions, VideoOptions
+from mediatasks.domain.options import AnimationOptions, AudioOptions, ImageOptions, VideoOptions
 
-IMPLEMENTED_KINDS = ("video", "audio", "image", "probe", "ingest", "import")
+IMPLEMENTED_KINDS = ("video", "audio", "image", "animation", "probe", "ingest", "import")
 # Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS = (
-    "animation", "adaptive_video", "export",
+    "adaptive_video", "export",
     "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
     "workflow", "conditions", "http",
 )  # fmt: skip
@@ -169,6 +169,11 @@ class ImageTaskRequest(TaskRequest):
     options: ImageOptions = Field(default_factory=ImageOptions)
 
 
+class AnimationTaskRequest(TaskRequest):
+    kind: Literal["animation"]
+    options: AnimationOptions = Field(default_factory=AnimationOptions)
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -204,6 +209,7 @@ CreateTaskRequest = Annotated[
     Annotated[VideoTaskRequest, Tag("video")]
     | Annotated[AudioTaskRequest, Tag("audio")]
     | Annotated[ImageTaskRequest, Tag("image")]
+    | Annotated[AnimationTaskRequest, Tag("animation")]
     | Annotated[ProbeTaskRequest, Tag("probe")]
     | Annotated[IngestTaskRequest, Tag("ingest")],
     Discriminator(_kind_of),
@@ -227,6 +233,7 @@ _FIELD_OF_MODEL_ERROR = {
     "end_before_start": "end",
     "bitrate_not_applicable": "bitrate",
     "probe_writes_nothing": "output",
+    "animation_too_long": "end",
 }
 
 

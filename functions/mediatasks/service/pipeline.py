@@ -47,7 +47,7 @@ from mediatasks.domain.media import (
     parse_ffprobe,
     source_file,
 )
-from mediatasks.domain.options import MediaOptions, Trim
+from mediatasks.domain.options import AnimationOptions, MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
@@ -162,7 +162,8 @@ class Pipeline:
                 job = _Job(
                     kind, options, media, scratch, Limits(self.settings.max_output_bytes), seconds_left
                 )
-                output = self._make_picture(job) if kind.picture else self._make_media(task.id, job)
+                picture = options.format in kind.picture_formats
+                output = self._make_picture(job) if picture else self._make_media(task.id, job)
                 if job.limits.output_truncated(job.output_path.stat().st_size):
                     raise OutputTooLarge(
                         f"the output would be larger than the limit of {job.limits.max_output_bytes} bytes"
@@ -199,14 +200,22 @@ class Pipeline:
         return output_file(parse_ffprobe(probed), job.kind.output, job.options.format)
 
     def _make_picture(self, job: _Job) -> MediaFile:
-        """ffmpeg extracts and frames one picture; Pillow encodes it in the asked format."""
-        frame = job.scratch / "frame.ppm"
+        """ffmpeg extracts and frames the picture (or an animation's frames); Pillow encodes them."""
+        frames_dir = job.scratch / "frames"
+        frames_dir.mkdir()
+        pattern = str(frames_dir / "%05d.ppm")
         argv = job.kind.encode_args(
-            ffmpeg.binaries().ffmpeg, job.options, job.media, job.source_path, str(frame), job.limits
+            ffmpeg.binaries().ffmpeg, job.options, job.media, job.source_path, pattern, job.limits
         )
         ffmpeg.run(argv, self._deadline(job.seconds_left))
-        picture = encode_picture(frame, job.output_path, job.options.format, job.options.quality)
-        return image_file(job.options.format, picture.width, picture.height, picture.filesize)
+        frames = sorted(frames_dir.glob("*.ppm"))
+        if not frames:
+            raise InputUnsupported("the input has no picture at that time")
+        fps = job.options.fps if isinstance(job.options, AnimationOptions) else None
+        picture = encode_picture(frames, job.output_path, job.options.format, job.options.quality, fps)
+        return image_file(
+            job.options.format, picture.width, picture.height, picture.filesize, picture.frames, fps
+        )
 
     def upload(
         self, task_id: str, rendition: dict[str, Any] | None, probed: dict[str, Any], source: dict[str, Any]
