@@ -176,13 +176,19 @@ class Pipeline(Construct):
             step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             return step
 
-        # A probe task ends after probing; an ingest publishes its source without transcoding.
+        # A probe task ends after probing; an ingest or export publishes its source as it is.
         succeeded = sfn.Succeed(self, "Succeeded")
         publish = invoke("Upload", upload, "$.output").next(succeeded)
         transcode = invoke("Encode", encode, "$.rendition").next(publish)
         after_ingest = (
             sfn.Choice(self, "TranscodeOrPublish")
-            .when(sfn.Condition.string_equals("$.kind", "ingest"), publish)
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.string_equals("$.kind", "ingest"),
+                    sfn.Condition.string_equals("$.kind", "export"),
+                ),
+                publish,
+            )
             .otherwise(transcode)
         )
         after_probe = (

@@ -64,3 +64,18 @@ def test_probe_refuses_what_would_write(api: Api, clip: str) -> None:
     for extra in ({"output": "s3://customer-destination/x.mp4"}, {"folder": "a"}, {"options": {"width": 10}}):
         status, error = api.request("POST", "/tasks", {"kind": "probe", "input": clip, **extra})
         assert (status, error["kind"]) == (400, "invalid_option")
+
+
+def test_export_copies_an_earlier_output_to_s3(api: Api, clip: str) -> None:
+    from tests.e2e.conftest import DESTINATION_BUCKET
+    from tests.e2e.test_video_tasks import emulator_s3
+
+    made = api.run({"kind": "audio", "input": clip, "options": {"format": "mp3"}})
+    destination = f"s3://{DESTINATION_BUCKET}/exports/soundtrack.mp3"
+    created = api.create({"kind": "export", "input": made["output"], "options": {"url": destination}})
+    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "upload"]
+    task = api.wait(created["id"])
+    assert task["status"] == "succeeded", task["error"]
+    assert (task["output"]["url"], task["output"]["format"]) == (destination, "mp3")
+    head = emulator_s3(api).head_object(Bucket=DESTINATION_BUCKET, Key="exports/soundtrack.mp3")
+    assert head["ContentLength"] == made["output"]["filesize"]

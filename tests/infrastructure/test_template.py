@@ -149,13 +149,19 @@ def _definition(template: dict[str, Any]) -> dict[str, Any]:
     return definition
 
 
+def _compared_kinds(choice: dict[str, Any]) -> set[str]:
+    if "StringEquals" in choice:
+        return {choice["StringEquals"]}
+    return {kind for rule in choice.get("Or", []) for kind in _compared_kinds(rule)}
+
+
 def _path(states: dict[str, Any], kind: str) -> list[str]:
     """The states an execution of `kind` passes through when every step succeeds."""
     order, name = [], "Probe"
     while states[name]["Type"] != "Succeed":
         state = states[name]
         if state["Type"] == "Choice":
-            matches = [c["Next"] for c in state["Choices"] if c["StringEquals"] == kind]
+            matches = [c["Next"] for c in state["Choices"] if kind in _compared_kinds(c)]
             name = matches[0] if matches else state["Default"]
             continue
         order.append(name)
@@ -171,6 +177,7 @@ def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Te
     assert _path(states, "video") == ["Probe", "Ingest", "Encode", "Upload"]
     assert _path(states, "audio") == ["Probe", "Ingest", "Encode", "Upload"]
     assert _path(states, "ingest") == ["Probe", "Ingest", "Upload"]
+    assert _path(states, "export") == ["Probe", "Ingest", "Upload"]
     assert _path(states, "probe") == ["Probe"]
     assert states["RecordFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"

@@ -21,10 +21,10 @@ from pydantic_core import PydanticCustomError
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.options import AnimationOptions, AudioOptions, ImageOptions, VideoOptions
 
-IMPLEMENTED_KINDS = ("video", "audio", "image", "animation", "probe", "ingest", "import")
+IMPLEMENTED_KINDS = ("video", "audio", "image", "animation", "probe", "ingest", "import", "export")
 # Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS = (
-    "adaptive_video", "export",
+    "adaptive_video",
     "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
     "workflow", "conditions", "http",
 )  # fmt: skip
@@ -205,13 +205,62 @@ class IngestTaskRequest(TaskRequest):
         return "ingest"
 
 
+class ExportOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        max_length=1024, description="Destination s3://bucket/key (a bucket this deployment may write)"
+    )
+    connection_id: str | None = Field(
+        default=None, description="Not supported: the deployment's own role writes"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _s3_destination(cls, value: str) -> str:
+        try:
+            parse_s3_url(value)
+        except ValueError:
+            raise PydanticCustomError("invalid_output", "url must look like s3://bucket/key") from None
+        return value
+
+    @field_validator("connection_id")
+    @classmethod
+    def _no_connections(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise PydanticCustomError(
+                "connections_unsupported",
+                "connections are not supported: exports write with this deployment's own role "
+                "to its allowed buckets",
+            )
+        return value
+
+
+class ExportTaskRequest(TaskRequest):
+    """Copies a file (usually an earlier task's File object) to an s3:// destination (seed 000)."""
+
+    kind: Literal["export"]
+    options: ExportOptions
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> ExportTaskRequest:
+        if self.output is not None:
+            raise PydanticCustomError("export_output", "an export's destination is options.url, not output")
+        return self
+
+    @property
+    def destination(self) -> str:
+        return self.options.url
+
+
 CreateTaskRequest = Annotated[
     Annotated[VideoTaskRequest, Tag("video")]
     | Annotated[AudioTaskRequest, Tag("audio")]
     | Annotated[ImageTaskRequest, Tag("image")]
     | Annotated[AnimationTaskRequest, Tag("animation")]
     | Annotated[ProbeTaskRequest, Tag("probe")]
-    | Annotated[IngestTaskRequest, Tag("ingest")],
+    | Annotated[IngestTaskRequest, Tag("ingest")]
+    | Annotated[ExportTaskRequest, Tag("export")],
     Discriminator(_kind_of),
 ]
 
@@ -234,6 +283,7 @@ _FIELD_OF_MODEL_ERROR = {
     "bitrate_not_applicable": "bitrate",
     "probe_writes_nothing": "output",
     "animation_too_long": "end",
+    "export_output": "output",
 }
 
 
@@ -255,6 +305,8 @@ def _classify(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
     message = str(error.get("msg", "invalid value"))
     if error_type in ("json_invalid", "model_attributes_type", "dict_type") and field is None:
         return "invalid_json", None, "the request body must be a JSON object"
+    if error_type == "connections_unsupported":
+        return "invalid_option", field, message
     if error_type == "union_tag_not_found":
         if not isinstance(error.get("input"), dict):
             return "invalid_json", None, "the request body must be a JSON object"

@@ -138,6 +138,7 @@ PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepNam
 STEPS_BY_UTILITY_KIND: dict[str, tuple[StepName, ...]] = {
     "probe": (StepName.probe,),
     "ingest": (StepName.probe, StepName.ingest, StepName.upload),
+    "export": (StepName.probe, StepName.ingest, StepName.upload),
 }
 
 

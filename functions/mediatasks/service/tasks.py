@@ -15,7 +15,7 @@ from mediatasks.config import Settings
 from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
-from mediatasks.domain.requests import CreateTaskRequest, parse_s3_url
+from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url
 from mediatasks.domain.tasks import OutputNaming, Task, TaskErrorInfo
 
 logger = Logger(child=True)
@@ -42,11 +42,12 @@ class TaskService:
                 raise ApiError(400, "invalid_input", "input must point at a public address", "input")
         if request.webhook_url is not None and not self._public(request.webhook_url):
             raise ApiError(400, "invalid_option", "webhook_url must point at a public address", "webhook_url")
-        if request.output is not None:
-            bucket, _ = parse_s3_url(request.output)
+        destination, field = _destination(request)
+        if destination is not None:
+            bucket, _ = parse_s3_url(destination)
             if bucket not in self.settings.allowed_output_buckets:
                 raise ApiError(
-                    400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", "output"
+                    400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", field
                 )
 
     def _public(self, url: str) -> bool:
@@ -63,7 +64,7 @@ class TaskService:
             kind=request.kind,
             input_url=request.input,
             options=request.options.model_dump(mode="json"),
-            destination=request.output,
+            destination=_destination(request)[0],
             metadata=request.metadata,
             naming=OutputNaming(filename=request.filename, folder=request.folder, ref=request.ref),
             webhook_url=request.webhook_url,
@@ -146,6 +147,13 @@ class TaskService:
                 output["url"] = f"s3://{location.bucket}/{location.key}"
             body["output"] = output
         return body
+
+
+def _destination(request: CreateTaskRequest) -> tuple[str | None, str]:
+    """Where the result goes instead of managed storage, and the request field that said so."""
+    if isinstance(request, ExportTaskRequest):
+        return request.destination, "options.url"
+    return request.output, "output"
 
 
 @dataclass(frozen=True)
