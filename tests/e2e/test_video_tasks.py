@@ -369,3 +369,44 @@ def test_animation_task(api: Api, source: str, tmp_path: Path, format_: str, mim
         target.write_bytes(response.read())
     image = Image.open(target)
     assert (image.is_animated, image.n_frames, image.size) == (True, 8, (160, 90))
+
+
+def test_adaptive_video_task_publishes_an_hls_ladder(
+    api: Api, make_clip: MakeClip, file_server: FileServer
+) -> None:
+    import urllib.request
+
+    make_clip("hls.mp4", size="640x360", seconds=5)
+    created = api.create(
+        {"kind": "adaptive_video", "input": file_server.url_of("hls.mp4"), "options": {"quality": "low"}}
+    )
+    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "adaptive_video", "upload"]
+    task = api.wait(created["id"])
+    assert task["status"] == "succeeded", task["error"]
+    output = task["output"]
+    assert (output["format"], output["type"], output["width"], output["height"]) == (
+        "hls",
+        "application/vnd.apple.mpegurl",
+        640,
+        360,
+    )
+    assert [(r["width"], r["height"]) for r in output["renditions"]] == [(640, 360), (426, 240)]
+    assert all(r["height"] <= 360 for r in output["renditions"])
+    with urllib.request.urlopen(output["url"], timeout=30) as response:
+        master = response.read().decode()
+    assert master.count("#EXT-X-STREAM-INF") == 2
+    assert "RESOLUTION=640x360" in master
+    assert "v1/index.m3u8" in master
+    with urllib.request.urlopen(output["renditions"][1]["url"], timeout=30) as response:
+        media_playlist = response.read().decode()
+    assert "#EXT-X-ENDLIST" in media_playlist
+    assert "segment_00000.ts" in media_playlist
+    folder = output["url"].split("?")[0].rsplit("/", 1)[0].split("/mediatasks-media/", 1)[1]
+    keys = [
+        o["Key"]
+        for o in emulator_s3(api)
+        .list_objects_v2(Bucket="mediatasks-media", Prefix=folder)
+        .get("Contents", [])
+    ]
+    assert f"{folder}/v0/segment_00000.ts" in keys
+    assert f"{folder}/v1/index.m3u8" in keys

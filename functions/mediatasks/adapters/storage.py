@@ -45,6 +45,14 @@ class Storage:
     def copy(self, source: StoredObject, target: StoredObject) -> None:
         self._s3.copy({"Bucket": source.bucket, "Key": source.key}, target.bucket, target.key)
 
+    def keys(self, bucket: str, prefix: str) -> list[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        return [
+            item["Key"]
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
     def delete(self, target: StoredObject) -> None:
         self._s3.delete_object(Bucket=target.bucket, Key=target.key)
 

@@ -11,11 +11,13 @@ from mediatasks.domain.ffmpeg_args import (
     Limits,
     animation_args,
     audio_encode_args,
+    hls_args,
     image_frame_args,
     video_encode_args,
 )
 from mediatasks.domain.media import OutputKind, ProbedMedia
 from mediatasks.domain.options import (
+    AdaptiveOptions,
     AnimationOptions,
     AudioOptions,
     ImageFormat,
@@ -35,6 +37,8 @@ class MediaKind:
     output: OutputKind
     # formats ffmpeg only extracts frames for (RGB PPM files) and the picture encoder makes
     picture_formats: frozenset[str] = frozenset()
+    # the output is a folder (an HLS master playlist beside its renditions), not one file
+    playlist: bool = False
 
 
 MEDIA_KINDS: dict[str, MediaKind] = {
@@ -53,5 +57,8 @@ MEDIA_KINDS: dict[str, MediaKind] = {
         encode_args=animation_args,
         output="image",
         picture_formats=frozenset({"webp"}),
+    ),
+    "adaptive_video": MediaKind(
+        options=AdaptiveOptions, needs="video", encode_args=hls_args, output="video", playlist=True
     ),
 }

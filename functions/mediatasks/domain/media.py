@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from mediatasks.domain.errors import InputUnsupported
-from mediatasks.domain.tasks import Codecs, MediaFile
+from mediatasks.domain.tasks import Codecs, MediaFile, PlaylistRendition
 
 # Demuxers we accept for untrusted input. None of them opens other files or URLs; playlist and
 # list demuxers (hls, dash, concat, image2, ...) are deliberately absent.
@@ -78,7 +78,10 @@ _MIME_BY_OUTPUT_FORMAT = {
     "webp": "image/webp",
     "gif": "image/gif",
     "avif": "image/avif",
+    "hls": "application/vnd.apple.mpegurl",
 }
+# A file's name ends in its format, except where the format is not a file type.
+EXTENSION_BY_FORMAT = {"hls": "m3u8"}
 OutputKind = Literal["video", "audio", "image"]
 
 
@@ -218,3 +221,28 @@ def image_file(
 def output_file(media: ProbedMedia, kind: OutputKind, output_format: str) -> MediaFile:
     """The File object of something we made, as ffprobe describes it."""
     return _as_file(media, kind=kind, format_name=output_format, mime=_MIME_BY_OUTPUT_FORMAT[output_format])
+
+
+def playlist_file(
+    top: ProbedMedia, renditions: list[PlaylistRendition], duration: float | None, filesize: int
+) -> MediaFile:
+    """The File object of an HLS stream: its master playlist, sized by its top rendition."""
+    return MediaFile(
+        kind="video",
+        format="hls",
+        type=_MIME_BY_OUTPUT_FORMAT["hls"],
+        width=top.width,
+        height=top.height,
+        duration=duration,
+        fps=top.fps,
+        filesize=filesize,
+        codecs=Codecs(video=top.video_codec, audio=top.audio_codec),
+        renditions=renditions,
+    )
+
+
+def content_type(filename: str) -> str:
+    """The Content-Type to store a made file with, by its name."""
+    extension = filename.rsplit(".", 1)[-1].lower()
+    by_extension = {EXTENSION_BY_FORMAT.get(f, f): mime for f, mime in _MIME_BY_OUTPUT_FORMAT.items()}
+    return by_extension.get(extension, "video/mp2t" if extension == "ts" else "application/octet-stream")

@@ -21,6 +21,7 @@ VideoFormat = Literal["mp4", "webm", "mov"]
 AudioFormat = Literal["mp3", "aac", "ogg", "opus", "wav", "flac"]
 ImageFormat = Literal["jpeg", "png", "webp", "gif", "avif"]
 AnimationFormat = Literal["gif", "webp"]
+AdaptiveFormat = Literal["hls"]
 MAX_ANIMATION_SECONDS = 30.0
 # Formats whose encoder takes no bitrate: lossless ones, and Vorbis (ffmpeg's own encoder has only a
 # quality scale)
@@ -155,6 +156,12 @@ class AnimationOptions(Trim, MediaOptions):
                 {"seconds": MAX_ANIMATION_SECONDS},
             )
         return self
+
+
+class AdaptiveOptions(Framing, Trim, MediaOptions):
+    """An HLS stream: width/height size the top rendition; the rest of the ladder is derived."""
+
+    format: AdaptiveFormat = "hls"
 
 
 _COLOUR_SHORT = re.compile(r"^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])$")

@@ -19,12 +19,27 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mediatasks.domain.errors import ApiError
-from mediatasks.domain.options import AnimationOptions, AudioOptions, ImageOptions, VideoOptions
+from mediatasks.domain.options import (
+    AdaptiveOptions,
+    AnimationOptions,
+    AudioOptions,
+    ImageOptions,
+    VideoOptions,
+)
 
-IMPLEMENTED_KINDS = ("video", "audio", "image", "animation", "probe", "ingest", "import", "export")
+IMPLEMENTED_KINDS = (
+    "video",
+    "audio",
+    "image",
+    "animation",
+    "adaptive_video",
+    "probe",
+    "ingest",
+    "import",
+    "export",
+)
 # Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS = (
-    "adaptive_video",
     "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
     "workflow", "conditions", "http",
 )  # fmt: skip
@@ -174,6 +189,11 @@ class AnimationTaskRequest(TaskRequest):
     options: AnimationOptions = Field(default_factory=AnimationOptions)
 
 
+class AdaptiveTaskRequest(TaskRequest):
+    kind: Literal["adaptive_video"]
+    options: AdaptiveOptions = Field(default_factory=AdaptiveOptions)
+
+
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -258,6 +278,7 @@ CreateTaskRequest = Annotated[
     | Annotated[AudioTaskRequest, Tag("audio")]
     | Annotated[ImageTaskRequest, Tag("image")]
     | Annotated[AnimationTaskRequest, Tag("animation")]
+    | Annotated[AdaptiveTaskRequest, Tag("adaptive_video")]
     | Annotated[ProbeTaskRequest, Tag("probe")]
     | Annotated[IngestTaskRequest, Tag("ingest")]
     | Annotated[ExportTaskRequest, Tag("export")],

@@ -99,6 +99,15 @@ class StoredObject(BaseModel):
     key: str
 
 
+class PlaylistRendition(BaseModel):
+    """One rendition of an HLS stream; `playlist` is its media playlist, relative to the master."""
+
+    width: int
+    height: int
+    bitrate: int
+    playlist: str
+
+
 class MediaFile(BaseModel):
     """A File object (seed 000) as stored; `url` is rendered when the file is shown."""
 
@@ -117,6 +126,7 @@ class MediaFile(BaseModel):
     filename: str | None = None
     folder: str | None = None
     ref: str | None = None
+    renditions: list[PlaylistRendition] | None = None
     location: StoredObject | None = None
 
 

@@ -36,24 +36,35 @@ from mediatasks.domain.errors import (
     TaskFailure,
     failure_kind_of_error_type,
 )
-from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args
+from mediatasks.domain.ffmpeg_args import (
+    AUDIO_BITRATE_KBPS,
+    MASTER_PLAYLIST,
+    Limits,
+    expected_duration,
+    ffprobe_args,
+    hls_ladder,
+)
 from mediatasks.domain.kinds import MEDIA_KINDS, MediaKind
 from mediatasks.domain.media import (
     ACCEPTED_DEMUXERS,
+    EXTENSION_BY_FORMAT,
     UNDECODABLE_DEMUXERS,
     ProbedMedia,
+    content_type,
     image_file,
     output_file,
     parse_ffprobe,
+    playlist_file,
     source_file,
 )
-from mediatasks.domain.options import AnimationOptions, MediaOptions, Trim
+from mediatasks.domain.options import AdaptiveOptions, AnimationOptions, MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
     TASK_STATUS_AFTER_STEP,
     TASK_STATUS_DURING_STEP,
     MediaFile,
+    PlaylistRendition,
     StepName,
     StoredObject,
     Task,
@@ -148,7 +159,7 @@ class Pipeline:
     def encode(
         self, task_id: str, probed: dict[str, Any], source: dict[str, Any], seconds_left: float
     ) -> dict[str, Any]:
-        """Makes the task's kind from the ingested source in scratch space, stores it as a work file."""
+        """Makes the task's kind from the ingested source in scratch space, stores it as work files."""
         media = ProbedMedia(**{**probed, "format_names": tuple(probed["format_names"])})
         source_object = StoredObject.model_validate(source)
 
@@ -162,22 +173,30 @@ class Pipeline:
                 job = _Job(
                     kind, options, media, scratch, Limits(self.settings.max_output_bytes), seconds_left
                 )
-                picture = options.format in kind.picture_formats
-                output = self._make_picture(job) if picture else self._make_media(task.id, job)
-                if job.limits.output_truncated(job.output_path.stat().st_size):
-                    raise OutputTooLarge(
-                        f"the output would be larger than the limit of {job.limits.max_output_bytes} bytes"
+                job.output_path.parent.mkdir(parents=True, exist_ok=True)
+                if kind.playlist:
+                    output = self._make_playlist(task.id, job)
+                elif options.format in kind.picture_formats:
+                    output = self._make_picture(job)
+                else:
+                    output = self._make_media(task.id, job)
+                made = [f for f in job.output_path.parent.rglob("*") if f.is_file()]
+                if job.limits.output_truncated(sum(f.stat().st_size for f in made)):
+                    limit = job.limits.max_output_bytes
+                    raise OutputTooLarge(f"the output would be larger than the limit of {limit} bytes")
+                for file in made:
+                    relative = file.relative_to(job.output_path.parent).as_posix()
+                    self.storage.upload_file(
+                        str(file), self._work(task.id, f"out/{relative}"), content_type(file.name)
                     )
-                rendition = self._work(task.id, job.output_path.name)
-                self.storage.upload_file(str(job.output_path), rendition, output.type)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
+            rendition = self._work(task.id, f"out/{job.output_path.name}")
             return output.model_copy(update={"location": rendition}).model_dump(mode="json")
 
         return self._run_step(task_id, StepName.transcode, work)
 
-    def _make_media(self, task_id: str, job: _Job) -> MediaFile:
-        """ffmpeg makes the file, reporting progress as it goes; ffprobe describes the result."""
+    def _run_reporting_progress(self, task_id: str, job: _Job, argv: list[str]) -> None:
         step, status = StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode]
         report = Throttle(
             lambda percent: self.store.step_progress(task_id, step, status, percent),
@@ -185,6 +204,14 @@ class Pipeline:
             clock=time.monotonic,
         )
         duration = expected_duration(job.options, job.media) if isinstance(job.options, Trim) else None
+        ffmpeg.run(argv, self._deadline(job.seconds_left), on_line=FfmpegProgress(duration, report).line)
+
+    def _describe(self, job: _Job, path: Path) -> ProbedMedia:
+        argv = ffprobe_args(ffmpeg.binaries().ffprobe, str(path))
+        return parse_ffprobe(ffmpeg.probe(argv, self._deadline(job.seconds_left)))
+
+    def _make_media(self, task_id: str, job: _Job) -> MediaFile:
+        """ffmpeg makes the file, reporting progress as it goes; ffprobe describes the result."""
         argv = job.kind.encode_args(
             ffmpeg.binaries().ffmpeg,
             job.options,
@@ -193,11 +220,37 @@ class Pipeline:
             str(job.output_path),
             job.limits,
         )
-        ffmpeg.run(argv, self._deadline(job.seconds_left), on_line=FfmpegProgress(duration, report).line)
-        probed = ffmpeg.probe(
-            ffprobe_args(ffmpeg.binaries().ffprobe, str(job.output_path)), self._deadline(job.seconds_left)
+        self._run_reporting_progress(task_id, job, argv)
+        return output_file(self._describe(job, job.output_path), job.kind.output, job.options.format)
+
+    def _make_playlist(self, task_id: str, job: _Job) -> MediaFile:
+        """ffmpeg makes every rendition of an HLS stream; its top rendition's first segment describes it."""
+        if not isinstance(job.options, AdaptiveOptions):
+            raise TypeError("a playlist is made from adaptive video options")
+        ladder = hls_ladder(job.options, job.media)
+        argv = job.kind.encode_args(
+            ffmpeg.binaries().ffmpeg,
+            job.options,
+            job.media,
+            job.source_path,
+            str(job.output_path),
+            job.limits,
         )
-        return output_file(parse_ffprobe(probed), job.kind.output, job.options.format)
+        self._run_reporting_progress(task_id, job, argv)
+        top = self._describe(job, job.output_path.parent / "v0" / "segment_00000.ts")
+        audio_bps = AUDIO_BITRATE_KBPS[job.options.quality] * 1000 if job.media.has_audio else 0
+        renditions = [
+            PlaylistRendition(
+                width=r.width,
+                height=r.height,
+                bitrate=r.video_kbps * 1000 + audio_bps,
+                playlist=f"v{i}/index.m3u8",
+            )
+            for i, r in enumerate(ladder)
+        ]
+        folder = job.output_path.parent
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        return playlist_file(top, renditions, expected_duration(job.options, job.media), size)
 
     def _make_picture(self, job: _Job) -> MediaFile:
         """ffmpeg extracts and frames the picture (or an animation's frames); Pillow encodes them."""
@@ -230,21 +283,19 @@ class Pipeline:
             output = MediaFile.model_validate(rendition)
         if output.location is None:
             raise ValueError("the rendition has no location")
-        rendition_location = output.location
+        made = output.location
 
         def work(task: Task) -> dict[str, Any]:
             if task.destination is not None:
                 bucket, key = parse_s3_url(task.destination)
                 target = StoredObject(bucket=bucket, key=key)
             else:
+                extension = EXTENSION_BY_FORMAT.get(output.format, output.format)
                 name = task.naming.key(
-                    task.project_id, output.id, default_name=task.kind, extension=output.format
+                    task.project_id, output.id, default_name=task.kind, extension=extension
                 )
                 target = StoredObject(bucket=self.settings.media_bucket, key=FILES_PREFIX + name)
-            try:
-                self.storage.copy(rendition_location, target)
-            except (ClientError, BotoCoreError):
-                raise OutputUnwritable("the output could not be written to its destination") from None
+            written = self._publish(made, target, with_folder=output.renditions is not None)
             naming = task.naming.model_dump(exclude={"filename"}, exclude_none=True)
             published = output.model_copy(
                 update={"location": target, "filename": target.key.rsplit("/", 1)[1], **naming}
@@ -252,12 +303,37 @@ class Pipeline:
             try:
                 self.store.succeed(task.id, StepName.upload, published)
             except TaskNotActive:
-                self.storage.delete(target)  # cancelled while copying: publish nothing
+                for copied in written:  # cancelled while copying: publish nothing
+                    self.storage.delete(copied)
                 raise
             self._discard_work(task.id)
             return published.model_dump(mode="json")
 
         return self._run_step(task_id, StepName.upload, work)
+
+    def _publish(self, made: StoredObject, target: StoredObject, *, with_folder: bool) -> list[StoredObject]:
+        """Copies what was made to `target`; a playlist brings the files of its folder along."""
+        copies = [(made, target)]
+        if with_folder:
+            made_folder, target_folder = made.key.rsplit("/", 1)[0] + "/", target.key.rsplit("/", 1)[0] + "/"
+            copies += [
+                (
+                    StoredObject(bucket=made.bucket, key=key),
+                    StoredObject(bucket=target.bucket, key=target_folder + key[len(made_folder) :]),
+                )
+                for key in self.storage.keys(made.bucket, made_folder)
+                if key != made.key
+            ]
+        written = []
+        try:
+            for source, destination in copies:
+                self.storage.copy(source, destination)
+                written.append(destination)
+        except (ClientError, BotoCoreError):
+            for copied in written:
+                self.storage.delete(copied)
+            raise OutputUnwritable("the output could not be written to its destination") from None
+        return written
 
     def mark_failed(self, task_id: str, error: dict[str, Any]) -> dict[str, Any]:
         """The state machine's Catch target: records why the task failed and removes its scratch files."""
@@ -291,7 +367,10 @@ class _Job:
 
     @property
     def output_path(self) -> Path:
-        return self.scratch / f"output.{self.options.format}"
+        """Where the output is made: one file, or a playlist's master beside its renditions."""
+        if self.kind.playlist:
+            return self.scratch / "out" / MASTER_PLAYLIST
+        return self.scratch / "out" / f"output.{self.options.format}"
 
 
 def failure_from_catch(error: dict[str, Any]) -> TaskErrorInfo:

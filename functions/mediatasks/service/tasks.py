@@ -16,7 +16,7 @@ from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
 from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url
-from mediatasks.domain.tasks import OutputNaming, Task, TaskErrorInfo
+from mediatasks.domain.tasks import MediaFile, OutputNaming, StoredObject, Task, TaskErrorInfo
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
@@ -134,19 +134,33 @@ class TaskService:
         )
         body |= task.naming.model_dump(exclude_none=True)
         body["steps"] = [step.model_dump(mode="json") for step in task.ordered_steps()]
-        body["output"] = None
-        if task.output is not None and task.output.location is None:
-            # a probe wrote nothing: its File describes the input, where it is
-            body["output"] = task.output.model_dump(mode="json", exclude={"location"}) | {"url": task.input}
-        elif task.output is not None and task.output.location is not None:
-            location = task.output.location
-            output = task.output.model_dump(mode="json", exclude={"location"})
-            if location.bucket == self.settings.media_bucket:
-                output["url"] = self.storage.presigned_url(location, OUTPUT_LINK_SECONDS)
-            else:
-                output["url"] = f"s3://{location.bucket}/{location.key}"
-            body["output"] = output
+        body["output"] = None if task.output is None else self._file_view(task.output, task.input)
         return body
+
+    def _file_view(self, file: MediaFile, task_input: str) -> dict[str, Any]:
+        """A File object as shown: fetchable urls instead of storage locations."""
+        view = file.model_dump(mode="json", exclude={"location", "renditions"})
+        if file.location is None:  # a probe wrote nothing: its File describes the input, where it is
+            return view | {"url": task_input}
+        view["url"] = self._link(file.location)
+        if file.renditions is not None:
+            folder = file.location.key.rsplit("/", 1)[0]
+            view["renditions"] = [
+                rendition.model_dump()
+                | {
+                    "url": self._link(
+                        file.location.model_copy(update={"key": f"{folder}/{rendition.playlist}"})
+                    )
+                }
+                for rendition in file.renditions
+            ]
+        return view
+
+    def _link(self, location: StoredObject) -> str:
+        """A presigned https link into managed storage; an s3:// URL into the caller's own bucket."""
+        if location.bucket == self.settings.media_bucket:
+            return self.storage.presigned_url(location, OUTPUT_LINK_SECONDS)
+        return f"s3://{location.bucket}/{location.key}"
 
 
 def _destination(request: CreateTaskRequest) -> tuple[str | None, str]:
