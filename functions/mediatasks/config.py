@@ -17,6 +17,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
 class Settings(BaseModel):
     tasks_table: str = ""
     keys_table: str = ""
+    files_table: str = ""
     media_bucket: str = ""
     state_machine_arn: str | None = None
     allowed_input_buckets: tuple[str, ...] = ()
@@ -33,6 +34,7 @@ class Settings(BaseModel):
         values: dict[str, object] = {
             "tasks_table": env.get(c.ENV_TASKS_TABLE, ""),
             "keys_table": env.get(c.ENV_KEYS_TABLE, ""),
+            "files_table": env.get(c.ENV_FILES_TABLE, ""),
             "media_bucket": env.get(c.ENV_MEDIA_BUCKET, ""),
             "state_machine_arn": env.get(c.ENV_STATE_MACHINE_ARN) or None,
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),

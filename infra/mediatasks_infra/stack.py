@@ -69,6 +69,19 @@ class Data(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         _override_id(self.keys, c.KEYS_TABLE_ID)
+        # files tasks published, by id, for later tasks' file_id inputs
+        self.files = dynamodb.Table(
+            self,
+            c.FILES_TABLE_ID,
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        _override_id(self.files, c.FILES_TABLE_ID)
 
 
 class Storage(Construct):
@@ -119,6 +132,7 @@ class Pipeline(Construct):
         self.functions = FunctionFactory(self, config=config, architecture=architecture, data=data)
         environment = {
             c.ENV_MEDIA_BUCKET: storage.bucket.bucket_name,
+            c.ENV_FILES_TABLE: data.files.table_name,
             c.ENV_ALLOWED_INPUT_BUCKETS: ",".join(config.allowed_input_buckets),
             c.ENV_MAX_INPUT_BYTES: str(config.max_input_bytes),
             c.ENV_MAX_OUTPUT_BYTES: str(config.max_output_bytes),
@@ -148,6 +162,7 @@ class Pipeline(Construct):
         storage.bucket.grant_read_write(ingest)
         storage.bucket.grant_read_write(encode)
         storage.bucket.grant_read_write(upload)
+        data.files.grant_read_write_data(upload)
         storage.bucket.grant_delete(mark_failed)
         storage.bucket.grant_read(mark_failed)
         for bucket_name in config.allowed_input_buckets:
@@ -285,12 +300,14 @@ class Api(Construct):
             timeout=cdk.Duration.seconds(29),
             environment={
                 c.ENV_MEDIA_BUCKET: storage.bucket.bucket_name,
+                c.ENV_FILES_TABLE: data.files.table_name,
                 c.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
                 c.ENV_ALLOWED_INPUT_BUCKETS: ",".join(config.allowed_input_buckets),
                 c.ENV_ALLOWED_OUTPUT_BUCKETS: ",".join(config.allowed_output_buckets),
             },
         )
         data.table.grant_read_write_data(fn)
+        data.files.grant_read_data(fn)
         storage.bucket.grant_read(fn)
         pipeline.state_machine.grant_start_execution(fn)
         pipeline.state_machine.grant_execution(fn, "states:StopExecution")

@@ -98,3 +98,24 @@ def test_keys_are_printed_once_and_differ(api: Api) -> None:
     first, second = new_key(api, "p1"), new_key(api, "p1")
     assert first != second
     assert first.startswith("mtk_")
+
+
+def test_file_ids_reuse_a_stored_file_within_the_project_only(api: Api, other: Api, clip_url: str) -> None:
+    stored = api.run({"kind": "ingest", "input": clip_url})
+    file_id = stored["output"]["id"]
+    reused = api.run({"kind": "video", "file_id": file_id, "options": {"width": 64}})
+    assert reused["status"] == "succeeded", reused["error"]
+    assert reused["input"].startswith("s3://mediatasks-media/files/dev/")
+    status, error = other.request("POST", "/tasks", {"kind": "video", "file_id": file_id})
+    assert (status, error["kind"], error["field"]) == (400, "invalid_input", "file_id")
+    # nor can another project name the stored object directly
+    status, error = other.request("POST", "/tasks", {"kind": "video", "input": reused["input"]})
+    assert (status, error["kind"]) == (400, "invalid_input")
+
+
+def test_cancel_and_listing_are_scoped_to_the_project(api: Api, other: Api, clip_url: str) -> None:
+    mine = api.create({"kind": "video", "input": clip_url})
+    assert other.request("POST", f"/tasks/{mine['id']}/cancel")[0] == 404
+    listed = [t["id"] for t in other.request("GET", "/tasks?limit=100")[1]["data"]]
+    assert mine["id"] not in listed
+    api.wait(mine["id"])

@@ -36,7 +36,7 @@ def arm64() -> Template:
 def test_holds_the_whole_product(arm64: Template) -> None:
     for resource_type, count in {
         "AWS::ApiGateway::RestApi": 1,
-        "AWS::DynamoDB::Table": 2,
+        "AWS::DynamoDB::Table": 3,
         "AWS::S3::Bucket": 1,
         "AWS::Lambda::LayerVersion": 1,
         "AWS::Lambda::Function": len(OUR_FUNCTIONS),

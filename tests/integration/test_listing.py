@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.adapters.workflow import Workflow
@@ -73,7 +74,8 @@ def listing(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterat
         reads = Reads()
         table.meta.client.meta.events.register("after-call.dynamodb.Query", reads)
         settings = Settings(tasks_table="tasks", media_bucket="media")
-        yield TaskService(settings, store, Storage(), Workflow("arn:unused")), reads, created
+        files = FileStore("unused", dynamodb.Table("tasks"))
+        yield TaskService(settings, store, Storage(), Workflow("arn:unused"), files), reads, created
 
 
 def walk(service: TaskService, **query: Any) -> list[dict[str, Any]]:

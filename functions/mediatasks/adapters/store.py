@@ -34,17 +34,17 @@ class TaskNotActive(Exception):
     """The task has reached a terminal status (or moved past this update) and must not change."""
 
 
-def _to_dynamo(value: Any) -> Any:
+def to_dynamo(value: Any) -> Any:
     return json.loads(json.dumps(value), parse_float=Decimal)
 
 
-def _from_dynamo(value: Any) -> Any:
+def from_dynamo(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
+        return {k: from_dynamo(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_from_dynamo(v) for v in value]
+        return [from_dynamo(v) for v in value]
     return value
 
 
@@ -53,7 +53,7 @@ class TaskStore:
         self._table = table or boto3.resource("dynamodb").Table(table_name)
 
     def create(self, task: Task) -> None:
-        item = _to_dynamo(task.model_dump(mode="json", exclude_none=True))
+        item = to_dynamo(task.model_dump(mode="json", exclude_none=True))
         item["status_rank"] = STATUS_RANK[task.status]
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
 
@@ -127,7 +127,7 @@ class TaskStore:
             if value is _IF_NOT_SET:
                 clauses.append(f"{target} = if_not_exists({target}, :now)")
             else:
-                values[f":v{index}"] = _to_dynamo(value)
+                values[f":v{index}"] = to_dynamo(value)
                 clauses.append(f"{target} = :v{index}")
         try:
             response = self._table.update_item(
@@ -192,7 +192,7 @@ def _step_fields(step: StepName, status: StepStatus, now: int, **values: Any) ->
 
 
 def _task_of(item: dict[str, Any]) -> Task:
-    fields = _from_dynamo(item)
+    fields = from_dynamo(item)
     fields.pop("status_rank", None)
     return Task.model_validate(fields)
 

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mediatasks.constants import FILES_PREFIX
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.options import (
     AdaptiveOptions,
@@ -45,6 +46,7 @@ PLANNED_KINDS = (
 )  # fmt: skip
 INPUT_SCHEMES = ("http", "https", "s3")
 
+FileId = Annotated[str, StringConstraints(pattern=r"^file_[A-Za-z0-9_-]{8,64}$")]
 Filename = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 Folder = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,7}$")]
 Ref = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -59,6 +61,16 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     if parts.scheme != "s3" or not parts.netloc or not key or parts.query or parts.fragment:
         raise ValueError("expected s3://bucket/key")
     return parts.netloc, key
+
+
+def s3_input_allowed(
+    url: str, *, project_id: str, media_bucket: str, allowed_buckets: tuple[str, ...]
+) -> bool:
+    """An s3:// input is read from an allowed bucket, or from the project's own published files."""
+    bucket, key = parse_s3_url(url)
+    return bucket in allowed_buckets or (
+        bucket == media_bucket and key.startswith(f"{FILES_PREFIX}{project_id}/")
+    )
 
 
 def _check_input_url(url: str) -> str:
@@ -84,24 +96,22 @@ def _check_input_url(url: str) -> str:
 
 
 def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
-    """Exactly one input: `input` (a URL, or a File object from an earlier task) or its alias `url`."""
+    """Exactly one input: `input` (a URL, or a File object from an earlier task), its alias `url`,
+    or `file_id` (a file an earlier task stored)."""
     data = dict(data)
-    if "file_id" in data:
-        raise PydanticCustomError(
-            "invalid_input", "file_id inputs are not supported yet; give the file's url as input instead"
-        )
-    if data.get("url") not in (None, ""):
-        if data.get("input") not in (None, ""):
-            raise PydanticCustomError("invalid_input", "give the input once: either input or url, not both")
-        data["input"] = data.pop("url")
-    data.pop("url", None)
     source = data.get("input")
     if isinstance(source, dict):  # seed 000 composition: an earlier task's File object
         if not isinstance(source.get("url"), str):
             raise PydanticCustomError("invalid_input", "an input object must carry the file's url")
         data["input"] = source["url"]
-    if data.get("input") in (None, ""):
+    given = [name for name in ("input", "url", "file_id") if data.get(name) not in (None, "")]
+    if len(given) > 1:
+        raise PydanticCustomError("invalid_input", "give the input once: one of input, url or file_id")
+    if not given:
         raise PydanticCustomError("input_required", "input is required: the URL of the file to process")
+    if given == ["url"]:
+        data["input"] = data.pop("url")
+    data.pop("url", None)
     return data
 
 
@@ -110,7 +120,12 @@ class TaskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: str = Field(max_length=4096, description="Source URL: http://, https:// or s3://")
+    input: str | None = Field(
+        default=None, max_length=4096, description="Source URL: http://, https:// or s3://"
+    )
+    file_id: FileId | None = Field(
+        default=None, description="A file an earlier task stored, instead of input"
+    )
     output: str | None = Field(
         default=None, max_length=1024, description="Destination s3://bucket/key instead of managed storage"
     )
@@ -131,8 +146,8 @@ class TaskRequest(BaseModel):
 
     @field_validator("input")
     @classmethod
-    def _input_url(cls, value: str) -> str:
-        return _check_input_url(value)
+    def _input_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_input_url(value)
 
     @field_validator("webhook_url")
     @classmethod

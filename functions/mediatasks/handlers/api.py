@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.adapters.workflow import Workflow
@@ -48,7 +49,13 @@ def service() -> TaskService:
     config = settings()
     if not config.state_machine_arn:
         raise RuntimeError("the API needs the state machine ARN in its environment")
-    return TaskService(config, TaskStore(config.tasks_table), Storage(), Workflow(config.state_machine_arn))
+    return TaskService(
+        config,
+        TaskStore(config.tasks_table),
+        Storage(),
+        Workflow(config.state_machine_arn),
+        FileStore(config.files_table),
+    )
 
 
 def _error_response(error: ApiError) -> Response[str]:

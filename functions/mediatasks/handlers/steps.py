@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.config import settings
@@ -34,7 +35,7 @@ class ExecutionState(BaseModel):
 @lru_cache(maxsize=1)
 def pipeline() -> Pipeline:
     config = settings()
-    return Pipeline(config, TaskStore(config.tasks_table), Storage())
+    return Pipeline(config, TaskStore(config.tasks_table), Storage(), FileStore(config.files_table))
 
 
 def _seconds_left(context: LambdaContext) -> float:

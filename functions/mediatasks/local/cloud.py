@@ -101,6 +101,7 @@ class LocalCloud:
             refs={
                 c.TASKS_TABLE_ID: "mediatasks-tasks",
                 c.KEYS_TABLE_ID: "mediatasks-api-keys",
+                c.FILES_TABLE_ID: "mediatasks-files",
                 c.MEDIA_BUCKET_ID: "mediatasks-media",
                 c.STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mediatasks-tasks",
             }
@@ -193,7 +194,7 @@ class LocalCloud:
 
     def _create_resources(self) -> None:
         dynamodb = boto3.client("dynamodb")
-        for table_id in (c.TASKS_TABLE_ID, c.KEYS_TABLE_ID):
+        for table_id in (c.TASKS_TABLE_ID, c.KEYS_TABLE_ID, c.FILES_TABLE_ID):
             dynamodb.create_table(**table_definition(self.template, table_id, self.names.refs[table_id]))
         boto3.client("s3").create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
         boto3.client("stepfunctions").create_state_machine(

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.fetch import FetchPolicy, open_url
+from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.pictures import encode_picture
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
@@ -59,7 +60,7 @@ from mediatasks.domain.media import (
 )
 from mediatasks.domain.options import AdaptiveOptions, AnimationOptions, MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
-from mediatasks.domain.requests import parse_s3_url
+from mediatasks.domain.requests import parse_s3_url, s3_input_allowed
 from mediatasks.domain.tasks import (
     TASK_STATUS_AFTER_STEP,
     TASK_STATUS_DURING_STEP,
@@ -86,6 +87,7 @@ class Pipeline:
     settings: Settings
     store: TaskStore
     storage: Storage
+    files: FileStore
 
     def _work(self, task_id: str, name: str) -> StoredObject:
         return StoredObject(bucket=self.settings.media_bucket, key=f"{WORK_PREFIX}{task_id}/{name}")
@@ -100,7 +102,13 @@ class Pipeline:
     def _open_input(self, task: Task) -> ByteStream:
         if task.input.startswith("s3://"):
             bucket, key = parse_s3_url(task.input)
-            if bucket not in self.settings.allowed_input_buckets:
+            allowed = s3_input_allowed(
+                task.input,
+                project_id=task.project_id,
+                media_bucket=self.settings.media_bucket,
+                allowed_buckets=self.settings.allowed_input_buckets,
+            )
+            if not allowed:
                 raise InputUnreachable(f"bucket {bucket!r} is not an allowed input bucket")
             source = StoredObject(bucket=bucket, key=key)
             try:
@@ -300,10 +308,12 @@ class Pipeline:
             published = output.model_copy(
                 update={"location": target, "filename": target.key.rsplit("/", 1)[1], **naming}
             )
+            self.files.put(task.project_id, published)
             try:
                 self.store.succeed(task.id, StepName.upload, published)
             except TaskNotActive:
-                for copied in written:  # cancelled while copying: publish nothing
+                self.files.delete(published.id)  # cancelled while copying: publish nothing
+                for copied in written:
                     self.storage.delete(copied)
                 raise
             self._discard_work(task.id)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
 
+from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.workflow import Workflow
@@ -15,7 +16,7 @@ from mediatasks.config import Settings
 from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
-from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url
+from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url, s3_input_allowed
 from mediatasks.domain.tasks import MediaFile, OutputNaming, StoredObject, Task, TaskErrorInfo
 
 logger = Logger(child=True)
@@ -28,18 +29,29 @@ class TaskService:
     store: TaskStore
     storage: Storage
     workflow: Workflow
+    files: FileStore
 
-    def _check_sources(self, request: CreateTaskRequest) -> None:
-        parts = urlsplit(request.input)
-        if parts.scheme == "s3":
-            bucket, _ = parse_s3_url(request.input)
-            if bucket not in self.settings.allowed_input_buckets:
-                raise ApiError(
-                    400, "invalid_input", f"bucket {bucket!r} is not an allowed input bucket", "input"
-                )
-        else:
-            if not self._public(request.input):
-                raise ApiError(400, "invalid_input", "input must point at a public address", "input")
+    def _input_of(self, project_id: str, request: CreateTaskRequest) -> str:
+        """The input's URL: as given, or where the project's file `file_id` is stored."""
+        if request.file_id is None:
+            return str(request.input)
+        file = self.files.get(project_id, request.file_id)
+        if file is None or file.location is None:
+            raise ApiError(400, "invalid_input", f"no file with id {request.file_id!r}", "file_id")
+        return f"s3://{file.location.bucket}/{file.location.key}"
+
+    def _check_sources(self, project_id: str, request: CreateTaskRequest, input_url: str) -> None:
+        if urlsplit(input_url).scheme == "s3":
+            allowed = s3_input_allowed(
+                input_url,
+                project_id=project_id,
+                media_bucket=self.settings.media_bucket,
+                allowed_buckets=self.settings.allowed_input_buckets,
+            )
+            if not allowed:
+                raise ApiError(400, "invalid_input", "that s3 bucket is not an allowed input bucket", "input")
+        elif not self._public(input_url):
+            raise ApiError(400, "invalid_input", "input must point at a public address", "input")
         if request.webhook_url is not None and not self._public(request.webhook_url):
             raise ApiError(400, "invalid_option", "webhook_url must point at a public address", "webhook_url")
         destination, field = _destination(request)
@@ -58,11 +70,12 @@ class TaskService:
         )
 
     def create(self, project_id: str, request: CreateTaskRequest) -> Task:
-        self._check_sources(request)
+        input_url = self._input_of(project_id, request)
+        self._check_sources(project_id, request, input_url)
         task = Task.create(
             project_id=project_id,
             kind=request.kind,
-            input_url=request.input,
+            input_url=input_url,
             options=request.options.model_dump(mode="json"),
             destination=_destination(request)[0],
             metadata=request.metadata,
