@@ -346,6 +346,20 @@ class Api(Construct):
                 )
             },
         )
+        self.rest_api.add_gateway_response(
+            "Throttled",
+            type=apigw.ResponseType.THROTTLED,
+            status_code="429",
+            response_headers={"Retry-After": "'1'"},
+            templates={
+                "application/json": json.dumps(
+                    {
+                        "kind": "rate_limited",
+                        "message": "too many requests; retry after the Retry-After seconds",
+                    }
+                )
+            },
+        )
         integration = apigw.LambdaIntegration(fn)
         tasks_resource = self.rest_api.root.add_resource("tasks")
         task_resource = tasks_resource.add_resource("{task_id}")

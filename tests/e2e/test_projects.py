@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -119,3 +120,27 @@ def test_cancel_and_listing_are_scoped_to_the_project(api: Api, other: Api, clip
     listed = [t["id"] for t in other.request("GET", "/tasks?limit=100")[1]["data"]]
     assert mine["id"] not in listed
     api.wait(mine["id"])
+
+
+def test_a_burst_beyond_the_stage_limits_gets_rate_limited(api: Api) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def hit(_: int) -> tuple[int, str | None, str]:
+        try:
+            with urllib.request.urlopen(f"{api.url}/tasks", timeout=10) as response:
+                return response.status, None, ""
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Retry-After"), error.read().decode()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(hit, range(400)))
+    limited = [a for a in answers if a[0] == 429]
+    assert limited, "400 requests at once never met the stage's burst limit"
+    _, retry_after, body = limited[0]
+    assert int(retry_after or 0) >= 1
+    assert json.loads(body)["kind"] == "rate_limited"
+    assert {a[0] for a in answers} <= {401, 429}  # the rest reached the key check
+    time.sleep(3)  # let the bucket refill before other tests

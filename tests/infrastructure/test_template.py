@@ -133,6 +133,18 @@ def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Templat
     )
 
 
+def test_throttled_callers_get_the_contracts_429(arm64: Template) -> None:
+    (response,) = arm64.find_resources(
+        "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": "THROTTLED"}}
+    ).values()
+    props = response["Properties"]
+    assert (props["StatusCode"], props["ResponseParameters"]) == (
+        "429",
+        {"gatewayresponse.header.Retry-After": "'1'"},
+    )
+    assert json.loads(props["ResponseTemplates"]["application/json"])["kind"] == "rate_limited"
+
+
 def test_only_the_authorizer_reads_the_keys(arm64: Template) -> None:
     resources = arm64.to_json()["Resources"]
     readers = [

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mediatasks import constants as c
+from mediatasks.domain.throttle import TokenBucket
 from mediatasks.local.cloud import LocalCloud, LocalFunction
 from mediatasks.local.template import public_routes, resources_of_type
 
@@ -72,6 +73,13 @@ class LocalAuthorizer:
         self.missing_status = int(missing["StatusCode"])
         self.missing_body = missing["ResponseTemplates"]["application/json"].encode()
         self.public = public_routes(cloud.template)
+        throttled = next(r for r in responses if r["ResponseType"] == "THROTTLED")
+        self.throttled_body = throttled["ResponseTemplates"]["application/json"].encode()
+        (stage,) = resources_of_type(cloud.template, "AWS::ApiGateway::Stage").values()
+        (limits,) = stage["MethodSettings"]
+        self.throttle = TokenBucket(
+            float(limits["ThrottlingRateLimit"]), int(limits["ThrottlingBurstLimit"]), time.monotonic
+        )
 
     def context_for(self, token: str, method: str, path: str) -> dict[str, Any] | None:
         """The authorizer's context for an allowed call, or None when its policy denies it."""
@@ -120,6 +128,14 @@ def _handler_class(function: LocalFunction, authorizer: LocalAuthorizer) -> type
                 self._error(413, "payload_too_large", "the request body is larger than 10 MB")
                 return
             body = self.rfile.read(length) if length else b""
+            wait = authorizer.throttle.take()
+            if wait is not None:  # API Gateway's stage throttling, before anything else runs
+                self._respond(
+                    429,
+                    {"Content-Type": "application/json", "Retry-After": str(wait)},
+                    authorizer.throttled_body,
+                )
+                return
             headers = {name: value for name, value in self.headers.items()}
             event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
             if (self.command, event["path"]) in authorizer.public:
