@@ -34,21 +34,27 @@ def _override_id(construct: Construct, logical_id: str) -> None:
     child.override_logical_id(logical_id)
 
 
+def _table(scope: Construct, logical_id: str, key: str) -> dynamodb.Table:
+    """A table as every table here is: on demand, encrypted, recoverable, kept on stack deletion."""
+    table = dynamodb.Table(
+        scope,
+        logical_id,
+        partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    _override_id(table, logical_id)
+    return table
+
+
 class Data(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
-            self,
-            c.TASKS_TABLE_ID,
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        _override_id(self.table, c.TASKS_TABLE_ID)
+        self.table = _table(self, c.TASKS_TABLE_ID, "id")
         for sort, index_name in c.INDEX_BY_SORT.items():
             self.table.add_global_secondary_index(
                 index_name=index_name,
@@ -57,31 +63,9 @@ class Data(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
         # API keys, stored only as their SHA-256 with the project they belong to
-        self.keys = dynamodb.Table(
-            self,
-            c.KEYS_TABLE_ID,
-            partition_key=dynamodb.Attribute(name="key_hash", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        _override_id(self.keys, c.KEYS_TABLE_ID)
+        self.keys = _table(self, c.KEYS_TABLE_ID, "key_hash")
         # files tasks published, by id, for later tasks' file_id inputs
-        self.files = dynamodb.Table(
-            self,
-            c.FILES_TABLE_ID,
-            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        _override_id(self.files, c.FILES_TABLE_ID)
+        self.files = _table(self, c.FILES_TABLE_ID, "id")
 
 
 class Storage(Construct):

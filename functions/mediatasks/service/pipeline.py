@@ -220,14 +220,7 @@ class Pipeline:
 
     def _make_media(self, task_id: str, job: _Job) -> MediaFile:
         """ffmpeg makes the file, reporting progress as it goes; ffprobe describes the result."""
-        argv = job.kind.encode_args(
-            ffmpeg.binaries().ffmpeg,
-            job.options,
-            job.media,
-            job.source_path,
-            str(job.output_path),
-            job.limits,
-        )
+        argv = job.encode_argv(str(job.output_path))
         self._run_reporting_progress(task_id, job, argv)
         return output_file(self._describe(job, job.output_path), job.kind.output, job.options.format)
 
@@ -236,14 +229,7 @@ class Pipeline:
         if not isinstance(job.options, AdaptiveOptions):
             raise TypeError("a playlist is made from adaptive video options")
         ladder = hls_ladder(job.options, job.media)
-        argv = job.kind.encode_args(
-            ffmpeg.binaries().ffmpeg,
-            job.options,
-            job.media,
-            job.source_path,
-            str(job.output_path),
-            job.limits,
-        )
+        argv = job.encode_argv(str(job.output_path))
         self._run_reporting_progress(task_id, job, argv)
         top = self._describe(job, job.output_path.parent / "v0" / "segment_00000.ts")
         audio_bps = AUDIO_BITRATE_KBPS[job.options.quality] * 1000 if job.media.has_audio else 0
@@ -265,9 +251,7 @@ class Pipeline:
         frames_dir = job.scratch / "frames"
         frames_dir.mkdir()
         pattern = str(frames_dir / "%05d.ppm")
-        argv = job.kind.encode_args(
-            ffmpeg.binaries().ffmpeg, job.options, job.media, job.source_path, pattern, job.limits
-        )
+        argv = job.encode_argv(pattern)
         ffmpeg.run(argv, self._deadline(job.seconds_left))
         frames = sorted(frames_dir.glob("*.ppm"))
         if not frames:
@@ -374,6 +358,12 @@ class _Job:
     @property
     def source_path(self) -> str:
         return str(self.scratch / "source")
+
+    def encode_argv(self, output: str) -> list[str]:
+        """The kind's ffmpeg argv from the downloaded source to `output`."""
+        return self.kind.encode_args(
+            ffmpeg.binaries().ffmpeg, self.options, self.media, self.source_path, output, self.limits
+        )
 
     @property
     def output_path(self) -> Path:
