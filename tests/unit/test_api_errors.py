@@ -209,6 +209,21 @@ def test_unauthenticated_calls_are_refused_before_anything_else(
         assert (status, error["kind"]) == (401, kind)
 
 
+@pytest.mark.parametrize("depth", [33, 5000, 10000])  # 10000 levels still fit in 64 KiB
+def test_deep_nesting_is_refused_before_parsing(depth: int) -> None:
+    for opening, closing in (("[", "]"), ('{"a":', "}")):
+        status, error = call("POST", "/tasks", raw=opening * depth + "1" + closing * depth)
+        assert (status, error["kind"]) == (400, "invalid_json")
+
+
+def test_json_depth_counts_only_structure() -> None:
+    from mediatasks.domain.requests import json_depth
+
+    assert json_depth('{"a": [1, {"b": "[[[{{{"}], "c": "\\"[["}') == 3
+    assert json_depth("[]") == 1
+    assert json_depth('"plain"') == 0
+
+
 def test_body_size_is_bounded() -> None:
     status, error = call("POST", "/tasks", {**GOOD, "metadata": {"k": "v" * 70_000}})
     assert (status, error["kind"]) == (413, "payload_too_large")

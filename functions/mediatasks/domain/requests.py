@@ -381,3 +381,30 @@ def api_error_from_validation(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     classified = [_classify(error) for error in errors] or [("invalid_json", None, "invalid request body")]
     kind, field, message = min(classified, key=lambda c: _KIND_PRIORITY.index(c[0]))
     return ApiError(400, kind, message, field)
+
+
+# A task request nests a few levels (options, metadata, an input File object); far deeper is an
+# attack on the parser (Python's recursive JSON decoder), refused before parsing.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in a JSON text, counting outside strings only."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

@@ -21,7 +21,12 @@ from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import settings
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import ListQuery
-from mediatasks.domain.requests import CreateTaskRequest, api_error_from_validation
+from mediatasks.domain.requests import (
+    MAX_JSON_DEPTH,
+    CreateTaskRequest,
+    api_error_from_validation,
+    json_depth,
+)
 from mediatasks.handlers.authorizer import INVALID
 from mediatasks.service.tasks import TaskService
 
@@ -72,6 +77,20 @@ def _refusal(event: dict[str, Any]) -> ApiError | None:
     if authorizer.get("auth_error") == INVALID:
         return ApiError(401, "token_invalid", "the API key is not valid")
     return ApiError(401, "token_missing", "send your API key as `Authorization: Bearer <key>`")
+
+
+def _refused_before_routing(event: dict[str, Any]) -> ApiError | None:
+    """The checks API Gateway and the parser rely on: a key (except for the API's description),
+    a bounded body, and bounded nesting (Python's JSON decoder recurses)."""
+    refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
+    body = event.get("body") or ""
+    if refusal is None and len(body) > MAX_BODY_BYTES:
+        refusal = ApiError(
+            413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes"
+        )
+    if refusal is None and json_depth(body) > MAX_JSON_DEPTH:
+        refusal = ApiError(400, "invalid_json", f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    return refusal
 
 
 def caller_project() -> str:
@@ -133,11 +152,7 @@ def _unexpected(error: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
-    if refusal is None and len(event.get("body") or "") > MAX_BODY_BYTES:
-        refusal = ApiError(
-            413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes"
-        )
+    refusal = _refused_before_routing(event)
     if refusal is not None:
         # before routing: an unauthenticated caller learns nothing, not even whether its body is valid
         return {
