@@ -8,6 +8,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field
 
 from mediatasks import constants as c
+from mediatasks.domain.media import InputLimits
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -26,7 +27,13 @@ class Settings(BaseModel):
     max_input_bytes: int = Field(default=5 * 1024**3, gt=0)
     max_output_bytes: int = Field(default=5 * 1024**3, gt=0)
     ffmpeg_timeout_seconds: int = Field(default=840, gt=0)
+    max_input_seconds: float = Field(default=InputLimits.max_seconds, gt=0)
+    max_input_pixels: int = Field(default=InputLimits.max_pixels, gt=0)
+    max_input_fps: float = Field(default=InputLimits.max_fps, gt=0)
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
+
+    def input_limits(self) -> InputLimits:
+        return InputLimits(self.max_input_seconds, self.max_input_pixels, self.max_input_fps)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,6 +53,9 @@ class Settings(BaseModel):
             "max_output_bytes": c.ENV_MAX_OUTPUT_BYTES,
             "ffmpeg_timeout_seconds": c.ENV_FFMPEG_TIMEOUT_SECONDS,
             "work_dir": c.ENV_WORK_DIR,
+            "max_input_seconds": c.ENV_MAX_INPUT_SECONDS,
+            "max_input_pixels": c.ENV_MAX_INPUT_PIXELS,
+            "max_input_fps": c.ENV_MAX_INPUT_FPS,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from mediatasks.domain.errors import InputUnsupported
-from mediatasks.domain.media import parse_ffprobe, source_file
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported
+from mediatasks.domain.media import InputLimits, check_input_limits, parse_ffprobe, source_file
 
 REPORT = {
     "format": {
@@ -62,3 +64,28 @@ def test_source_file_object() -> None:
     file = source_file(parse_ffprobe(REPORT))
     assert (file.object, file.kind, file.format, file.type) == ("file", "video", "mp4", "video/mp4")
     assert file.id.startswith("file_")
+
+
+LIMITS = InputLimits(max_seconds=60, max_pixels=1920 * 1080, max_fps=60)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "words"),
+    [
+        ({"duration": 61.0}, InputTooLarge, "lasts 61 s"),
+        ({"width": 100_000, "height": 100_000}, InputTooLarge, "100000x100000"),
+        ({"width": 3840, "height": 2160}, InputTooLarge, "3840x2160"),
+        ({"fps": 1000.0}, InputUnsupported, "1000 fps"),
+    ],
+)
+def test_inputs_beyond_the_limits_are_refused(
+    change: dict[str, float], error: type[Exception], words: str
+) -> None:
+    media = replace(parse_ffprobe(REPORT), **change)
+    with pytest.raises(error, match=words):
+        check_input_limits(media, LIMITS)
+
+
+def test_inputs_within_the_limits_pass() -> None:
+    check_input_limits(replace(parse_ffprobe(REPORT), duration=None, fps=None), LIMITS)
+    check_input_limits(parse_ffprobe(REPORT), LIMITS)

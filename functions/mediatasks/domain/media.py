@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
-from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported
 from mediatasks.domain.tasks import Codecs, MediaFile, PlaylistRendition
 
 # Demuxers we accept for untrusted input. None of them opens other files or URLs; playlist and
@@ -246,3 +246,23 @@ def content_type(filename: str) -> str:
     extension = filename.rsplit(".", 1)[-1].lower()
     by_extension = {EXTENSION_BY_FORMAT.get(f, f): mime for f, mime in _MIME_BY_OUTPUT_FORMAT.items()}
     return by_extension.get(extension, "video/mp2t" if extension == "ts" else "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What an input may be, checked on its probe before anything is stored or encoded."""
+
+    max_seconds: float = 4 * 3600
+    max_pixels: int = 7680 * 4320  # 8K UHD
+    max_fps: float = 240
+
+
+def check_input_limits(media: ProbedMedia, limits: InputLimits) -> None:
+    if media.duration is not None and media.duration > limits.max_seconds:
+        raise InputTooLarge(f"the input lasts {media.duration:g} s; the limit is {limits.max_seconds:g} s")
+    if media.width and media.height and media.width * media.height > limits.max_pixels:
+        raise InputTooLarge(
+            f"the input's picture is {media.width}x{media.height}; the limit is {limits.max_pixels} pixels"
+        )
+    if media.fps is not None and media.fps > limits.max_fps:
+        raise InputUnsupported(f"the input runs at {media.fps:g} fps; the limit is {limits.max_fps:g} fps")

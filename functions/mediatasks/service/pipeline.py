@@ -51,6 +51,7 @@ from mediatasks.domain.media import (
     EXTENSION_BY_FORMAT,
     UNDECODABLE_DEMUXERS,
     ProbedMedia,
+    check_input_limits,
     content_type,
     image_file,
     output_file,
@@ -142,6 +143,7 @@ class Pipeline:
                 raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
             if media.demuxer in UNDECODABLE_DEMUXERS:
                 raise InputUnsupported(UNDECODABLE_DEMUXERS[media.demuxer])
+            check_input_limits(media, self.settings.input_limits())
             kind = MEDIA_KINDS.get(task.kind)
             if kind is None and not (media.has_video or media.has_audio):
                 raise InputUnsupported("the input has no audio or video stream")
