@@ -26,11 +26,12 @@ from typing import Any
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args
+from mediatasks.domain.keys import new_api_key
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.domain.options import VideoOptions
 from mediatasks.local.cloud import LocalLambdaContext, free_port
 from mediatasks.local.http_api import proxy_event
-from mediatasks.local.stack import LocalStack
+from mediatasks.local.stack import DEVELOPMENT_PROJECT, LocalStack
 
 OPTIONS = {"width": 1280, "height": 720, "format": "mp4", "quality": "medium"}
 TARGET_RATIO = 1.10
@@ -64,11 +65,13 @@ def bare_ffmpeg(clip: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+API_KEY = new_api_key()
+
+
 def call(url: str, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         result: dict[str, Any] = json.loads(response.read())
         return result
@@ -106,6 +109,7 @@ def warm_create_ms(api_url: str, creates: int) -> float:
     timings, task_ids = [], []
     for _ in range(creates):
         event = proxy_event("POST", "/tasks", {"Content-Type": "application/json"}, body, "127.0.0.1")
+        event["requestContext"]["authorizer"] = {"project_id": DEVELOPMENT_PROJECT}  # as the authorizer would
         started = time.perf_counter()
         reply = handler(event, context)
         timings.append((time.perf_counter() - started) * 1000)
@@ -151,7 +155,7 @@ def main() -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         input_url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
         print("starting the local stack ...", flush=True)
-        with LocalStack(port=free_port(), allow_local_inputs=True) as stack:
+        with LocalStack(port=free_port(), allow_local_inputs=True, api_key=API_KEY) as stack:
             bare, task, steps = [], [], []
             for run in range(args.repeat):
                 bare.append(bare_ffmpeg(clip, root / f"bare-{run}.mp4"))

@@ -1,0 +1,26 @@
+"""The benchmark stays runnable: a tiny run of it, in its own process (it starts its own stack)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "pipeline_overhead.py"
+
+
+def test_pipeline_overhead_benchmark_runs_and_reports() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--seconds", "2", "--creates", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for figure in (
+        "bare ffmpeg (same argv):",
+        "task end to end (local):",
+        "ratio task / bare:",
+        "cold import:",
+    ):
+        assert figure in result.stdout
