@@ -101,3 +101,7 @@ def template() -> dict[str, Any]:
     from mediatasks.local.stack import synthesize_for_local
 
     return synthesize_for_local()
+
+
+# The running product (`mediatasks serve` in its own process), shared by every suite that needs it.
+from tests.local_product import api  # noqa: E402, F401

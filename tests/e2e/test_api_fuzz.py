@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.openapi import from_url
 
-from tests.e2e.conftest import Api
+from tests.local_product import Api
 
 EXAMPLES_PER_OPERATION = 40
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from mediatasks.adapters.ffmpeg import binaries
 from tests.conftest import FileServer, MakeClip, ffprobe_json
-from tests.e2e.conftest import Api
+from tests.local_product import Api
 
 Check = Callable[[Path, dict[str, Any]], None]
 MP4 = "mov,mp4,m4a,3gp,3g2,mj2"

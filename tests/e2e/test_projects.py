@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FileServer, MakeClip
-from tests.e2e.conftest import Api
+from tests.local_product import Api
 
 
 def new_key(api: Api, project: str) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FileServer, MakeClip
-from tests.e2e.conftest import Api
 from tests.e2e.test_video_tasks import fetch_output, video_stream
+from tests.local_product import Api
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,8 @@ def test_probe_refuses_what_would_write(api: Api, clip: str) -> None:
 
 
 def test_export_copies_an_earlier_output_to_s3(api: Api, clip: str) -> None:
-    from tests.e2e.conftest import DESTINATION_BUCKET
     from tests.e2e.test_video_tasks import emulator_s3
+    from tests.local_product import DESTINATION_BUCKET
 
     made = api.run({"kind": "audio", "input": clip, "options": {"format": "mp3"}})
     destination = f"s3://{DESTINATION_BUCKET}/exports/soundtrack.mp3"

@@ -13,7 +13,7 @@ import pytest
 from mediatasks.domain.tasks import STATUS_RANK, Status
 from mediatasks.local.cloud import LocalCloud
 from tests.conftest import FileServer, MakeClip, ffprobe_json
-from tests.e2e.conftest import DESTINATION_BUCKET, Api
+from tests.local_product import DESTINATION_BUCKET, Api
 
 
 @pytest.fixture(scope="module")

@@ -89,3 +89,8 @@ def test_inputs_beyond_the_limits_are_refused(
 def test_inputs_within_the_limits_pass() -> None:
     check_input_limits(replace(parse_ffprobe(REPORT), duration=None, fps=None), LIMITS)
     check_input_limits(parse_ffprobe(REPORT), LIMITS)
+
+
+def test_a_video_stream_without_a_picture_size_is_refused() -> None:
+    with pytest.raises(InputUnsupported, match="no picture size"):
+        check_input_limits(replace(parse_ffprobe(REPORT), width=0, height=0), LIMITS)

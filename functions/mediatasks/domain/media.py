@@ -258,6 +258,8 @@ class InputLimits:
 
 
 def check_input_limits(media: ProbedMedia, limits: InputLimits) -> None:
+    if media.has_video and not (media.width and media.height):
+        raise InputUnsupported("the input's video stream has no picture size")
     if media.duration is not None and media.duration > limits.max_seconds:
         raise InputTooLarge(f"the input lasts {media.duration:g} s; the limit is {limits.max_seconds:g} s")
     if media.width and media.height and media.width * media.height > limits.max_pixels:

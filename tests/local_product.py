@@ -1,4 +1,5 @@
-"""The product as users run it: `mediatasks serve` in its own process, driven over HTTP."""
+"""The product as users run it: `mediatasks serve` in its own process, driven over HTTP.
+Its `api` fixture is registered in tests/conftest.py."""
 
 from __future__ import annotations
 
