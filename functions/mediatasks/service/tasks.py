@@ -17,7 +17,15 @@ from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
 from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url, s3_input_allowed
-from mediatasks.domain.tasks import MediaFile, OutputNaming, StoredObject, Task, TaskErrorInfo
+from mediatasks.domain.tasks import (
+    MediaFile,
+    OutputNaming,
+    Status,
+    StoredObject,
+    Task,
+    TaskErrorInfo,
+    can_move,
+)
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
@@ -125,13 +133,13 @@ class TaskService:
 
     def cancel(self, project_id: str, task_id: str) -> Task:
         task = self.get(project_id, task_id)
+        if not can_move(task.status, Status.cancelled):
+            raise ApiError(409, "task_not_cancellable", f"the task has already {task.status.value}")
         try:
             cancelled = self.store.cancel(task)
-        except TaskNotActive:
-            current = self.store.get(task_id) or task
-            raise ApiError(
-                409, "task_not_cancellable", f"the task has already {current.status.value}"
-            ) from None
+        except TaskNotActive:  # it ended between the read and the write
+            ended = (self.store.get(task_id) or task).status.value
+            raise ApiError(409, "task_not_cancellable", f"the task has already {ended}") from None
         try:
             self.workflow.stop(task_id)
         except Exception:
