@@ -224,6 +224,15 @@ def test_json_depth_counts_only_structure() -> None:
     assert json_depth('"plain"') == 0
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", ""])
+def test_a_body_is_json_whatever_content_type_was_sent(content_type: str) -> None:
+    event = proxy_event("POST", "/tasks", {"Content-Type": content_type}, b'{"kind": "video"}', "127.0.0.1")
+    event["requestContext"]["authorizer"] = {"project_id": "prj_test"}
+    context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
+    error = json.loads(handler(event, context)["body"])
+    assert (error["kind"], error["field"]) == ("input_required", "input")
+
+
 def test_body_size_is_bounded() -> None:
     status, error = call("POST", "/tasks", {**GOOD, "metadata": {"k": "v" * 70_000}})
     assert (status, error["kind"]) == (413, "payload_too_large")

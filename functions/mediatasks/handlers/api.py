@@ -149,9 +149,21 @@ def _unexpected(error: Exception) -> Response[str]:
     return _error_response(ApiError(500, "internal_error", "something went wrong on our side; please retry"))
 
 
+def _as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """This API only speaks JSON: a body is JSON whatever Content-Type the client sent (Powertools
+    would otherwise read a form-encoded body, as curl -d sends, as form fields)."""
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    return event | {
+        "headers": headers | {"Content-Type": "application/json"},
+        "multiValueHeaders": multi | {"Content-Type": ["application/json"]},
+    }
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    event = _as_json(event)
     refusal = _refused_before_routing(event)
     if refusal is not None:
         # before routing: an unauthenticated caller learns nothing, not even whether its body is valid

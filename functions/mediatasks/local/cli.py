@@ -25,7 +25,9 @@ def serve(args: argparse.Namespace) -> int:
     )
     stack.start()
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # Set both explicitly: a process started in the background by a shell inherits SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopped.set())
     print(f"mediatasks API listening on {stack.url}", flush=True)
     print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
     print(f"  API key (project {DEVELOPMENT_PROJECT!r}): {stack.api_key}", flush=True)
@@ -36,8 +38,6 @@ def serve(args: argparse.Namespace) -> int:
     print("press Ctrl-C to stop", flush=True)
     try:
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping ...", flush=True)
         stack.stop()
