@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
 from mediatasks.domain.options import (
+    MAX_SECONDS,
     AdaptiveOptions,
     AnimationOptions,
     AudioOptions,
@@ -318,9 +319,11 @@ def animation_trim(options: AnimationOptions, media: ProbedMedia) -> Trim:
     start = options.start or 0.0
     if media.duration is not None and start >= media.duration:
         raise InputUnsupported(f"start ({start:g} s) is past the end of the input ({media.duration:g} s)")
-    end = options.end if options.end is not None else start + DEFAULT_ANIMATION_SECONDS
+    end = options.end if options.end is not None else min(start + DEFAULT_ANIMATION_SECONDS, MAX_SECONDS)
     if media.duration is not None:
         end = min(end, media.duration)
+    if end <= start:
+        raise InputUnsupported(f"there is nothing to animate after {start:g} s")
     return Trim(start=start or None, end=end)
 
 

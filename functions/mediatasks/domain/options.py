@@ -36,7 +36,8 @@ Dimension = Annotated[
     Field(description='Pixels (even, 2-7680) or a percentage of the source such as "50%"'),
 ]
 HexColour = Annotated[str, StringConstraints(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")]
-Seconds = Annotated[float, Field(ge=0, le=86_400)]
+MAX_SECONDS = 86_400.0
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
 
 # The first codec of each container is its default.
 VIDEO_CODECS_BY_FORMAT: dict[str, tuple[VideoCodec, ...]] = {
