@@ -229,7 +229,7 @@ def _ladder(*values: str) -> dict[Quality, str]:
 
 # A GIF's palette size by quality: fewer colours, smaller files.
 GIF_COLOURS: dict[Quality, int] = {"very_low": 32, "low": 64, "medium": 128, "high": 256, "very_high": 256}
-LOSSY_AUDIO_KBPS = _ladder("64k", "96k", "128k", "160k", "192k")
+LOSSY_AUDIO_KBPS = {quality: f"{kbps}k" for quality, kbps in AUDIO_BITRATE_KBPS.items()}
 # Per output format: encoder, muxer, and the rate option with its value by quality (None: lossless).
 AUDIO_ENCODING: dict[str, tuple[tuple[str, ...], str, tuple[str, dict[Quality, str]] | None]] = {
     "mp3": (("-c:a", "libmp3lame"), "mp3", ("-b:a", _ladder("64k", "96k", "128k", "192k", "256k"))),

@@ -53,7 +53,8 @@ class StepName(StrEnum):
     upload = "upload"
 
 
-# The task status while each step runs, and once it has finished.
+# The task status while each step runs, and once it has finished (a kind's last step, always
+# upload or a probe's probe, ends the task itself).
 TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.probe: Status.validating,
     StepName.ingest: Status.processing,
@@ -64,7 +65,6 @@ TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.probe: Status.queued,
     StepName.ingest: Status.processing,
     StepName.transcode: Status.processing,
-    StepName.upload: Status.succeeded,
 }
 
 

@@ -39,7 +39,6 @@ class LocalStack:
         output_buckets: tuple[str, ...] = (),
         api_key: str | None = None,
         template: dict[str, Any] | None = None,
-        settings: dict[str, str] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -47,7 +46,6 @@ class LocalStack:
         self._output_buckets = output_buckets
         self.api_key = api_key or new_api_key()
         self._template = template
-        self._settings = settings or {}
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
         self.cloud: LocalCloud | None = None
         self.api: LocalApi | None = None
@@ -65,7 +63,6 @@ class LocalStack:
         environment[c.ENV_WORK_DIR] = self._work_dir.name
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
         environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = ",".join(self._output_buckets)
-        environment.update(self._settings)
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
