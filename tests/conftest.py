@@ -97,10 +97,10 @@ def file_server(media_dir: Path) -> Iterator[FileServer]:
 
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
-    """The CDK app synthesized offline, as the local stack runs it."""
-    from mediatasks.local.stack import synthesize_for_local
+    """The CDK app synthesized offline, as `mediatasks serve` runs it (with its trigger rules)."""
+    from mediatasks.local.stack import DEMO_TRIGGER_RULES, synthesize_for_local
 
-    return synthesize_for_local()
+    return synthesize_for_local(DEMO_TRIGGER_RULES)
 
 
 # The running product (`mediatasks serve` in its own process), shared by every suite that needs it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from mediatasks import constants as c
 from mediatasks.domain.media import InputLimits
+from mediatasks.domain.requests import InputBuckets
+from mediatasks.domain.triggers import TriggerRules
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -24,6 +27,12 @@ class Settings(BaseModel):
     allowed_input_buckets: tuple[str, ...] = ()
     allowed_output_buckets: tuple[str, ...] = ()
     allow_loopback_inputs: bool = False
+    trigger_bucket: str = ""
+    # project -> prefixes of the trigger bucket its tasks may read (every function checks inputs)
+    trigger_prefixes: dict[str, list[str]] = Field(default_factory=dict)
+    # the rules themselves, and the idempotency table: only the trigger function has them
+    trigger_rules: TriggerRules = Field(default_factory=TriggerRules)
+    idempotency_table: str = ""
     max_input_bytes: int = Field(default=5 * 1024**3, gt=0)
     max_output_bytes: int = Field(default=5 * 1024**3, gt=0)
     ffmpeg_timeout_seconds: int = Field(default=840, gt=0)
@@ -34,6 +43,14 @@ class Settings(BaseModel):
 
     def input_limits(self) -> InputLimits:
         return InputLimits(self.max_input_seconds, self.max_input_pixels, self.max_input_fps)
+
+    def input_buckets(self) -> InputBuckets:
+        return InputBuckets(
+            media_bucket=self.media_bucket,
+            allowed=self.allowed_input_buckets,
+            trigger_bucket=self.trigger_bucket,
+            trigger_prefixes=self.trigger_prefixes,
+        )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +64,10 @@ class Settings(BaseModel):
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),
             "allowed_output_buckets": _csv(env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS)),
             "allow_loopback_inputs": env.get(c.ENV_ALLOW_LOOPBACK_INPUTS, "").lower() in ("1", "true", "yes"),
+            "trigger_bucket": env.get(c.ENV_TRIGGER_BUCKET, ""),
+            "trigger_prefixes": json.loads(env.get(c.ENV_TRIGGER_PREFIXES) or "{}"),
+            "trigger_rules": TriggerRules.from_list(json.loads(env.get(c.ENV_TRIGGER_RULES) or "[]")),
+            "idempotency_table": env.get(c.ENV_IDEMPOTENCY_TABLE, ""),
         }
         optional = {
             "max_input_bytes": c.ENV_MAX_INPUT_BYTES,

@@ -8,7 +8,25 @@ from typing import Any, Literal
 from constructs import Node
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mediatasks.domain.triggers import TriggerRules
+
 PREFIX = "mediatasks:"
+FunctionRole = Literal["api", "authorizer", "probe", "ingest", "encode", "upload", "markFailed", "trigger"]
+
+
+class FunctionSize(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    memory_mb: int = Field(alias="memoryMb", ge=128, le=10240)
+    timeout_seconds: int = Field(alias="timeoutSeconds", ge=1, le=900)
+    disk_mb: int = Field(default=512, alias="diskMb", ge=512, le=10240)
+
+
+class Throttle(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    rate_limit: float = Field(alias="rateLimit", gt=0)
+    burst_limit: int = Field(alias="burstLimit", gt=0)
 
 
 class StackConfig(BaseModel):
@@ -16,12 +34,24 @@ class StackConfig(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
+    stage_name: str = Field(alias="stageName", pattern=r"^[A-Za-z0-9_]{1,64}$")
     architecture: Literal["arm64", "x86_64"]
     powertools_layer_version: int = Field(alias="powertoolsLayerVersion", gt=0)
     allowed_input_buckets: list[str] = Field(alias="allowedInputBuckets")
     allowed_output_buckets: list[str] = Field(alias="allowedOutputBuckets")
     max_input_bytes: int = Field(alias="maxInputBytes", gt=0)
     max_output_bytes: int = Field(alias="maxOutputBytes", gt=0)
+    function_sizes: dict[FunctionRole, FunctionSize] = Field(alias="functionSizes")
+    # the whole stage, and each API key (a usage plan)
+    api_throttle: Throttle = Field(alias="apiThrottle")
+    key_throttle: Throttle = Field(alias="keyThrottle")
+    # requests per IP address per 5 minutes before the web ACL blocks it
+    ip_rate_limit: int = Field(alias="ipRateLimit", ge=10)
+    # "" creates a bucket to watch; a name watches that existing bucket
+    trigger_bucket_name: str = Field(alias="triggerBucketName")
+    trigger_rules: TriggerRules = Field(alias="triggerRules")
+    alarm_email: str = Field(alias="alarmEmail")
+    failed_tasks_alarm_threshold: int = Field(alias="failedTasksAlarmThreshold", gt=0)
 
     @field_validator("allowed_input_buckets", "allowed_output_buckets", mode="before")
     @classmethod
@@ -30,6 +60,20 @@ class StackConfig(BaseModel):
         if isinstance(value, str):
             return json.loads(value) if value.startswith("[") else [v for v in value.split(",") if v]
         return value
+
+    @field_validator("function_sizes", "api_throttle", "key_throttle", "trigger_rules", mode="before")
+    @classmethod
+    def _json_from_cli(cls, value: Any) -> Any:
+        value = json.loads(value) if isinstance(value, str) else value
+        return {"rules": value} if isinstance(value, list) else value
+
+    @field_validator("function_sizes")
+    @classmethod
+    def _every_function_sized(cls, sizes: dict[str, FunctionSize]) -> dict[str, FunctionSize]:
+        missing = set(FunctionRole.__args__) - set(sizes)  # type: ignore[attr-defined]
+        if missing:
+            raise ValueError(f"functionSizes lacks {', '.join(sorted(missing))}")
+        return sizes
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:

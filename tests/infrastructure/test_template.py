@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from mediatasks import constants as c
 from mediatasks.local.cloud import LocalCloud
+from mediatasks.local.stack import DEMO_TRIGGER_RULES
 from mediatasks.local.template import public_routes
 from mediatasks_infra.app import build_app
 
@@ -24,23 +25,33 @@ OUR_FUNCTIONS = {
     c.UPLOAD_FUNCTION_ID: "mediatasks.handlers.steps.upload",
     c.FAIL_FUNCTION_ID: "mediatasks.handlers.steps.mark_failed",
     c.AUTHORIZER_FUNCTION_ID: "mediatasks.handlers.authorizer.handler",
+    c.TRIGGER_FUNCTION_ID: "mediatasks.handlers.trigger.handler",
 }
+WITH_TRIGGERS = {"mediatasks:triggerRules": DEMO_TRIGGER_RULES}
 
 
 @pytest.fixture(scope="module")
 def arm64() -> Template:
-    _, stack = build_app()
+    _, stack = build_app(WITH_TRIGGERS)
     return Template.from_stack(stack)
 
 
 def test_holds_the_whole_product(arm64: Template) -> None:
     for resource_type, count in {
         "AWS::ApiGateway::RestApi": 1,
-        "AWS::DynamoDB::Table": 3,
-        "AWS::S3::Bucket": 1,
+        "AWS::ApiGateway::UsagePlan": 1,
+        "AWS::WAFv2::WebACL": 1,
+        "AWS::WAFv2::WebACLAssociation": 1,
+        "AWS::DynamoDB::Table": 4,
+        "AWS::S3::Bucket": 3,  # access logs, managed, watched
+        "AWS::SQS::Queue": 2,
+        "AWS::Lambda::EventSourceMapping": 1,
         "AWS::Lambda::LayerVersion": 1,
-        "AWS::Lambda::Function": len(OUR_FUNCTIONS),
+        # ours, and CDK's handler that sets the watched bucket's notifications
+        "AWS::Lambda::Function": len(OUR_FUNCTIONS) + 1,
         "AWS::StepFunctions::StateMachine": 1,
+        "AWS::SNS::Topic": 1,
+        "AWS::CloudWatch::Alarm": 7,
     }.items():
         arm64.resource_count_is(resource_type, count)
 
@@ -104,6 +115,16 @@ def test_bucket_is_private_encrypted_and_tls_only(arm64: Template) -> None:
     )
 
 
+def test_every_bucket_is_private_encrypted_and_logged(arm64: Template) -> None:
+    buckets = arm64.find_resources("AWS::S3::Bucket")
+    for logical_id, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+        assert "BucketEncryption" in props
+        if logical_id != "AccessLogsBucket":
+            assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+
+
 def test_tables_are_encrypted_and_recoverable(arm64: Template) -> None:
     arm64.all_resources_properties(
         "AWS::DynamoDB::Table",
@@ -115,10 +136,16 @@ def test_tables_are_encrypted_and_recoverable(arm64: Template) -> None:
     )
 
 
+def test_idempotency_records_expire(arm64: Template) -> None:
+    props = arm64.to_json()["Resources"][c.IDEMPOTENCY_TABLE_ID]["Properties"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
 def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
     methods = arm64.find_resources("AWS::ApiGateway::Method").values()
     protected = [m for m in methods if m["Properties"]["AuthorizationType"] == "CUSTOM"]
     assert len(protected) == 4
+    assert all(m["Properties"]["ApiKeyRequired"] for m in protected)
     assert public_routes(arm64.to_json()) == {("GET", "/openapi.json")}
     arm64.has_resource_properties(
         "AWS::ApiGateway::Authorizer",

@@ -38,3 +38,13 @@ class KeyStore:
         if item is None or not hmac.compare_digest(str(item["key_hash"]), digest):
             return None
         return str(item["project_id"])
+
+
+def add_to_usage_plan(key: str, project_id: str, usage_plan_id: str) -> None:
+    """Registers the key's hash as an API Gateway key of the per-key usage plan: the authorizer
+    names that hash as the caller's usage-plan key, so API Gateway throttles each key on its own."""
+    apigateway = boto3.client("apigateway")
+    created = apigateway.create_api_key(
+        name=f"mediatasks-{project_id}-{key[:8]}", value=key_hash(key), enabled=True
+    )
+    apigateway.create_usage_plan_key(usagePlanId=usage_plan_id, keyId=created["id"], keyType="API_KEY")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -55,22 +57,38 @@ MetadataValue = Annotated[str, StringConstraints(max_length=1024)] | int | float
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """(bucket, key) of an `s3://bucket/key` URL; raises ValueError when either part is missing."""
-    parts = urlsplit(url)
-    key = parts.path.lstrip("/")
-    if parts.scheme != "s3" or not parts.netloc or not key or parts.query or parts.fragment:
+    """(bucket, key) of an `s3://bucket/key` URL; raises ValueError when either part is missing.
+    The key is taken verbatim, as the AWS CLI does: `?`, `#`, `%` and spaces are part of it."""
+    if not url.startswith("s3://"):
         raise ValueError("expected s3://bucket/key")
-    return parts.netloc, key
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not _BUCKET_NAME.match(bucket) or not key:
+        raise ValueError("expected s3://bucket/key")
+    return bucket, key
 
 
-def s3_input_allowed(
-    url: str, *, project_id: str, media_bucket: str, allowed_buckets: tuple[str, ...]
-) -> bool:
-    """An s3:// input is read from an allowed bucket, or from the project's own published files."""
-    bucket, key = parse_s3_url(url)
-    return bucket in allowed_buckets or (
-        bucket == media_bucket and key.startswith(f"{FILES_PREFIX}{project_id}/")
-    )
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class InputBuckets:
+    """Where a project's s3:// inputs may come from: the buckets ops allowed, the project's own
+    published files, and the watched bucket's prefixes whose trigger rules belong to the project."""
+
+    media_bucket: str
+    allowed: tuple[str, ...] = ()
+    trigger_bucket: str = ""
+    trigger_prefixes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def allows(self, url: str, project_id: str) -> bool:
+        bucket, key = parse_s3_url(url)
+        if bucket in self.allowed:
+            return True
+        if bucket == self.media_bucket:
+            return key.startswith(f"{FILES_PREFIX}{project_id}/")
+        return bucket == self.trigger_bucket and any(
+            key.startswith(prefix) for prefix in self.trigger_prefixes.get(project_id, ())
+        )
 
 
 def _check_input_url(url: str) -> str:

@@ -14,11 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mediatasks.adapters.files import FileStore
-from mediatasks.adapters.storage import Storage
-from mediatasks.adapters.store import TaskStore
-from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import settings
+from mediatasks.constants import MAX_BODY_BYTES
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import ListQuery
 from mediatasks.domain.requests import (
@@ -34,8 +31,6 @@ logger = Logger(service="mediatasks-api")
 tracer = Tracer(service="mediatasks-api")
 app = APIGatewayRestResolver(enable_validation=True)
 OPENAPI_PATH = "/openapi.json"
-# A task request is a few hundred bytes; metadata is bounded well below this.
-MAX_BODY_BYTES = 64 * 1024
 
 
 def openapi_document() -> str:
@@ -51,16 +46,7 @@ def openapi_document() -> str:
 
 @lru_cache(maxsize=1)
 def service() -> TaskService:
-    config = settings()
-    if not config.state_machine_arn:
-        raise RuntimeError("the API needs the state machine ARN in its environment")
-    return TaskService(
-        config,
-        TaskStore(config.tasks_table),
-        Storage(),
-        Workflow(config.state_machine_arn),
-        FileStore(config.files_table),
-    )
+    return TaskService.from_settings(settings())
 
 
 def _error_response(error: ApiError) -> Response[str]:

@@ -1,9 +1,11 @@
 """The API's Lambda authorizer (TOKEN type, results cached by API Gateway).
 
 API Gateway itself answers requests without an Authorization header (401 token_missing, a gateway
-response). For a header whose key is not valid, this allows the call but marks it with
-`auth_error`, and the API function answers 401 token_invalid: API Gateway would otherwise give both
-cases the same response, and the contract tells them apart.
+response). A valid key's policy names the key's usage-plan key (its SHA-256), which API Gateway
+throttles per key. A key that is not valid gets no usage-plan key, so API Gateway answers
+INVALID_API_KEY (401 token_invalid, a gateway response); its policy is still an Allow marked with
+`auth_error`, and the API function answers token_invalid too should it ever be reached. A Deny
+would make API Gateway answer 403 and could not be told apart from other refusals.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediatasks.adapters.keys import KeyStore
 from mediatasks.config import settings
-from mediatasks.domain.keys import bearer_token
+from mediatasks.domain.keys import bearer_token, key_hash
 
 logger = Logger(service="mediatasks-authorizer")
 INVALID = "token_invalid"
@@ -45,6 +47,7 @@ def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> di
         api_id=arn.api_id,
         stage=arn.stage,
         context={"project_id": project} if project else {"auth_error": INVALID},
+        usage_identifier_key=key_hash(token) if project and token else None,
     )
     policy.allow_all_routes()
     return policy.asdict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import subprocess
 import sys
@@ -13,15 +14,17 @@ from mediatasks.adapters.ffmpeg import binaries
 
 
 def serve(args: argparse.Namespace) -> int:
-    from mediatasks.local.stack import DEVELOPMENT_PROJECT, LocalStack
+    from mediatasks.local.stack import DEMO_TRIGGER_RULES, DEVELOPMENT_PROJECT, LocalStack
 
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
+    trigger_rules = json.loads(args.trigger_rules) if args.trigger_rules else DEMO_TRIGGER_RULES
     stack = LocalStack(
         host=args.host,
         port=args.port,
         allow_local_inputs=args.allow_local_inputs,
         output_buckets=tuple(args.output_bucket),
         api_key=args.api_key,
+        trigger_rules=trigger_rules,
     )
     stack.start()
     stopped = threading.Event()
@@ -35,6 +38,10 @@ def serve(args: argparse.Namespace) -> int:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
     for bucket in args.output_bucket:
         print(f"  output destination bucket: s3://{bucket}/", flush=True)
+    if stack.watched_bucket:
+        print(f"  uploads to s3://{stack.watched_bucket}/ become tasks under these rules:", flush=True)
+        for rule in trigger_rules:
+            print(f"    {json.dumps(rule)}", flush=True)
     print("press Ctrl-C to stop", flush=True)
     try:
         stopped.wait()
@@ -48,7 +55,7 @@ def create_key(args: argparse.Namespace) -> int:
     """Makes an API key for a project in the keys table (the local stack's, or a deployed one)."""
     import boto3
 
-    from mediatasks.adapters.keys import KeyStore
+    from mediatasks.adapters.keys import KeyStore, add_to_usage_plan
 
     if args.endpoint_url:  # the emulator takes any credentials; a deployed table uses the caller's own
         resource = boto3.resource(
@@ -61,6 +68,8 @@ def create_key(args: argparse.Namespace) -> int:
     else:
         resource = boto3.resource("dynamodb")
     key = KeyStore(args.table, resource.Table(args.table)).create(args.project)
+    if args.usage_plan_id:
+        add_to_usage_plan(key, args.project, args.usage_plan_id)
     print(key)
     print(f"(project {args.project!r}; shown once, stored only as a hash)", file=sys.stderr)
     return 0
@@ -100,6 +109,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="create a bucket in the emulator and allow it as a task's `output` destination (repeatable)",
     )
+    run.add_argument(
+        "--trigger-rules",
+        metavar="JSON",
+        help="the watched bucket's rules as cdk.json's mediatasks:triggerRules (a JSON list; '[]' for "
+        "none); default: uploads under incoming/ become mp4 videos of the development project",
+    )
     run.set_defaults(func=serve)
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="keys_command", required=True
@@ -112,6 +127,10 @@ def parser() -> argparse.ArgumentParser:
         help="the keys table: the stack output ApiKeysTableName when deployed (default: the local stack's)",
     )
     create.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. the local stack's emulator URL")
+    create.add_argument(
+        "--usage-plan-id",
+        help="the stack output UsagePlanId: deployed keys must join the per-key usage plan to be accepted",
+    )
     create.set_defaults(func=create_key)
     make = commands.add_parser("sample", help="write a generated sample clip to try the API with")
     make.add_argument("output", type=Path)

@@ -102,9 +102,14 @@ class LocalCloud:
                 c.TASKS_TABLE_ID: "mediatasks-tasks",
                 c.KEYS_TABLE_ID: "mediatasks-api-keys",
                 c.FILES_TABLE_ID: "mediatasks-files",
+                c.IDEMPOTENCY_TABLE_ID: "mediatasks-idempotency",
                 c.MEDIA_BUCKET_ID: "mediatasks-media",
+                c.TRIGGER_BUCKET_ID: _watched_bucket_name(template),
+                c.TRIGGER_QUEUE_ID: "mediatasks-trigger",
+                c.TRIGGER_DEAD_LETTER_QUEUE_ID: "mediatasks-trigger-dead-letters",
                 c.STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mediatasks-tasks",
-            }
+            },
+            types={logical_id: resource["Type"] for logical_id, resource in template["Resources"].items()},
         )
         self.functions = {
             logical_id: LocalFunction(
@@ -194,9 +199,31 @@ class LocalCloud:
 
     def _create_resources(self) -> None:
         dynamodb = boto3.client("dynamodb")
-        for table_id in (c.TASKS_TABLE_ID, c.KEYS_TABLE_ID, c.FILES_TABLE_ID):
+        for table_id in resources_of_type(self.template, "AWS::DynamoDB::Table"):
             dynamodb.create_table(**table_definition(self.template, table_id, self.names.refs[table_id]))
-        boto3.client("s3").create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
+        sqs = boto3.client("sqs")
+        # dead-letter queues first: a queue's redrive policy names its dead-letter queue's ARN
+        queues = sorted(
+            resources_of_type(self.template, "AWS::SQS::Queue").items(),
+            key=lambda item: "RedrivePolicy" in item[1],
+        )
+        for queue_id, props in queues:
+            attributes = {
+                name: json.dumps(self.names.resolve(props[name]))
+                if name == "RedrivePolicy"
+                else str(props[name])
+                for name in ("RedrivePolicy", "VisibilityTimeout", "MessageRetentionPeriod")
+                if name in props
+            }
+            sqs.create_queue(QueueName=self.names.refs[queue_id], Attributes=attributes)
+        for props in resources_of_type(self.template, "Custom::S3BucketNotifications").values():
+            bucket = self.names.resolve(props["BucketName"])
+            if bucket != self.names.refs[c.MEDIA_BUCKET_ID]:
+                s3.create_bucket(Bucket=bucket)  # the watched bucket, created by the stack or the user's own
+            configuration = self.names.resolve(props["NotificationConfiguration"])
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
         boto3.client("stepfunctions").create_state_machine(
             name=self.names.refs[c.STATE_MACHINE_ID].rsplit(":", 1)[1],
             definition=self.state_machine_definition(),
@@ -223,7 +250,16 @@ _OUR_FUNCTIONS = (
     c.UPLOAD_FUNCTION_ID,
     c.FAIL_FUNCTION_ID,
     c.AUTHORIZER_FUNCTION_ID,
+    c.TRIGGER_FUNCTION_ID,
 )
+
+
+def _watched_bucket_name(template: dict[str, Any]) -> str:
+    """The user's own bucket when the stack watches one by name, else what the emulator calls ours."""
+    for props in resources_of_type(template, "Custom::S3BucketNotifications").values():
+        if isinstance(props["BucketName"], str):
+            return props["BucketName"]
+    return "mediatasks-uploads"
 
 
 def table_definition(template: dict[str, Any], logical_id: str, table_name: str) -> dict[str, Any]:
@@ -235,9 +271,10 @@ def table_definition(template: dict[str, Any], logical_id: str, table_name: str)
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, authorizer, steps
+    from mediatasks.handlers import api, authorizer, steps, trigger
 
     config.settings.cache_clear()
     authorizer.keys.cache_clear()
     api.service.cache_clear()
     steps.pipeline.cache_clear()
+    trigger.create_task_once.cache_clear()

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,8 +18,8 @@ from mediatasks.domain.throttle import TokenBucket
 from mediatasks.local.cloud import LocalCloud, LocalFunction
 from mediatasks.local.template import public_routes, resources_of_type
 
-# API Gateway's own limit on a request payload.
-MAX_BODY_BYTES = 10 * 1024 * 1024
+# API Gateway's own limit on a request payload (the web ACL's is lower).
+API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 def proxy_event(
@@ -58,31 +59,94 @@ def proxy_event(
     }
 
 
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _gateway_response(template: dict[str, Any], response_type: str) -> Refusal:
+    responses = resources_of_type(template, "AWS::ApiGateway::GatewayResponse").values()
+    response = next(r for r in responses if r["ResponseType"] == response_type)
+    headers = {
+        name.removeprefix("gatewayresponse.header."): value.strip("'")
+        for name, value in response.get("ResponseParameters", {}).items()
+    }
+    return Refusal(
+        int(response["StatusCode"]),
+        {"Content-Type": "application/json", **headers},
+        response["ResponseTemplates"]["application/json"].encode(),
+    )
+
+
+class LocalWebAcl:
+    """The web ACL's size rules from the template: each field measured, the rule's own response."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        (acl,) = resources_of_type(template, "AWS::WAFv2::WebACL").values()
+        bodies = acl["CustomResponseBodies"]
+        self._rules: list[tuple[str, int, Refusal]] = []
+        for rule in acl["Rules"]:
+            statement = rule["Statement"].get("SizeConstraintStatement")
+            if statement is None:
+                continue  # the per-address rate rule and AWS's managed rules run in the cloud only
+            (field,) = statement["FieldToMatch"]
+            response = rule["Action"]["Block"]["CustomResponse"]
+            body = bodies[response["CustomResponseBodyKey"]]["Content"].encode()
+            refusal = Refusal(int(response["ResponseCode"]), {"Content-Type": "application/json"}, body)
+            self._rules.append((field, int(statement["Size"]), refusal))
+
+    def refusal(self, raw_path: str, headers: dict[str, str], body_bytes: int) -> Refusal | None:
+        parts = urlsplit(raw_path)
+        sizes = {
+            "Headers": sum(len(name) + len(value) for name, value in headers.items()),
+            "Body": body_bytes,
+            "UriPath": len(parts.path),
+            "QueryString": len(parts.query),
+        }
+        return next((refusal for field, limit, refusal in self._rules if sizes[field] > limit), None)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    context: dict[str, Any] | None  # None: the policy denies the call
+    usage_key: str | None
+
+
 class LocalAuthorizer:
     """API Gateway's TOKEN authorizer step: the template's authorizer function, results cached per
-    token, and its gateway response for requests without the header."""
+    token, its gateway responses, the stage's throttle and the usage plan's throttle per key."""
 
     def __init__(self, cloud: LocalCloud) -> None:
         self._function = cloud.functions[c.AUTHORIZER_FUNCTION_ID]
         self._handler = self._function.handler()
         self._ttl = cloud.authorizer_cache_seconds()
-        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._cache: dict[str, tuple[float, Authorization]] = {}
         self._lock = threading.Lock()
-        responses = resources_of_type(cloud.template, "AWS::ApiGateway::GatewayResponse").values()
-        missing = next(r for r in responses if r["ResponseType"] == "UNAUTHORIZED")
-        self.missing_status = int(missing["StatusCode"])
-        self.missing_body = missing["ResponseTemplates"]["application/json"].encode()
-        self.public = public_routes(cloud.template)
-        throttled = next(r for r in responses if r["ResponseType"] == "THROTTLED")
-        self.throttled_body = throttled["ResponseTemplates"]["application/json"].encode()
-        (stage,) = resources_of_type(cloud.template, "AWS::ApiGateway::Stage").values()
+        template = cloud.template
+        self.missing = _gateway_response(template, "UNAUTHORIZED")
+        self.invalid = _gateway_response(template, "INVALID_API_KEY")
+        self.throttled = _gateway_response(template, "THROTTLED")
+        self.public = public_routes(template)
+        (stage,) = resources_of_type(template, "AWS::ApiGateway::Stage").values()
         (limits,) = stage["MethodSettings"]
         self.throttle = TokenBucket(
             float(limits["ThrottlingRateLimit"]), int(limits["ThrottlingBurstLimit"]), time.monotonic
         )
+        (plan,) = resources_of_type(template, "AWS::ApiGateway::UsagePlan").values()
+        self._key_limits = (float(plan["Throttle"]["RateLimit"]), int(plan["Throttle"]["BurstLimit"]))
+        self._key_throttles: dict[str, TokenBucket] = {}
 
-    def context_for(self, token: str, method: str, path: str) -> dict[str, Any] | None:
-        """The authorizer's context for an allowed call, or None when its policy denies it."""
+    def key_throttle(self, usage_key: str) -> TokenBucket:
+        with self._lock:
+            bucket = self._key_throttles.get(usage_key)
+            if bucket is None:
+                bucket = TokenBucket(*self._key_limits, time.monotonic)
+                self._key_throttles[usage_key] = bucket
+            return bucket
+
+    def authorize(self, token: str, method: str, path: str) -> Authorization:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(token)
@@ -96,12 +160,15 @@ class LocalAuthorizer:
         policy = self._handler(event, self._function.context())
         allowed = all(s["Effect"] == "Allow" for s in policy["policyDocument"]["Statement"])
         context = {**policy.get("context", {}), "principalId": policy["principalId"]} if allowed else None
+        authorization = Authorization(context, policy.get("usageIdentifierKey"))
         with self._lock:
-            self._cache[token] = (now + self._ttl, context)
-        return context
+            self._cache[token] = (now + self._ttl, authorization)
+        return authorization
 
 
-def _handler_class(function: LocalFunction, authorizer: LocalAuthorizer) -> type[BaseHTTPRequestHandler]:
+def _handler_class(
+    function: LocalFunction, authorizer: LocalAuthorizer, web_acl: LocalWebAcl
+) -> type[BaseHTTPRequestHandler]:
     handler = function.handler()
 
     class ApiRequestHandler(BaseHTTPRequestHandler):
@@ -121,37 +188,45 @@ def _handler_class(function: LocalFunction, authorizer: LocalAuthorizer) -> type
             body = json.dumps({"kind": kind, "message": message}).encode()
             self._respond(status, {"Content-Type": "application/json"}, body)
 
+        def _refuse(self, refusal: Refusal, extra_headers: dict[str, str] | None = None) -> None:
+            self._respond(refusal.status, refusal.headers | (extra_headers or {}), refusal.body)
+
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            if length > API_GATEWAY_MAX_BODY_BYTES:
                 self.close_connection = True
                 self._error(413, "payload_too_large", "the request body is larger than 10 MB")
                 return
             body = self.rfile.read(length) if length else b""
+            headers = {name: value for name, value in self.headers.items()}
+            refusal = web_acl.refusal(self.path, headers, len(body))
+            if refusal is not None:  # the web ACL runs before API Gateway
+                self._refuse(refusal)
+                return
             wait = authorizer.throttle.take()
             if wait is not None:  # API Gateway's stage throttling, before anything else runs
-                self._respond(
-                    429,
-                    {"Content-Type": "application/json", "Retry-After": str(wait)},
-                    authorizer.throttled_body,
-                )
+                self._refuse(authorizer.throttled, {"Retry-After": str(wait)})
                 return
-            headers = {name: value for name, value in self.headers.items()}
             event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
             if (self.command, event["path"]) in authorizer.public:
                 self._reply(handler(event, function.context()))
                 return
             token = self.headers.get("Authorization")
             if not token:
-                self._respond(
-                    authorizer.missing_status, {"Content-Type": "application/json"}, authorizer.missing_body
-                )
+                self._refuse(authorizer.missing)
                 return
-            context = authorizer.context_for(token, self.command, urlsplit(self.path).path)
-            if context is None:
+            authorization = authorizer.authorize(token, self.command, urlsplit(self.path).path)
+            if authorization.context is None:
                 self._error(403, "forbidden", "this key may not call this route")
                 return
-            event["requestContext"]["authorizer"] = context
+            if authorization.usage_key is None:  # every private route requires a usage-plan key
+                self._refuse(authorizer.invalid)
+                return
+            wait = authorizer.key_throttle(authorization.usage_key).take()
+            if wait is not None:
+                self._refuse(authorizer.throttled, {"Retry-After": str(wait)})
+                return
+            event["requestContext"]["authorizer"] = authorization.context
             self._reply(handler(event, function.context()))
 
         def _reply(self, reply: dict[str, Any]) -> None:
@@ -174,7 +249,9 @@ class LocalApi:
     """The API on http://host:port, served from a background thread."""
 
     def __init__(self, cloud: LocalCloud, host: str, port: int) -> None:
-        handler = _handler_class(cloud.functions[c.API_FUNCTION_ID], LocalAuthorizer(cloud))
+        handler = _handler_class(
+            cloud.functions[c.API_FUNCTION_ID], LocalAuthorizer(cloud), LocalWebAcl(cloud.template)
+        )
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)

@@ -13,6 +13,7 @@ from mediatasks import constants as c
 from mediatasks.adapters.keys import KeyStore
 from mediatasks.domain.keys import new_api_key
 from mediatasks.local.cloud import LocalCloud
+from mediatasks.local.event_sources import QueuePoller, queue_pollers
 from mediatasks.local.http_api import LocalApi
 from mediatasks.local.template import synthesize
 
@@ -24,9 +25,16 @@ def local_architecture() -> str:
     return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 
 
-def synthesize_for_local() -> dict[str, Any]:
+# What `serve` watches unless told otherwise: uploads under incoming/ become mp4 videos of project dev.
+DEMO_TRIGGER_RULES: list[dict[str, Any]] = [
+    {"prefix": "incoming/", "project": DEVELOPMENT_PROJECT, "kind": "video", "options": {"format": "mp4"}}
+]
+
+
+def synthesize_for_local(trigger_rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    context = {"mediatasks:triggerRules": trigger_rules} if trigger_rules is not None else None
     with tempfile.TemporaryDirectory(prefix="mediatasks-cdk-") as out_dir:
-        return synthesize(Path(out_dir), local_architecture())
+        return synthesize(Path(out_dir), local_architecture(), context)
 
 
 class LocalStack:
@@ -39,6 +47,7 @@ class LocalStack:
         output_buckets: tuple[str, ...] = (),
         api_key: str | None = None,
         template: dict[str, Any] | None = None,
+        trigger_rules: list[dict[str, Any]] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -46,6 +55,8 @@ class LocalStack:
         self._output_buckets = output_buckets
         self.api_key = api_key or new_api_key()
         self._template = template
+        self._trigger_rules = trigger_rules
+        self._pollers: list[QueuePoller] = []
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
         self.cloud: LocalCloud | None = None
         self.api: LocalApi | None = None
@@ -57,7 +68,7 @@ class LocalStack:
         return self.api.url
 
     def start(self) -> LocalStack:
-        template = self._template or synthesize_for_local()
+        template = self._template or synthesize_for_local(self._trigger_rules)
         self.cloud = LocalCloud(template, host=self._host)
         environment = self.cloud.function_environment()
         environment[c.ENV_WORK_DIR] = self._work_dir.name
@@ -68,9 +79,21 @@ class LocalStack:
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
         self.api = LocalApi(self.cloud, self._host, self._port)
         self.api.start()
+        self._pollers = queue_pollers(self.cloud)
+        for poller in self._pollers:
+            poller.start()
         return self
 
+    @property
+    def watched_bucket(self) -> str | None:
+        """The bucket whose uploads become tasks, when the template has trigger rules."""
+        if self.cloud is None or not self._pollers:
+            return None
+        return self.cloud.names.refs[c.TRIGGER_BUCKET_ID]
+
     def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
         if self.api is not None:
             self.api.stop()
         if self.cloud is not None:

@@ -22,8 +22,11 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
 
-def synthesize(out_dir: Path, architecture: str = "x86_64") -> dict[str, Any]:
-    """Runs the CDK app offline (no CDK CLI, no credentials, no Docker) and returns the template."""
+def synthesize(
+    out_dir: Path, architecture: str = "x86_64", context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Runs the CDK app offline (no CDK CLI, no credentials, no Docker) and returns the template;
+    `context` overrides cdk.json's values as `-c` would."""
     env = {
         **os.environ,
         "CDK_OUTDIR": str(out_dir),
@@ -36,11 +39,11 @@ def synthesize(out_dir: Path, architecture: str = "x86_64") -> dict[str, Any]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    context = json.dumps({"mediatasks:architecture": architecture})
+    overrides = json.dumps({**(context or {}), "mediatasks:architecture": architecture})
     subprocess.run(
         [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
         check=True,
-        env={**env, "CDK_CONTEXT_JSON": context},
+        env={**env, "CDK_CONTEXT_JSON": overrides},
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -57,9 +60,23 @@ class LocalNames:
     """What each template resource is called in the local emulation."""
 
     refs: dict[str, str]
+    types: dict[str, str]
+
+    def arn(self, logical_id: str) -> str:
+        name = self.refs.get(logical_id, logical_id)
+        arns = {
+            "AWS::Lambda::Function": lambda: function_arn(logical_id),
+            "AWS::SQS::Queue": lambda: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+            "AWS::S3::Bucket": lambda: f"arn:aws:s3:::{name}",
+            "AWS::DynamoDB::Table": lambda: f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
+        }
+        resource_type = self.types.get(logical_id, "")
+        if resource_type not in arns:
+            raise ValueError(f"no local ARN for {logical_id} ({resource_type or 'not in the template'})")
+        return arns[resource_type]()
 
     def resolve(self, value: Any) -> Any:
-        """Resolves Ref, Fn::GetAtt (function Arn) and Fn::Join; other values pass through."""
+        """Resolves Ref, Fn::GetAtt (Arn) and Fn::Join; other values pass through."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -79,7 +96,7 @@ class LocalNames:
             logical_id, attribute = value["Fn::GetAtt"]
             if attribute != "Arn":
                 raise ValueError(f"unsupported attribute {attribute} of {logical_id}")
-            return function_arn(logical_id)
+            return self.arn(logical_id)
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
             return separator.join(str(self.resolve(part)) for part in parts)

@@ -61,7 +61,7 @@ from mediatasks.domain.media import (
 )
 from mediatasks.domain.options import AdaptiveOptions, AnimationOptions, MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
-from mediatasks.domain.requests import parse_s3_url, s3_input_allowed
+from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
     TASK_STATUS_AFTER_STEP,
     TASK_STATUS_DURING_STEP,
@@ -103,13 +103,7 @@ class Pipeline:
     def _open_input(self, task: Task) -> ByteStream:
         if task.input.startswith("s3://"):
             bucket, key = parse_s3_url(task.input)
-            allowed = s3_input_allowed(
-                task.input,
-                project_id=task.project_id,
-                media_bucket=self.settings.media_bucket,
-                allowed_buckets=self.settings.allowed_input_buckets,
-            )
-            if not allowed:
+            if not self.settings.input_buckets().allows(task.input, task.project_id):
                 raise InputUnreachable(f"bucket {bucket!r} is not an allowed input bucket")
             source = StoredObject(bucket=bucket, key=key)
             try:

@@ -16,7 +16,7 @@ from mediatasks.config import Settings
 from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ApiError
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
-from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url, s3_input_allowed
+from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url
 from mediatasks.domain.tasks import (
     MediaFile,
     OutputNaming,
@@ -39,6 +39,18 @@ class TaskService:
     workflow: Workflow
     files: FileStore
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TaskService:
+        if not settings.state_machine_arn:
+            raise RuntimeError("making tasks needs the state machine ARN in the environment")
+        return cls(
+            settings,
+            TaskStore(settings.tasks_table),
+            Storage(),
+            Workflow(settings.state_machine_arn),
+            FileStore(settings.files_table),
+        )
+
     def _input_of(self, project_id: str, request: CreateTaskRequest) -> str:
         """The input's URL: as given, or where the project's file `file_id` is stored."""
         if request.file_id is None:
@@ -50,13 +62,7 @@ class TaskService:
 
     def _check_sources(self, project_id: str, request: CreateTaskRequest, input_url: str) -> None:
         if urlsplit(input_url).scheme == "s3":
-            allowed = s3_input_allowed(
-                input_url,
-                project_id=project_id,
-                media_bucket=self.settings.media_bucket,
-                allowed_buckets=self.settings.allowed_input_buckets,
-            )
-            if not allowed:
+            if not self.settings.input_buckets().allows(input_url, project_id):
                 raise ApiError(400, "invalid_input", "that s3 bucket is not an allowed input bucket", "input")
         elif not self._public(input_url):
             raise ApiError(400, "invalid_input", "input must point at a public address", "input")

@@ -1,0 +1,48 @@
+"""Objects dropped into the watched bucket become tasks, made exactly as `POST /tasks` makes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import S3Event
+
+from mediatasks.domain.triggers import SourceObject, TriggerRules
+from mediatasks.service.tasks import TaskService
+
+logger = Logger(child=True)
+
+
+def created_objects(message: dict[str, Any]) -> Iterator[SourceObject]:
+    """The objects an S3 notification says were created. S3 sends a test event (no records) when
+    the notification is set up, and a folder placeholder ("key/") is no media: both yield nothing."""
+    for record in S3Event(message).records if "Records" in message else ():
+        if not record.event_name.startswith("ObjectCreated:"):
+            continue
+        detail = record.s3.get_object
+        # S3 sends keys form-encoded (a space as "+"); Powertools decodes only S3Event.object_key
+        key = unquote_plus(detail.key)
+        if key.endswith("/"):
+            continue
+        version = detail.version_id or detail.get("sequencer") or detail.etag
+        yield SourceObject(bucket=record.s3.bucket.name, key=key, version=version)
+
+
+@dataclass(frozen=True)
+class TriggerService:
+    rules: TriggerRules
+    tasks: TaskService
+
+    def create_task(self, source: SourceObject) -> str | None:
+        """The new task's id, or None when no rule covers the object (the rules changed since S3
+        was told which prefixes to notify about)."""
+        rule = self.rules.rule_for(source.key)
+        if rule is None:
+            logger.warning("no trigger rule covers the object", extra={"source": source.url})
+            return None
+        task = self.tasks.create(rule.project, rule.request_for(source))
+        logger.info("task created for an uploaded object", extra={"task_id": task.id, "source": source.url})
+        return task.id

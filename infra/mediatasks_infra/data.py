@@ -1,0 +1,47 @@
+"""DynamoDB: tasks, API keys (hashed), published files, and the trigger's idempotency records."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from mediatasks import constants as c
+from mediatasks_infra.common import override_id
+
+
+def _table(scope: Construct, logical_id: str, key: str, *, expires: str | None = None) -> dynamodb.Table:
+    """A table as every table here is: on demand, encrypted, recoverable, kept on stack deletion."""
+    table = dynamodb.Table(
+        scope,
+        logical_id,
+        partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        time_to_live_attribute=expires,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    override_id(table, logical_id)
+    return table
+
+
+class Data(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = _table(self, c.TASKS_TABLE_ID, "id")
+        for sort, index_name in c.INDEX_BY_SORT.items():
+            self.table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name="project_id", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=f"{sort}_at", type=dynamodb.AttributeType.NUMBER),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        # API keys, stored only as their SHA-256 with the project they belong to
+        self.keys = _table(self, c.KEYS_TABLE_ID, "key_hash")
+        # files tasks published, by id, for later tasks' file_id inputs
+        self.files = _table(self, c.FILES_TABLE_ID, "id")
+        # Powertools idempotency records (one per uploaded object version), removed when they expire
+        self.idempotency = _table(self, c.IDEMPOTENCY_TABLE_ID, "id", expires="expiration")

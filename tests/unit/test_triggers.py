@@ -1,0 +1,127 @@
+"""Trigger rules, S3 event decoding and which s3:// inputs a project may read: pure, no AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from pydantic import ValidationError
+
+from mediatasks.domain.requests import InputBuckets, parse_s3_url
+from mediatasks.domain.triggers import SourceObject, TriggerRules
+from mediatasks.service.triggers import created_objects
+
+RULES = TriggerRules.from_list(
+    [
+        {"prefix": "incoming/video/", "project": "team-a", "kind": "video",
+         "options": {"width": 640, "height": 360}},
+        {"prefix": "incoming/audio/", "project": "team-b", "kind": "audio", "options": {"format": "mp3"},
+         "output": "s3://customer-out/podcasts/"},
+    ]
+)  # fmt: skip
+AWKWARD_KEYS = [
+    "incoming/video/plain.mp4",
+    "incoming/video/with space.mov",
+    "incoming/video/unicodé 映像.mkv",
+    "incoming/video/plus+sign and %25 percent?query#hash.mp4",
+    "incoming/video/deep/er/folders/x.webm",
+]
+
+
+def s3_message(key: str, *, version: str | None = None, event: str = "ObjectCreated:Put") -> dict[str, Any]:
+    """An S3 notification as S3 sends it: the key form-encoded (spaces as "+")."""
+    detail: dict[str, Any] = {"key": quote_plus(key), "size": 10, "eTag": "etag-1", "sequencer": "00A1"}
+    if version:
+        detail["versionId"] = version
+    return {
+        "Records": [
+            {"eventName": event, "s3": {"bucket": {"name": "uploads-bucket"}, "object": detail}},
+        ]
+    }
+
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_keys_arrive_decoded_and_survive_the_input_url(key: str) -> None:
+    (source,) = created_objects(s3_message(key))
+    assert source.key == key
+    assert parse_s3_url(source.url) == ("uploads-bucket", key)
+    rule = RULES.rule_for(source.key)
+    assert rule is not None
+    assert rule.project == "team-a"
+    request = rule.request_for(source)
+    assert request.input == f"s3://uploads-bucket/{key}"
+    assert request.metadata["source"] == source.url
+
+
+def test_the_version_id_wins_then_the_sequencer() -> None:
+    (versioned,) = created_objects(s3_message("incoming/video/a.mp4", version="v7"))
+    (unversioned,) = created_objects(s3_message("incoming/video/a.mp4"))
+    assert (versioned.version, unversioned.version) == ("v7", "00A1")
+    assert versioned.identity != unversioned.identity
+
+
+def test_test_events_folders_and_deletions_make_nothing() -> None:
+    assert list(created_objects({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
+    assert list(created_objects(s3_message("incoming/video/folder/"))) == []
+    assert list(created_objects(s3_message("incoming/video/a.mp4", event="ObjectRemoved:Delete"))) == []
+
+
+def test_a_rules_output_prefix_names_the_output_after_the_source() -> None:
+    rule = RULES.rule_for("incoming/audio/show/ep 1.wav")
+    assert rule is not None
+    request = rule.request_for(SourceObject("uploads-bucket", "incoming/audio/show/ep 1.wav", "v1"))
+    assert request.output == "s3://customer-out/podcasts/show/ep 1.mp3"
+    assert request.kind == "audio"
+
+
+def test_managed_outputs_get_a_filename_made_safe_from_the_key() -> None:
+    rule = RULES.rule_for("incoming/video/x")
+    assert rule is not None
+    named = rule.request_for(SourceObject("b-b-b", "incoming/video/Été 2026 (final)!.mov", "v"))
+    assert named.filename == "t_2026_final"
+    unnamed = rule.request_for(SourceObject("b-b-b", "incoming/video/映像.mov", "v"))
+    assert unnamed.filename is None  # nothing usable left: the kind's default name
+
+
+def test_objects_outside_every_prefix_match_no_rule() -> None:
+    assert RULES.rule_for("elsewhere/a.mp4") is None
+    assert RULES.rule_for("incoming/a.mp4") is None
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ([{"prefix": "in/", "project": "p", "kind": "video"},
+          {"prefix": "in/sub/", "project": "q", "kind": "audio"}], "overlap"),
+        ([{"prefix": "in/", "project": "p", "kind": "video", "options": {"width": 641}}], "multiple of 2"),
+        ([{"prefix": "in/", "project": "p", "kind": "video", "options": {"colour": "red"}}], "colour"),
+        ([{"prefix": "in/", "project": "p", "kind": "probe"}], "media"),
+        ([{"prefix": "in/", "project": "p", "kind": "video", "output": "s3://bucket/x"}], "ending in /"),
+        ([{"prefix": "in/", "project": "not a project!", "kind": "video"}], "project"),
+        ([{"prefix": "", "project": "p", "kind": "video"}], "prefix"),
+    ],
+)  # fmt: skip
+def test_bad_rules_fail_when_read(rules: list[dict[str, Any]], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TriggerRules.from_list(rules)
+
+
+def test_the_rules_round_trip_through_the_functions_environment() -> None:
+    assert TriggerRules.from_list(__import__("json").loads(RULES.as_json())) == RULES
+
+
+def test_a_project_reads_only_its_own_prefixes_of_the_watched_bucket() -> None:
+    buckets = InputBuckets(
+        media_bucket="media-bucket",
+        allowed=("shared-library",),
+        trigger_bucket="uploads-bucket",
+        trigger_prefixes=RULES.prefixes_by_project(),
+    )
+    assert buckets.allows("s3://uploads-bucket/incoming/video/a.mp4", "team-a")
+    assert not buckets.allows("s3://uploads-bucket/incoming/video/a.mp4", "team-b")
+    assert not buckets.allows("s3://uploads-bucket/elsewhere/a.mp4", "team-a")
+    assert buckets.allows("s3://shared-library/any.mp4", "team-b")
+    assert buckets.allows("s3://media-bucket/files/team-b/f/x.mp4", "team-b")
+    assert not buckets.allows("s3://media-bucket/files/team-a/f/x.mp4", "team-b")
+    assert not buckets.allows("s3://media-bucket/work/team-b/x.mp4", "team-b")
