@@ -144,3 +144,39 @@ def test_a_burst_beyond_the_stage_limits_gets_rate_limited(api: Api) -> None:
     assert json.loads(body)["kind"] == "rate_limited"
     assert {a[0] for a in answers} <= {401, 429}  # the rest reached the key check
     time.sleep(3)  # let the bucket refill before other tests
+
+
+def test_each_key_has_its_own_rate_limit(api: Api) -> None:
+    """The usage plan's per-key throttle: one key's burst is refused, another key is not slowed."""
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    busy, calm = new_key(api, "busy-team"), new_key(api, "calm-team")
+
+    def hit(key: str) -> tuple[int, str | None]:
+        request = urllib.request.Request(
+            f"{api.url}/tasks?limit=1", headers={"Authorization": f"Bearer {key}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, None
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Retry-After")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(hit, [busy] * 60))
+    assert {status for status, _ in answers} == {200, 429}
+    assert all(int(retry or 0) >= 1 for status, retry in answers if status == 429)
+    assert hit(calm) == (200, None)
+
+
+def test_oversized_headers_path_or_query_are_refused_before_the_api(api: Api) -> None:
+    status, error = api.request("GET", "/tasks", headers={"X-Padding": "x" * 9000})
+    assert (status, error["kind"]) == (413, "payload_too_large")
+    status, error = api.request("GET", "/tasks?" + "q=" + "x" * 3000)
+    assert (status, error["kind"]) == (413, "payload_too_large")
+    status, error = api.request("GET", "/tasks/" + "t" * 1100)
+    assert (status, error["kind"]) == (413, "payload_too_large")
+    status, _ = api.request("GET", "/tasks", headers={"X-Padding": "x" * 4000})
+    assert status == 200

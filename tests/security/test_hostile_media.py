@@ -4,15 +4,19 @@ and a canary listener on 127.0.0.1 sees no request."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from mediatasks.adapters.ffmpeg import binaries
 from tests.conftest import FileServer, MakeClip
 from tests.local_product import Api
+from tests.security.hostile_files import avi_with_gab2_subtitle, gif_claiming
 
 
 class Canary:
@@ -48,40 +52,85 @@ def hls(*entries: str) -> bytes:
     return f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:VOD\n{body}#EXT-X-ENDLIST\n".encode()
 
 
-def corpus(canary: Canary, clip: bytes) -> dict[str, bytes]:
+def corpus(canary: Canary, clip: bytes, frame: bytes, ten_hours: bytes) -> dict[str, tuple[bytes, str]]:
+    """Each file, and the error kind its task must fail with."""
+    unsupported, too_large = "input_unsupported", "input_too_large"
     return {
-        "playlist-to-canary.mp4": hls(f"{canary.url}/segment.ts"),
-        "playlist-to-passwd.avi": hls("file:///etc/passwd"),
-        "playlist-to-environ.mkv": hls("/proc/self/environ"),
-        "playlist-nested.mp4": hls(f"{canary.url}/nested.m3u8"),
-        "ffconcat.mp4": b"ffconcat version 1.0\nfile '/etc/passwd'\n",
-        "ffconcat-to-canary.mov": f"ffconcat version 1.0\nfile '{canary.url}/x.mp4'\n".encode(),
-        "gif-header-playlist.gif": b"GIF89a" + hls(f"{canary.url}/polyglot.ts"),
-        "empty.mp4": b"",
-        "truncated.mp4": clip[:1500],
-        "noise.mp4": bytes(range(256)) * 64,
-        "subtitles.srt.mp4": b"1\n00:00:00,000 --> 00:00:01,000\n<font>hi</font>\n",
-        "html.mp4": b"<!doctype html><video src='" + canary.url.encode() + b"/v.mp4'></video>",
+        "playlist-to-canary.mp4": (hls(f"{canary.url}/segment.ts"), unsupported),
+        "playlist-to-passwd.avi": (hls("file:///etc/passwd"), unsupported),
+        "playlist-to-environ.mkv": (hls("/proc/self/environ"), unsupported),
+        "playlist-nested.mp4": (hls(f"{canary.url}/nested.m3u8"), unsupported),
+        "ffconcat.mp4": (b"ffconcat version 1.0\nfile '/etc/passwd'\n", unsupported),
+        "ffconcat-to-canary.mov": (
+            f"ffconcat version 1.0\nfile '{canary.url}/x.mp4'\n".encode(),
+            unsupported,
+        ),
+        "gif-header-playlist.gif": (b"GIF89a" + hls(f"{canary.url}/polyglot.ts"), unsupported),
+        "avi-gab2-playlist-to-canary.avi": (
+            avi_with_gab2_subtitle(frame, 160, 120, hls(f"{canary.url}/gab2.ts")),
+            unsupported,
+        ),
+        "avi-gab2-playlist-to-passwd.avi": (
+            avi_with_gab2_subtitle(frame, 160, 120, hls("file:///etc/passwd")),
+            unsupported,
+        ),
+        "empty.mp4": (b"", unsupported),
+        "truncated.mp4": (clip[:1500], unsupported),
+        "noise.mp4": (bytes(range(256)) * 64, unsupported),
+        "subtitles.srt.mp4": (b"1\n00:00:00,000 --> 00:00:01,000\n<font>hi</font>\n", unsupported),
+        "html.mp4": (b"<!doctype html><video src='" + canary.url.encode() + b"/v.mp4'></video>", unsupported),
+        # headers claiming sizes the limits refuse, before anything is decoded
+        "screen-16000x16000.gif": (gif_claiming(16000, 16000), too_large),
+        "screen-65535x65535.gif": (gif_claiming(65535, 65535), unsupported),  # beyond what ffmpeg sizes
+        "ten-hours-in-a-few-kb.mp4": (ten_hours, too_large),
     }
 
 
+def _ffmpeg_output(*args: str, to: Path | None = None) -> bytes:
+    """What ffmpeg makes of a test pattern: on stdout, or in `to` (for containers that seek back
+    to write their header)."""
+    argv = [
+        binaries().ffmpeg,
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120",
+    ]
+    made = subprocess.run([*argv, *args, str(to or "-")], check=True, capture_output=True).stdout
+    return to.read_bytes() if to else made
+
+
 @pytest.fixture(scope="module")
-def hostile(canary: Canary, make_clip: MakeClip, file_server: FileServer) -> dict[str, str]:
+def hostile(canary: Canary, make_clip: MakeClip, file_server: FileServer) -> dict[str, tuple[str, str]]:
     clip = make_clip("hostile-base.mp4").read_bytes()
-    for name, content in corpus(canary, clip).items():
+    frame = _ffmpeg_output("-frames:v", "1", "-f", "mjpeg")
+    # two frames ten hours apart: a few KB whose timing says it lasts 10 h
+    ten_hours = _ffmpeg_output(
+        "-frames:v", "2", "-vf", "setpts=N*36000/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
+        "-preset", "ultrafast", to=file_server.root / "ten-hours.source.mp4",
+    )  # fmt: skip
+    files = corpus(canary, clip, frame, ten_hours)
+    for name, (content, _) in files.items():
         (file_server.root / name).write_bytes(content)
-    return {name: file_server.url_of(name) for name in corpus(canary, clip)}
+    return {name: (file_server.url_of(name), kind) for name, (_, kind) in files.items()}
 
 
 @pytest.mark.parametrize("kind", ["video", "probe", "image"])
 def test_hostile_files_fail_cleanly_and_reach_nothing(
-    api: Api, hostile: dict[str, str], canary: Canary, kind: str
+    api: Api, hostile: dict[str, tuple[str, str]], canary: Canary, kind: str
 ) -> None:
-    created = [(name, api.create({"kind": kind, "input": url})) for name, url in hostile.items()]
-    for name, task in created:
+    created = [
+        (name, expected, api.create({"kind": kind, "input": url}))
+        for name, (url, expected) in hostile.items()
+    ]
+    for name, expected, task in created:
         ended = api.wait(task["id"])
         assert (ended["status"], ended["output"]) == ("failed", None), name
-        assert ended["error"]["kind"] == "input_unsupported", (name, ended["error"])
+        assert ended["error"]["kind"] == expected, (name, ended["error"])
         assert "/etc/passwd" not in ended["error"]["message"]
     assert canary.requests == []
 

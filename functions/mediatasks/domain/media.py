@@ -138,6 +138,10 @@ def parse_ffprobe(report: dict[str, Any]) -> ProbedMedia:
     if not isinstance(format_name, str):
         raise InputUnsupported("the input is not a media file we can read")
     streams = report.get("streams") or []
+    if format_name.split(",")[0] == "avi" and any(s.get("codec_type") == "subtitle" for s in streams):
+        # AVI has no subtitle format of its own: its demuxer probes a GAB2 subtitle packet as a whole
+        # embedded file and opens it with whatever demuxer matches (an HLS playlist, a concat list).
+        raise InputUnsupported("AVI files that embed subtitle files are not accepted")
     video = next(
         (
             s

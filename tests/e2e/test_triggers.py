@@ -1,0 +1,119 @@
+"""S3 event triggers through the local product: an object dropped under a rule's prefix in the
+watched bucket becomes a task of the rule's project, and one object version makes one task."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+
+from mediatasks.local.stack import DEMO_TRIGGER_RULES
+from tests.conftest import MakeClip
+from tests.local_product import Api
+
+WATCHED_BUCKET = "mediatasks-uploads"
+(RULE,) = DEMO_TRIGGER_RULES
+APPEAR_SECONDS = 60
+
+
+def emulator(api: Api, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=api.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def tasks_from(api: Api, key: str) -> list[dict[str, Any]]:
+    source = f"s3://{WATCHED_BUCKET}/{key}"
+    status, listing = api.request("GET", "/tasks?limit=100")
+    assert status == 200, listing
+    return [task for task in listing["data"] if task["metadata"].get("source") == source]
+
+
+def first_task_from(api: Api, key: str) -> dict[str, Any]:
+    deadline = time.monotonic() + APPEAR_SECONDS
+    while time.monotonic() < deadline:
+        if found := tasks_from(api, key):
+            return found[0]
+        time.sleep(0.3)
+    raise AssertionError(f"no task appeared for {key!r} in {APPEAR_SECONDS}s")
+
+
+@pytest.mark.parametrize(
+    "name", ["plain.mp4", "with spaces.mp4", "unicodé 映像.mp4", "plus+and%25 percent?#.mp4"]
+)
+def test_an_upload_under_the_prefix_becomes_a_task_that_succeeds(
+    api: Api, make_clip: MakeClip, name: str
+) -> None:
+    key = RULE["prefix"] + name
+    emulator(api, "s3").upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, key)
+    task = api.wait(first_task_from(api, key)["id"])
+    assert task["status"] == "succeeded", task["error"]
+    assert (task["kind"], task["input"]) == (RULE["kind"], f"s3://{WATCHED_BUCKET}/{key}")
+    assert task["output"]["format"] == RULE["options"]["format"]
+    assert task["metadata"]["trigger_prefix"] == RULE["prefix"]
+
+
+def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip: MakeClip) -> None:
+    s3, sqs = emulator(api, "s3"), emulator(api, "sqs")
+    key = RULE["prefix"] + "delivered twice.mp4"
+    s3.upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, key)
+    first = first_task_from(api, key)
+    # the event as the emulator's S3 sent it, delivered twice more
+    etag = s3.head_object(Bucket=WATCHED_BUCKET, Key=key)["ETag"].strip('"')
+    event = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": WATCHED_BUCKET}, "object": {"key": quote_plus(key), "eTag": etag}},
+            }
+        ]
+    }
+    queue_url = sqs.get_queue_url(QueueName="mediatasks-trigger")["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+    api.wait(first["id"])
+    drained = time.monotonic() + 30
+    while time.monotonic() < drained and int(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]["ApproximateNumberOfMessages"]
+    ):
+        time.sleep(0.2)
+    time.sleep(1)  # the last batch taken off the queue has been handled
+    assert [task["id"] for task in tasks_from(api, key)] == [first["id"]]
+    # a new version of the object is a new upload: a second task
+    s3.upload_file(str(make_clip("other.mp4", seconds=1, size="160x120")), WATCHED_BUCKET, key)
+    deadline = time.monotonic() + APPEAR_SECONDS
+    while len(tasks_from(api, key)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert len(tasks_from(api, key)) == 2
+
+
+def test_uploads_elsewhere_and_folder_markers_make_no_task(api: Api, make_clip: MakeClip) -> None:
+    s3 = emulator(api, "s3")
+    outside = "elsewhere/clip.mp4"
+    s3.upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, outside)
+    s3.put_object(Bucket=WATCHED_BUCKET, Key=RULE["prefix"] + "a folder/", Body=b"")
+    marker = RULE["prefix"] + "after.mp4"
+    s3.upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, marker)
+    first_task_from(api, marker)  # the trigger has handled everything sent before it
+    assert tasks_from(api, outside) == []
+    assert tasks_from(api, RULE["prefix"] + "a folder/") == []
+
+
+def test_another_project_cannot_read_the_watched_bucket(api: Api) -> None:
+    from tests.e2e.test_projects import new_key
+
+    other = api.as_project(new_key(api, "trigger-outsider"))
+    status, error = other.request(
+        "POST", "/tasks", {"input": f"s3://{WATCHED_BUCKET}/{RULE['prefix']}plain.mp4", "kind": "video"}
+    )
+    assert (status, error["kind"]) == (400, "invalid_input")
