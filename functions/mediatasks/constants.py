@@ -41,6 +41,13 @@ MEDIA_BUCKET_ID = "MediaBucket"
 STATE_MACHINE_ID = "TaskStateMachine"
 FFMPEG_LAYER_ID = "FfmpegLayer"
 STACK_NAME = "MediaTasks"
+# The stack's outputs, which ops read after `cdk deploy` (docs/deploy.md).
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_USAGE_PLAN_ID = "UsagePlanId"
+OUTPUT_KEYS_TABLE = "ApiKeysTableName"
+OUTPUT_MEDIA_BUCKET = "MediaBucketName"
+OUTPUT_TRIGGER_BUCKET = "TriggerBucketName"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 # The tasks table's indexes for listing a project's tasks, one per sort order.
 INDEX_BY_SORT = {"created": "by_project_created", "updated": "by_project_updated"}
 

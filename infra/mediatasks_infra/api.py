@@ -132,8 +132,8 @@ class Api(Construct):
         )
         self.web_acl = self._web_acl(config)
         self._acknowledge_findings()
-        cdk.CfnOutput(scope, "ApiUrl", value=self.rest_api.url)
-        cdk.CfnOutput(scope, "UsagePlanId", value=self.usage_plan.usage_plan_id)
+        cdk.CfnOutput(scope, c.OUTPUT_API_URL, value=self.rest_api.url)
+        cdk.CfnOutput(scope, c.OUTPUT_USAGE_PLAN_ID, value=self.usage_plan.usage_plan_id)
 
     def _gateway_responses(self) -> None:
         # Only a request without the header is UNAUTHORIZED; a key the authorizer does not know gets

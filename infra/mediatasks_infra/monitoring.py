@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from mediatasks import constants as c
 from mediatasks_infra.api import Api
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.pipeline import Pipeline
@@ -113,7 +114,7 @@ class Monitoring(Construct):
             )
         for alarm in self.alarms.values():
             alarm.add_alarm_action(actions.SnsAction(self.topic))
-        cdk.CfnOutput(scope, "AlarmTopicArn", value=self.topic.topic_arn)
+        cdk.CfnOutput(scope, c.OUTPUT_ALARM_TOPIC, value=self.topic.topic_arn)
 
 
 def _any(

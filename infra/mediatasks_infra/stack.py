@@ -87,10 +87,10 @@ class MediaTasksStack(cdk.Stack):
             ],
         )
         acknowledge_grant_wildcards(self, config)
-        cdk.CfnOutput(self, "MediaBucketName", value=storage.bucket.bucket_name)
-        cdk.CfnOutput(self, "ApiKeysTableName", value=data.keys.table_name)
+        cdk.CfnOutput(self, c.OUTPUT_MEDIA_BUCKET, value=storage.bucket.bucket_name)
+        cdk.CfnOutput(self, c.OUTPUT_KEYS_TABLE, value=data.keys.table_name)
         if watched:
-            cdk.CfnOutput(self, "TriggerBucketName", value=watched.bucket.bucket_name)
+            cdk.CfnOutput(self, c.OUTPUT_TRIGGER_BUCKET, value=watched.bucket.bucket_name)
 
 
 def acknowledge_grant_wildcards(stack: cdk.Stack, config: StackConfig) -> None:

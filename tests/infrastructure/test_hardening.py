@@ -229,3 +229,13 @@ def test_constants_name_the_resources_the_local_stack_looks_up(resources: dict[s
         c.TRIGGER_BUCKET_ID, c.TRIGGER_QUEUE_ID, c.TRIGGER_DEAD_LETTER_QUEUE_ID, c.STATE_MACHINE_ID,
     ):  # fmt: skip
         assert logical_id in resources
+
+
+def test_constants_name_the_stack_outputs_ops_read() -> None:
+    _, stack = build_app(WITH_TRIGGERS)
+    outputs = set(Template.from_stack(stack).to_json()["Outputs"])
+    # besides ours, only the endpoint output CDK's RestApi always adds (the same URL as ApiUrl)
+    assert {name for name in outputs if not name.startswith("ApiRestApiEndpoint")} == {
+        c.OUTPUT_API_URL, c.OUTPUT_USAGE_PLAN_ID, c.OUTPUT_KEYS_TABLE, c.OUTPUT_MEDIA_BUCKET,
+        c.OUTPUT_TRIGGER_BUCKET, c.OUTPUT_ALARM_TOPIC,
+    }  # fmt: skip
