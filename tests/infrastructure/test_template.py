@@ -13,9 +13,9 @@ from moto import mock_aws
 
 from mediatasks import constants as c
 from mediatasks.local.cloud import LocalCloud
-from mediatasks.local.stack import DEMO_TRIGGER_RULES
 from mediatasks.local.template import public_routes
 from mediatasks_infra.app import build_app
+from tests.infrastructure.conftest import WITH_TRIGGERS
 
 OUR_FUNCTIONS = {
     c.API_FUNCTION_ID: "mediatasks.handlers.api.handler",
@@ -27,7 +27,6 @@ OUR_FUNCTIONS = {
     c.AUTHORIZER_FUNCTION_ID: "mediatasks.handlers.authorizer.handler",
     c.TRIGGER_FUNCTION_ID: "mediatasks.handlers.trigger.handler",
 }
-WITH_TRIGGERS = {"mediatasks:triggerRules": DEMO_TRIGGER_RULES}
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from mediatasks.domain.kinds import MEDIA_KINDS
 from mediatasks.domain.media import EXTENSION_BY_FORMAT
-from mediatasks.domain.options import MediaOptions
-from mediatasks.domain.requests import CreateTaskRequest, parse_s3_url
+from mediatasks.domain.requests import CreateTaskRequest
 
 ProjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 _REQUEST = TypeAdapter(CreateTaskRequest)
@@ -91,13 +98,16 @@ class TriggerRule(BaseModel):
         filename = _NOT_FILENAME.sub("_", stem.name).strip("._-")[:100]
         if filename:
             body["filename"] = filename
-        request = _REQUEST.validate_python(body)
         if self.output is not None:
-            if not isinstance(request.options, MediaOptions):
-                raise TypeError(f"kind {self.kind} has no output format")
-            extension = EXTENSION_BY_FORMAT.get(request.options.format, request.options.format)
-            request = request.model_copy(update={"output": f"{self.output}{stem}.{extension}"})
-        return request
+            output_format = MEDIA_KINDS[self.kind].options.model_validate(self.options).format
+            body["output"] = f"{self.output}{stem}.{EXTENSION_BY_FORMAT.get(output_format, output_format)}"
+        return _REQUEST.validate_python(body)
+
+    @model_validator(mode="after")
+    def _makes_valid_requests(self) -> TriggerRule:
+        # a rule whose options or output the API would refuse must fail synth, not every upload
+        self.request_for(SourceObject("example-bucket", f"{self.prefix}example.mov", "v"))
+        return self
 
 
 class TriggerRules(BaseModel):
@@ -108,15 +118,11 @@ class TriggerRules(BaseModel):
 
     @field_validator("rules")
     @classmethod
-    def _checked(cls, rules: tuple[TriggerRule, ...]) -> tuple[TriggerRule, ...]:
+    def _no_overlaps(cls, rules: tuple[TriggerRule, ...]) -> tuple[TriggerRule, ...]:
         for index, rule in enumerate(rules):
             for other in rules[index + 1 :]:
                 if rule.prefix.startswith(other.prefix) or other.prefix.startswith(rule.prefix):
                     raise ValueError(f"trigger prefixes {rule.prefix!r} and {other.prefix!r} overlap")
-            # a rule whose options the API would refuse must fail synth, not every upload
-            rule.request_for(SourceObject("example-bucket", f"{rule.prefix}example.mov", "v"))
-            if rule.output is not None:
-                parse_s3_url(rule.output + "x")
         return rules
 
     @classmethod
