@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from mediatasks.adapters import ffmpeg
-from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args
+from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.keys import new_api_key
 from mediatasks.domain.media import parse_ffprobe
-from mediatasks.domain.options import VideoOptions
+from mediatasks.kinds.video import VideoOptions, video_encode_args
 from mediatasks.local.cloud import LocalLambdaContext, free_port
 from mediatasks.local.http_api import proxy_event
 from mediatasks.local.stack import DEVELOPMENT_PROJECT, LocalStack

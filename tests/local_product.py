@@ -20,6 +20,7 @@ import pytest
 
 from mediatasks.domain.tasks import TERMINAL_STATUSES
 from mediatasks.local.cloud import free_port
+from tests.openapi_contract import check_response
 
 STARTUP_SECONDS = 120
 DESTINATION_BUCKET = "customer-destination"
@@ -49,11 +50,15 @@ class Api:
         for _ in range(RATE_LIMIT_RETRIES):
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
-                    return response.status, json.loads(response.read())
+                    status, reply = response.status, json.loads(response.read())
             except urllib.error.HTTPError as error:
-                if error.code != 429:
-                    return error.code, json.loads(error.read())
-                time.sleep(float(error.headers.get("Retry-After") or 1))
+                if error.code == 429:
+                    time.sleep(float(error.headers.get("Retry-After") or 1))
+                    continue
+                status, reply = error.code, json.loads(error.read())
+            if not any(name.lower() == "accept-version" for name in headers or {}):
+                check_response(method, path, status, reply)  # the latest contract is the documented one
+            return status, reply
         raise AssertionError(f"{method} {path} was rate limited {RATE_LIMIT_RETRIES} times in a row")
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:

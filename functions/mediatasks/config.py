@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from mediatasks import constants as c
 from mediatasks.domain.media import InputLimits
 from mediatasks.domain.requests import InputBuckets
-from mediatasks.domain.triggers import TriggerRules
+from mediatasks.service.trigger_rules import TriggerRules
 
 
 def _csv(value: str | None) -> tuple[str, ...]:

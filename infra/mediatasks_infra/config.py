@@ -8,7 +8,7 @@ from typing import Any, Literal
 from constructs import Node
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mediatasks.domain.triggers import TriggerRules
+from mediatasks.service.trigger_rules import TriggerRules
 
 PREFIX = "mediatasks:"
 FunctionRole = Literal["api", "authorizer", "probe", "ingest", "encode", "upload", "markFailed", "trigger"]

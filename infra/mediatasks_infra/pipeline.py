@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -11,11 +13,22 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from mediatasks import constants as c
+from mediatasks.domain.tasks import StepName
+from mediatasks.kinds.base import STEP_RESULT
+from mediatasks.kinds.registry import KINDS
 from mediatasks_infra.common import LAYER_BUILD_DIR, RUNTIME, acknowledge, override_id
 from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.storage import Storage
+
+# The state machine's name for each step's state.
+STATE_NAMES: Mapping[StepName, str] = {
+    StepName.probe: "Probe",
+    StepName.ingest: "Ingest",
+    StepName.transcode: "Encode",
+    StepName.upload: "Upload",
+}
 
 
 class Pipeline(Construct):
@@ -87,35 +100,13 @@ class Pipeline(Construct):
             payload_response_only=True,
             result_path="$.failure",
         ).next(failed)
-
-        def invoke(name: str, fn: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
-            step = tasks.LambdaInvoke(
-                self, name, lambda_function=fn, payload_response_only=True, result_path=result_path
-            )
-            step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
-            return step
-
-        # A probe task ends after probing; an ingest or export publishes its source as it is.
-        succeeded = sfn.Succeed(self, "Succeeded")
-        publish = invoke("Upload", upload, "$.output").next(succeeded)
-        transcode = invoke("Encode", encode, "$.rendition").next(publish)
-        after_ingest = (
-            sfn.Choice(self, "TranscodeOrPublish")
-            .when(
-                sfn.Condition.or_(
-                    sfn.Condition.string_equals("$.kind", "ingest"),
-                    sfn.Condition.string_equals("$.kind", "export"),
-                ),
-                publish,
-            )
-            .otherwise(transcode)
-        )
-        after_probe = (
-            sfn.Choice(self, "ProbeOnly")
-            .when(sfn.Condition.string_equals("$.kind", "probe"), succeeded)
-            .otherwise(invoke("Ingest", ingest, "$.source").next(after_ingest))
-        )
-        definition = invoke("Probe", probe, "$.probe").next(after_probe)
+        step_function_of = {
+            StepName.probe: probe,
+            StepName.ingest: ingest,
+            StepName.transcode: encode,
+            StepName.upload: upload,
+        }
+        definition = self._definition(step_function_of, record_failure)
         self.state_machine = sfn.StateMachine(
             self,
             c.STATE_MACHINE_ID,
@@ -138,3 +129,46 @@ class Pipeline(Construct):
                 for fn in self.step_functions
             },
         )
+
+    def _definition(
+        self, step_function_of: Mapping[StepName, lambda_.IFunction], on_error: sfn.IChainable
+    ) -> sfn.IChainable:
+        """One state per step; after each, a Choice on the task's kind picks the step that kind runs
+        next (or success), as the registry declares. A step whose kinds all go the same way is
+        chained directly."""
+        succeeded = sfn.Succeed(self, "Succeeded")
+        states: dict[StepName, tasks.LambdaInvoke] = {}
+        for step in StepName:
+            if any(step in kind.steps for kind in KINDS.values()):
+                state = tasks.LambdaInvoke(
+                    self,
+                    STATE_NAMES[step],
+                    lambda_function=step_function_of[step],
+                    payload_response_only=True,
+                    result_path=f"$.{STEP_RESULT[step]}",
+                )
+                state.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
+                states[step] = state
+        for step, state in states.items():
+            kinds_by_next: dict[StepName | None, list[str]] = {}
+            for kind in KINDS.values():
+                if step in kind.steps:
+                    kinds_by_next.setdefault(kind.next_step(step), []).append(kind.name)
+            targets = {
+                following: states[following] if following else succeeded for following in kinds_by_next
+            }
+            if len(targets) == 1:
+                state.next(next(iter(targets.values())))
+                continue
+            choice = sfn.Choice(self, f"After{STATE_NAMES[step]}")
+            for following, names in kinds_by_next.items():
+                conditions = [sfn.Condition.string_equals("$.kind", name) for name in names]
+                choice.when(
+                    conditions[0] if len(conditions) == 1 else sfn.Condition.or_(*conditions),
+                    targets[following],
+                )
+            state.next(choice)
+        first_steps = {kind.steps[0] for kind in KINDS.values()}
+        if len(first_steps) != 1:
+            raise ValueError("every kind's first step must be the same: the execution starts there")
+        return states[first_steps.pop()]

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -106,11 +107,15 @@ def test_file_ids_reuse_a_stored_file_within_the_project_only(api: Api, other: A
     file_id = stored["output"]["id"]
     reused = api.run({"kind": "video", "file_id": file_id, "options": {"width": 64}})
     assert reused["status"] == "succeeded", reused["error"]
-    assert reused["input"].startswith("s3://mediatasks-media/files/dev/")
+    # the task shows the file id it was given, never where we store the file
+    assert reused["input"] == file_id
+    assert not reused["inputs"][0]["url"].startswith("s3://")
     status, error = other.request("POST", "/tasks", {"kind": "video", "file_id": file_id})
     assert (status, error["kind"], error["field"]) == (400, "invalid_input", "file_id")
     # nor can another project name the stored object directly
-    status, error = other.request("POST", "/tasks", {"kind": "video", "input": reused["input"]})
+    stored_at = "s3://" + unquote(urlsplit(stored["output"]["url"]).path).lstrip("/")
+    assert stored_at.startswith("s3://mediatasks-media/files/dev/")
+    status, error = other.request("POST", "/tasks", {"kind": "video", "input": stored_at})
     assert (status, error["kind"]) == (400, "invalid_input")
 
 

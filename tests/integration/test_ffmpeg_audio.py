@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from mediatasks.adapters import ffmpeg
-from mediatasks.domain.ffmpeg_args import Limits, audio_encode_args, ffprobe_args
+from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.media import parse_ffprobe
-from mediatasks.domain.options import AudioOptions
+from mediatasks.kinds.audio import AudioOptions, audio_encode_args
 from tests.conftest import MakeClip, ffprobe_json
 
 

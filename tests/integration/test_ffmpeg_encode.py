@@ -9,10 +9,10 @@ import pytest
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.domain.errors import InputUnsupported, ProcessingFailed, StepTimeout
-from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args, video_encode_args
+from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_args
 from mediatasks.domain.media import parse_ffprobe
-from mediatasks.domain.options import VideoOptions
 from mediatasks.domain.progress import FfmpegProgress
+from mediatasks.kinds.video import VideoOptions, video_encode_args
 from tests.conftest import MakeClip, ffprobe_json
 
 LIMITS = Limits(max_output_bytes=50_000_000)

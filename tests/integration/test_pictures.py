@@ -11,9 +11,10 @@ from PIL import Image
 from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.pictures import encode_picture
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
-from mediatasks.domain.ffmpeg_args import Limits, animation_args, ffprobe_args, image_frame_args
+from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.media import UNDECODABLE_DEMUXERS, parse_ffprobe, source_file
-from mediatasks.domain.options import AnimationOptions, ImageOptions
+from mediatasks.kinds.animation import AnimationOptions, animation_args
+from mediatasks.kinds.image import ImageOptions, image_frame_args
 from tests.conftest import MakeClip
 
 

@@ -12,6 +12,7 @@ from moto import mock_aws
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.constants import TASKS_TABLE_ID
 from mediatasks.domain.tasks import MediaFile, Status, StepName, StepStatus, StoredObject, Task, TaskErrorInfo
+from mediatasks.kinds.registry import kind_of
 from mediatasks.local.cloud import table_definition
 
 
@@ -24,10 +25,14 @@ def store(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         yield TaskStore("tasks", dynamodb.Table("tasks"))
 
 
+VIDEO = kind_of("video")
+
+
 def new_task(store: TaskStore) -> Task:
     task = Task.create(
         project_id="prj_one",
         kind="video",
+        steps=VIDEO.steps,
         input_url="https://example.com/a.mp4",
         options={"width": 640, "fps": 29.97},
         destination=None,
@@ -45,14 +50,14 @@ def test_round_trip_keeps_every_field(store: TaskStore) -> None:
 
 def test_steps_move_the_task_forward(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.probe, Status.validating)
+    store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
     running = store.get(task.id)
     assert running is not None
     assert running.status == Status.validating
     assert running.steps[StepName.probe].status == StepStatus.processing
     assert running.started_at is not None
-    store.finish_step(task.id, StepName.probe, Status.queued)
-    store.start_step(task.id, StepName.ingest, Status.processing)
+    store.finish_step(task.id, StepName.probe, Status.queued, VIDEO.progress(StepName.probe, 100))
+    store.start_step(task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 0))
     after = store.get(task.id)
     assert after is not None
     assert after.status == Status.processing
@@ -62,9 +67,9 @@ def test_steps_move_the_task_forward(store: TaskStore) -> None:
 
 def test_a_late_update_cannot_move_a_task_backwards(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.transcode, Status.processing)
+    store.start_step(task.id, StepName.transcode, Status.processing, VIDEO.progress(StepName.transcode, 0))
     with pytest.raises(TaskNotActive):
-        store.start_step(task.id, StepName.probe, Status.validating)
+        store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
     current = store.get(task.id)
     assert current is not None
     assert current.status == Status.processing
@@ -72,7 +77,7 @@ def test_a_late_update_cannot_move_a_task_backwards(store: TaskStore) -> None:
 
 def test_a_finished_task_never_changes(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.probe, Status.validating)
+    store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
     store.fail(task.id, TaskErrorInfo(kind="input_unsupported", message="not media"), StepName.probe)
     output = MediaFile(
         kind="video", format="mp4", type="video/mp4", location=StoredObject(bucket="b", key="k")
@@ -80,7 +85,7 @@ def test_a_finished_task_never_changes(store: TaskStore) -> None:
     with pytest.raises(TaskNotActive):
         store.succeed(task.id, StepName.upload, output)
     with pytest.raises(TaskNotActive):
-        store.start_step(task.id, StepName.ingest, Status.processing)
+        store.start_step(task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 0))
     with pytest.raises(TaskNotActive):
         store.fail(task.id, TaskErrorInfo(kind="timeout", message="late"), None)
     final = store.get(task.id)
@@ -93,7 +98,7 @@ def test_a_finished_task_never_changes(store: TaskStore) -> None:
 
 def test_success_records_the_output(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.upload, Status.finishing)
+    store.start_step(task.id, StepName.upload, Status.finishing, VIDEO.progress(StepName.upload, 0))
     output = MediaFile(
         kind="video", format="mp4", type="video/mp4", duration=2.5, location=StoredObject(bucket="b", key="k")
     )
@@ -106,14 +111,16 @@ def test_success_records_the_output(store: TaskStore) -> None:
 
 def test_updates_to_a_missing_task_are_refused(store: TaskStore) -> None:
     with pytest.raises(TaskNotActive):
-        store.start_step("task_nope", StepName.probe, Status.validating)
+        store.start_step("task_nope", StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
 
 
 def test_cancel_ends_unfinished_steps_and_blocks_later_writes(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.probe, Status.validating)
-    store.finish_step(task.id, StepName.probe, Status.queued)
-    running = store.start_step(task.id, StepName.ingest, Status.processing)
+    store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
+    store.finish_step(task.id, StepName.probe, Status.queued, VIDEO.progress(StepName.probe, 100))
+    running = store.start_step(
+        task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 0)
+    )
     cancelled = store.cancel(running)
     assert cancelled.status == Status.cancelled
     assert [s.status for s in cancelled.steps.values()] == [
@@ -123,6 +130,6 @@ def test_cancel_ends_unfinished_steps_and_blocks_later_writes(store: TaskStore) 
         StepStatus.cancelled,
     ]
     with pytest.raises(TaskNotActive):
-        store.finish_step(task.id, StepName.ingest, Status.processing)
+        store.finish_step(task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 100))
     with pytest.raises(TaskNotActive):
         store.cancel(cancelled)

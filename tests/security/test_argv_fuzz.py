@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from mediatasks.adapters import ffmpeg
 from mediatasks.domain.errors import TaskFailure
 from mediatasks.domain.ffmpeg_args import Limits
-from mediatasks.domain.kinds import MEDIA_KINDS
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Fit, Position, Quality
+from mediatasks.kinds.registry import media_kinds
 
 EXAMPLES = 2000
 SOURCE, OUTPUT = "/scratch/task/source", "/scratch/task/out/output"
@@ -37,7 +37,7 @@ colour = st.one_of(st.none(), st.from_regex(r"\A#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})
 
 
 def option_values(kind: str) -> st.SearchStrategy[dict[str, Any]]:
-    fields = MEDIA_KINDS[kind].options.model_fields
+    fields = media_kinds()[kind].options.model_fields
     values: dict[str, st.SearchStrategy[Any]] = {
         "format": st.sampled_from(get_args(fields["format"].annotation)),
         "quality": st.sampled_from(get_args(Quality)),
@@ -70,18 +70,18 @@ media = st.builds(
 )
 
 
-@pytest.mark.parametrize("kind", sorted(MEDIA_KINDS))
+@pytest.mark.parametrize("kind", sorted(media_kinds()))
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_option_renders_only_our_tokens(kind: str, data: st.DataObject) -> None:
     raw = data.draw(option_values(kind))
     try:
-        options = MEDIA_KINDS[kind].options.model_validate(raw)
+        options = media_kinds()[kind].options.model_validate(raw)
     except ValidationError:
         assume(False)  # refused at the API: never reaches ffmpeg
     probed = data.draw(media)
     try:
-        argv = MEDIA_KINDS[kind].encode_args(
+        argv = media_kinds()[kind].encoding.encode_args(  # type: ignore[union-attr]
             "/opt/bin/ffmpeg", options, probed, SOURCE, OUTPUT, Limits(10**9)
         )
     except TaskFailure:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args, video_encode_args, video_filters
+from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.media import ProbedMedia
-from mediatasks.domain.options import VideoOptions
+from mediatasks.kinds.video import VideoOptions, video_encode_args, video_filters
 
 SOURCE = ProbedMedia(
     demuxer="mov",

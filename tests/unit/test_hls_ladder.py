@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mediatasks.domain.ffmpeg_args import Rendition, hls_ladder
 from mediatasks.domain.media import ProbedMedia
-from mediatasks.domain.options import AdaptiveOptions
+from mediatasks.kinds.adaptive_video import AdaptiveOptions, Rendition, hls_ladder
 
 
 def source(width: int, height: int) -> ProbedMedia:

@@ -2,17 +2,32 @@ from __future__ import annotations
 
 import pytest
 
-from mediatasks.domain.progress import FfmpegProgress, Throttle, task_progress
+from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.tasks import StepName
+from mediatasks.kinds.registry import KINDS, kind_of
 
 
-def test_task_progress_spans_the_steps_in_order() -> None:
-    assert task_progress(StepName.probe, 0) == 0
-    assert task_progress(StepName.transcode, 0) == 15
-    assert task_progress(StepName.transcode, 50) == 55
-    assert task_progress(StepName.upload, 100) == 100
-    values = [task_progress(step, p) for step in StepName for p in (0, 50, 100)]
+def test_a_media_task_progress_spans_its_steps_by_weight() -> None:
+    video = kind_of("video")
+    assert video.progress(StepName.probe, 0) == 0
+    assert video.progress(StepName.transcode, 0) == 15
+    assert video.progress(StepName.transcode, 50) == 55
+    assert video.progress(StepName.upload, 100) == 100
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_goes_from_0_to_100_without_going_back(name: str) -> None:
+    kind = KINDS[name]
+    values = [kind.progress(step, percent) for step in kind.steps for percent in (0, 50, 100)]
     assert values == sorted(values)
+    assert (values[0], values[-1]) == (0, 100)
+
+
+def test_a_kind_without_a_transcode_shares_the_whole_among_its_own_steps() -> None:
+    ingest = kind_of("import")
+    assert ingest.steps == (StepName.probe, StepName.ingest, StepName.upload)
+    assert ingest.progress(StepName.ingest, 0) == 25
+    assert ingest.progress(StepName.upload, 0) == 75
 
 
 def feed(duration: float | None, text: str) -> list[int]:

@@ -8,9 +8,10 @@ from urllib.parse import quote_plus
 import pytest
 from pydantic import ValidationError
 
+from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.requests import InputBuckets, parse_s3_url
-from mediatasks.domain.triggers import SourceObject, TriggerRules
-from mediatasks.service.triggers import created_objects
+from mediatasks.service.trigger_rules import SourceObject, TriggerRules
+from mediatasks.service.triggers import TriggerService, created_objects
 
 RULES = TriggerRules.from_list(
     [
@@ -125,3 +126,19 @@ def test_a_project_reads_only_its_own_prefixes_of_the_watched_bucket() -> None:
     assert buckets.allows("s3://media-bucket/files/team-b/f/x.mp4", "team-b")
     assert not buckets.allows("s3://media-bucket/files/team-a/f/x.mp4", "team-b")
     assert not buckets.allows("s3://media-bucket/work/team-b/x.mp4", "team-b")
+
+
+class RefusingTasks:
+    """A task service that refuses every request, as the API would an object it cannot process."""
+
+    def create(self, project_id: str, request: Any) -> Any:
+        raise RequestRejected(
+            ErrorKind.invalid_option, "bucket 'gone' is not an allowed output bucket", "output"
+        )
+
+
+def test_an_object_whose_task_is_refused_is_dropped_not_retried() -> None:
+    # a refusal is final for that object: raising would have SQS retry it three times into the DLQ
+    triggers = TriggerService(RULES, RefusingTasks())  # type: ignore[arg-type]
+    source = SourceObject("uploads-bucket", "incoming/video/a.mp4", "v1")
+    assert triggers.create_task(source) is None

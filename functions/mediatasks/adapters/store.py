@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError
 
 from mediatasks.constants import INDEX_BY_SORT
 from mediatasks.domain.listing import ListQuery
-from mediatasks.domain.progress import task_progress
 from mediatasks.domain.tasks import (
     STATUS_RANK,
     TERMINAL_RANK,
@@ -144,21 +143,27 @@ class TaskStore:
                 raise TaskNotActive(task_id) from error
             raise
 
-    def start_step(self, task_id: str, step: StepName, status: Status) -> Task:
+    def start_step(self, task_id: str, step: StepName, status: Status, task_percent: int) -> Task:
         """Marks the step running and returns the task as it now is."""
         now = now_ms()
         running = _step_fields(step, StepStatus.processing, now, started_at=now, progress=0)
-        started = {"started_at": _IF_NOT_SET, "progress": task_progress(step, 0)}
+        started = {"started_at": _IF_NOT_SET, "progress": task_percent}
         return self._update(task_id, status, started | running)
 
-    def step_progress(self, task_id: str, step: StepName, status: Status, percent: int) -> None:
+    def step_progress(
+        self, task_id: str, step: StepName, status: Status, percent: int, task_percent: int
+    ) -> None:
         fields = _step_fields(step, StepStatus.processing, now_ms(), progress=percent)
-        self._update(task_id, status, {"progress": task_progress(step, percent), **fields})
+        self._update(task_id, status, {"progress": task_percent, **fields})
 
-    def finish_step(self, task_id: str, step: StepName, status: Status) -> None:
+    def finish_step(self, task_id: str, step: StepName, status: Status, task_percent: int) -> None:
         now = now_ms()
         done = _step_fields(step, StepStatus.succeeded, now, progress=100, finished_at=now)
-        self._update(task_id, status, {"progress": task_progress(step, 100), **done})
+        self._update(task_id, status, {"progress": task_percent, **done})
+
+    def record_source(self, task_id: str, status: Status, source: MediaFile) -> None:
+        """Keeps what the probe found the input to be, for the task's `inputs`."""
+        self._update(task_id, status, {"source": source.model_dump(mode="json", exclude_none=True)})
 
     def succeed(self, task_id: str, last_step: StepName, output: MediaFile) -> None:
         now = now_ms()

@@ -16,14 +16,14 @@ class Workflow:
         self._arn = state_machine_arn
         self._sfn = client or boto3.client("stepfunctions")
 
-    def stop(self, task_id: str) -> None:
-        execution = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{task_id}"
+    def stop(self, run_id: str) -> None:
+        execution = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{run_id}"
         self._sfn.stop_execution(executionArn=execution, cause="cancelled by the caller")
 
-    def start(self, task_id: str, kind: str) -> str:
-        """One execution per task, named by the task id, so a repeated start cannot run it twice.
+    def start(self, run_id: str, task_id: str, kind: str) -> str:
+        """The task's execution, named by its run id, so a repeated start cannot run it twice.
         The state machine branches on the kind (a probe stops after probing, an ingest skips the
         transcode)."""
         state = json.dumps({"task_id": task_id, "kind": kind})
-        response = self._sfn.start_execution(stateMachineArn=self._arn, name=task_id, input=state)
+        response = self._sfn.start_execution(stateMachineArn=self._arn, name=run_id, input=state)
         return response["executionArn"]

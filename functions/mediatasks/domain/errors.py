@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 
-class ApiError(Exception):
-    """An error returned to an API caller as `{"kind", "message", "field"}` with an HTTP status."""
+class ErrorKind(StrEnum):
+    """Why a request was refused (SPEC.md's error kinds). The API maps each to its HTTP status."""
 
-    def __init__(self, status: int, kind: str, message: str, field: str | None = None) -> None:
+    input_required = "input_required"
+    invalid_input = "invalid_input"
+    invalid_format = "invalid_format"
+    invalid_codec = "invalid_codec"
+    invalid_option = "invalid_option"
+    invalid_json = "invalid_json"
+    invalid_version = "invalid_version"
+    kind_unsupported = "kind_unsupported"
+    token_missing = "token_missing"  # noqa: S105 - an error kind, not a secret
+    token_invalid = "token_invalid"  # noqa: S105 - an error kind, not a secret
+    not_found = "not_found"
+    task_not_found = "task_not_found"
+    task_not_cancellable = "task_not_cancellable"
+    payload_too_large = "payload_too_large"
+    rate_limited = "rate_limited"
+    internal_error = "internal_error"
+
+
+class RequestRejected(Exception):
+    """A request the service refuses, told to the caller as `{"kind", "message", "field"}`."""
+
+    def __init__(self, kind: ErrorKind, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
         self.kind = kind
         self.message = message
         self.field = field
-
-    def body(self) -> dict[str, str]:
-        body = {"kind": self.kind, "message": self.message}
-        if self.field is not None:
-            body["field"] = self.field
-        return body
 
 
 class TaskFailure(Exception):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mediatasks.domain.errors import ApiError
+from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.tasks import Status
 
 SORT_ATTRIBUTE = {"created": "created_at", "updated": "updated_at"}
@@ -60,9 +60,11 @@ class Cursor(BaseModel):
             padded = token + "=" * (-len(token) % 4)
             cursor = cls.model_validate(json.loads(base64.urlsafe_b64decode(padded)))
         except (binascii.Error, ValueError, ValidationError, UnicodeDecodeError):
-            raise ApiError(400, "invalid_option", "cursor is not one this API made", "cursor") from None
+            raise RequestRejected(
+                ErrorKind.invalid_option, "cursor is not one this API made", "cursor"
+            ) from None
         if cursor.query != query.fingerprint() or cursor.key.get("project_id") != project_id:
-            raise ApiError(400, "invalid_option", "cursor belongs to a different listing", "cursor")
+            raise RequestRejected(ErrorKind.invalid_option, "cursor belongs to a different listing", "cursor")
         return cursor
 
 

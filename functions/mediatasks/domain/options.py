@@ -1,5 +1,6 @@
-"""Processing options of each task kind: the one definition that drives API validation, the OpenAPI
-document, ffmpeg argument building and CLI flags."""
+"""The option pieces kinds share (quality, framing, trimming), from which each kind's options model
+under `kinds/` is composed: that model drives API validation, the OpenAPI document, ffmpeg argument
+building and CLI flags."""
 
 from __future__ import annotations
 
@@ -17,16 +18,6 @@ Fit = Literal["contain", "cover", "fill"]
 Position = Literal[
     "center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left", "bottom_right"
 ]  # fmt: skip
-VideoFormat = Literal["mp4", "webm", "mov"]
-AudioFormat = Literal["mp3", "aac", "ogg", "opus", "wav", "flac"]
-ImageFormat = Literal["jpeg", "png", "webp", "gif", "avif"]
-AnimationFormat = Literal["gif", "webp"]
-AdaptiveFormat = Literal["hls"]
-MAX_ANIMATION_SECONDS = 30.0
-# Formats whose encoder takes no bitrate: lossless ones, and Vorbis (ffmpeg's own encoder has only a
-# quality scale)
-NO_BITRATE_AUDIO: tuple[AudioFormat, ...] = ("wav", "flac", "ogg")
-VideoCodec = Literal["h264", "h265", "vp9", "av1"]
 
 
 Percentage = Annotated[str, StringConstraints(pattern=r"^(100|[1-9][0-9]?)(\.[0-9]{1,2})?%$")]
@@ -38,13 +29,6 @@ Dimension = Annotated[
 HexColour = Annotated[str, StringConstraints(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")]
 MAX_SECONDS = 86_400.0
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS)]
-
-# The first codec of each container is its default.
-VIDEO_CODECS_BY_FORMAT: dict[str, tuple[VideoCodec, ...]] = {
-    "mp4": ("h264", "h265", "av1"),
-    "webm": ("vp9", "av1"),
-    "mov": ("h264", "h265"),
-}
 
 
 class StrictOptions(BaseModel):
@@ -89,80 +73,6 @@ class Framing(StrictOptions):
                 "background_needs_contain", "background is only allowed with fit contain"
             )
         return self
-
-
-class VideoOptions(Framing, Trim, MediaOptions):
-    format: VideoFormat = "mp4"
-    codec: VideoCodec | None = Field(
-        default=None, description="Defaults to h264 for mp4 and mov, vp9 for webm"
-    )
-    fps: float | None = Field(default=None, ge=1, le=60)
-    bitrate: int | None = Field(default=None, ge=300_000, le=60_000_000, description="Video bits per second")
-
-    @model_validator(mode="after")
-    def _codec_fits_container(self) -> Self:
-        allowed = VIDEO_CODECS_BY_FORMAT[self.format]
-        if self.codec is None:
-            self.codec = allowed[0]
-        elif self.codec not in allowed:
-            raise PydanticCustomError(
-                "invalid_codec",
-                "codec {codec} cannot be stored in {format}; use one of: {allowed}",
-                {"codec": self.codec, "format": self.format, "allowed": ", ".join(allowed)},
-            )
-        return self
-
-
-class AudioOptions(Trim, MediaOptions):
-    format: AudioFormat = "mp3"
-    bitrate: int | None = Field(
-        default=None,
-        ge=32_000,
-        le=320_000,
-        description="Bits per second; not for wav, flac or ogg (use quality)",
-    )
-
-    @model_validator(mode="after")
-    def _bitrate_only_where_it_applies(self) -> Self:
-        if self.bitrate is not None and self.format in NO_BITRATE_AUDIO:
-            raise PydanticCustomError(
-                "bitrate_not_applicable",
-                "bitrate does not apply to {format}; use quality",
-                {"format": self.format},
-            )
-        return self
-
-
-class ImageOptions(Framing, MediaOptions):
-    format: ImageFormat = "jpeg"
-    start: Seconds | None = Field(
-        default=None, description="For a video input: the time of the frame, in seconds"
-    )
-
-
-class AnimationOptions(Trim, MediaOptions):
-    """An animated picture from a stretch of video: by default its first 5 s, 480 px wide, 10 fps."""
-
-    format: AnimationFormat = "gif"
-    width: Dimension | None = None
-    height: Dimension | None = None
-    fps: float = Field(default=10, ge=1, le=30)
-
-    @model_validator(mode="after")
-    def _short_enough(self) -> Self:
-        if self.end is not None and self.end - (self.start or 0) > MAX_ANIMATION_SECONDS:
-            raise PydanticCustomError(
-                "animation_too_long",
-                "an animation lasts at most {seconds:g} seconds",
-                {"seconds": MAX_ANIMATION_SECONDS},
-            )
-        return self
-
-
-class AdaptiveOptions(Framing, Trim, MediaOptions):
-    """An HLS stream: width/height size the top rendition; the rest of the ladder is derived."""
-
-    format: AdaptiveFormat = "hls"
 
 
 _COLOUR_SHORT = re.compile(r"^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])$")

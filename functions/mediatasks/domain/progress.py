@@ -3,21 +3,20 @@ Pure: the runner feeds lines in, the pipeline decides when to store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from mediatasks.domain.tasks import StepName
 
-# Each step's share of the task's 0-100: the transcode is nearly all of the work.
-STEP_SPAN: dict[StepName, tuple[int, int]] = {
-    StepName.probe: (0, 5),
-    StepName.ingest: (5, 15),
-    StepName.transcode: (15, 95),
-    StepName.upload: (95, 100),
-}
 
-
-def task_progress(step: StepName, step_percent: int) -> int:
-    start, end = STEP_SPAN[step]
+def task_progress(
+    steps: Sequence[StepName], weights: Mapping[StepName, int], step: StepName, step_percent: int
+) -> int:
+    """The task's 0-100 while `step` is `step_percent` done: each of the task's steps spans its
+    weight's share of the whole, in the order the steps run."""
+    total = sum(weights[name] for name in steps)
+    before = sum(weights[name] for name in steps[: steps.index(step)])
+    start, span = before * 100 // total, weights[step] * 100 // total
+    end = 100 if step == steps[-1] else start + span
     return start + (end - start) * max(0, min(100, step_percent)) // 100
 
 

@@ -1,51 +1,27 @@
-"""The create-task request and how its validation errors become the SPEC's error kinds."""
+"""The create-task request every kind's request extends, the request forms of the older API versions
+it also reads, and how validation errors become the SPEC's error kinds."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     StringConstraints,
-    Tag,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from mediatasks.constants import FILES_PREFIX
-from mediatasks.domain.errors import ApiError
-from mediatasks.domain.options import (
-    AdaptiveOptions,
-    AnimationOptions,
-    AudioOptions,
-    ImageOptions,
-    VideoOptions,
-)
+from mediatasks.domain.errors import ErrorKind, RequestRejected
 
-IMPLEMENTED_KINDS = (
-    "video",
-    "audio",
-    "image",
-    "animation",
-    "adaptive_video",
-    "probe",
-    "ingest",
-    "import",
-    "export",
-)
-# Kinds of the contract that are not built yet: refused with kind_unsupported, never accepted.
-PLANNED_KINDS = (
-    "thumbnails", "chapters", "subtitles", "speech", "nsfw", "description", "outline", "prompt",
-    "workflow", "conditions", "http",
-)  # fmt: skip
 INPUT_SCHEMES = ("http", "https", "s3")
 
 FileId = Annotated[str, StringConstraints(pattern=r"^file_[A-Za-z0-9_-]{8,64}$")]
@@ -114,14 +90,16 @@ def _check_input_url(url: str) -> str:
 
 
 def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
-    """Exactly one input: `input` (a URL, or a File object from an earlier task), its alias `url`,
-    or `file_id` (a file an earlier task stored)."""
+    """Exactly one input: `input` (a URL, a file id, or a File object from an earlier task), its
+    alias `url`, or `file_id` (a file an earlier task stored)."""
     data = dict(data)
     source = data.get("input")
     if isinstance(source, dict):  # seed 000 composition: an earlier task's File object
         if not isinstance(source.get("url"), str):
             raise PydanticCustomError("invalid_input", "an input object must carry the file's url")
         data["input"] = source["url"]
+    elif isinstance(source, str) and _FILE_ID.match(source) and data.get("file_id") is None:
+        data["file_id"] = data.pop("input")  # seed 004: the input is the id of a stored file
     given = [name for name in ("input", "url", "file_id") if data.get(name) not in (None, "")]
     if len(given) > 1:
         raise PydanticCustomError("invalid_input", "give the input once: one of input, url or file_id")
@@ -133,10 +111,59 @@ def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+_FILE_ID = re.compile(r"^file_[A-Za-z0-9_-]{8,64}$")
+# What seed 004's `output` object may name besides the kind and its options.
+_NAMING_FIELDS = ("filename", "folder", "ref")
+
+
+def output_kind(data: Mapping[str, Any]) -> Any:
+    """The kind a request names: `kind`, or seed 004's `output.kind`."""
+    output = data.get("output")
+    if data.get("kind") is None and isinstance(output, dict):
+        return output.get("kind")
+    return data.get("kind")
+
+
+def _unfold_output_object(data: dict[str, Any]) -> dict[str, Any]:
+    """Seed 004's `output: {kind, filename, width, ...}` as this API's kind, naming and options."""
+    output = data.get("output")
+    if not isinstance(output, dict):
+        return data
+    data, output = dict(data), dict(output)
+    del data["output"]
+    kind = output.pop("kind", None)
+    if kind is not None and data.setdefault("kind", kind) != kind:
+        raise PydanticCustomError("conflicting_field", "kind and output.kind differ", {"field": "kind"})
+    for name in _NAMING_FIELDS:
+        if name in output:
+            if data.get(name) not in (None, output[name]):
+                raise PydanticCustomError("conflicting_field", "{field} is given twice", {"field": name})
+            data[name] = output.pop(name)
+    data.update(_merge_options(data, output))
+    return data
+
+
+def _merge_options(data: Mapping[str, Any], flat: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` with `flat` options added; an option given both ways is refused."""
+    options = data.get("options")
+    if flat and options is not None and not isinstance(options, dict):
+        return {}  # the options field reports its own type error
+    merged = dict(options or {})
+    for name, value in flat.items():
+        if name in merged:
+            raise PydanticCustomError("conflicting_field", "{field} is given twice", {"field": name})
+        merged[name] = value
+    return {"options": merged} if flat else {}
+
+
 class TaskRequest(BaseModel):
-    """POST /tasks (seed 001): one input, a kind with its options, an optional destination."""
+    """POST /tasks (seed 001): one input, a kind with its options, an optional destination. Each
+    kind's request (kinds/) narrows `kind` and `options`."""
 
     model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    options: BaseModel
 
     input: str | None = Field(
         default=None, max_length=4096, description="Source URL: http://, https:// or s3://"
@@ -159,8 +186,30 @@ class TaskRequest(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _one_input(cls, data: Any) -> Any:
-        return _one_input_source(data) if isinstance(data, dict) else data
+    def _seed_forms(cls, data: Any) -> Any:
+        """Every seed's request form as this one: seed 004's output object and file-id input, and
+        seed 002's options at the top level (any key that is not a request field but an option)."""
+        if not isinstance(data, dict):
+            return data
+        data = _one_input_source(_unfold_output_object(data))
+        option_fields = cls.model_fields["options"].annotation
+        if isinstance(option_fields, type) and issubclass(option_fields, BaseModel):
+            flat = {
+                name: data[name]
+                for name in option_fields.model_fields
+                if name in data and name not in cls.model_fields
+            }
+            data = {name: value for name, value in data.items() if name not in flat}
+            data |= _merge_options(data, flat)
+        return data
+
+    @property
+    def destination(self) -> str | None:
+        """Where the result goes instead of managed storage."""
+        return self.output
+
+    # the request field that names the destination, for errors about it
+    destination_field: ClassVar[str] = "output"
 
     @field_validator("input")
     @classmethod
@@ -189,136 +238,6 @@ class TaskRequest(BaseModel):
         return value
 
 
-class VideoTaskRequest(TaskRequest):
-    kind: Literal["video"]
-    options: VideoOptions = Field(default_factory=VideoOptions)
-
-
-class AudioTaskRequest(TaskRequest):
-    kind: Literal["audio"]
-    options: AudioOptions = Field(default_factory=AudioOptions)
-
-
-def _kind_of(data: Any) -> Any:
-    """The union's tag (pydantic reports a tag it does not know as union_tag_invalid)."""
-    kind = data.get("kind") if isinstance(data, dict) else getattr(data, "kind", None)
-    return "ingest" if kind == "import" else kind
-
-
-def _unsupported_kind_message(kind: Any) -> str:
-    supported = ", ".join(IMPLEMENTED_KINDS)
-    if kind in PLANNED_KINDS:
-        return f"kind {kind!r} is not supported yet; supported kinds: {supported}"
-    return f"unknown kind {kind!r}; supported kinds: {supported}"
-
-
-class ImageTaskRequest(TaskRequest):
-    kind: Literal["image"]
-    options: ImageOptions = Field(default_factory=ImageOptions)
-
-
-class AnimationTaskRequest(TaskRequest):
-    kind: Literal["animation"]
-    options: AnimationOptions = Field(default_factory=AnimationOptions)
-
-
-class AdaptiveTaskRequest(TaskRequest):
-    kind: Literal["adaptive_video"]
-    options: AdaptiveOptions = Field(default_factory=AdaptiveOptions)
-
-
-class NoOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProbeTaskRequest(TaskRequest):
-    """Describes the input (its File object) without writing anything."""
-
-    kind: Literal["probe"]
-    options: NoOptions = Field(default_factory=NoOptions)
-
-    @model_validator(mode="after")
-    def _writes_nothing(self) -> ProbeTaskRequest:
-        if self.output is not None or self.filename or self.folder:
-            raise PydanticCustomError(
-                "probe_writes_nothing", "a probe writes no file: output, filename and folder do not apply"
-            )
-        return self
-
-
-class IngestTaskRequest(TaskRequest):
-    """Stores the input as it is (`import` is an alias) and returns it as a File with an id."""
-
-    kind: Literal["ingest", "import"]
-    options: NoOptions = Field(default_factory=NoOptions)
-
-    @field_validator("kind")
-    @classmethod
-    def _one_name(cls, kind: str) -> str:
-        return "ingest"
-
-
-class ExportOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(
-        max_length=1024, description="Destination s3://bucket/key (a bucket this deployment may write)"
-    )
-    connection_id: str | None = Field(
-        default=None, description="Not supported: the deployment's own role writes"
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _s3_destination(cls, value: str) -> str:
-        try:
-            parse_s3_url(value)
-        except ValueError:
-            raise PydanticCustomError("invalid_output", "url must look like s3://bucket/key") from None
-        return value
-
-    @field_validator("connection_id")
-    @classmethod
-    def _no_connections(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise PydanticCustomError(
-                "connections_unsupported",
-                "connections are not supported: exports write with this deployment's own role "
-                "to its allowed buckets",
-            )
-        return value
-
-
-class ExportTaskRequest(TaskRequest):
-    """Copies a file (usually an earlier task's File object) to an s3:// destination (seed 000)."""
-
-    kind: Literal["export"]
-    options: ExportOptions
-
-    @model_validator(mode="after")
-    def _one_destination(self) -> ExportTaskRequest:
-        if self.output is not None:
-            raise PydanticCustomError("export_output", "an export's destination is options.url, not output")
-        return self
-
-    @property
-    def destination(self) -> str:
-        return self.options.url
-
-
-CreateTaskRequest = Annotated[
-    Annotated[VideoTaskRequest, Tag("video")]
-    | Annotated[AudioTaskRequest, Tag("audio")]
-    | Annotated[ImageTaskRequest, Tag("image")]
-    | Annotated[AnimationTaskRequest, Tag("animation")]
-    | Annotated[AdaptiveTaskRequest, Tag("adaptive_video")]
-    | Annotated[ProbeTaskRequest, Tag("probe")]
-    | Annotated[IngestTaskRequest, Tag("ingest")]
-    | Annotated[ExportTaskRequest, Tag("export")],
-    Discriminator(_kind_of),
-]
-
-
 # When a request has several faults, the one reported is the first in this order.
 _KIND_PRIORITY = (
     "invalid_json",
@@ -341,64 +260,82 @@ _FIELD_OF_MODEL_ERROR = {
 }
 
 
-def _field_path(loc: Sequence[Any]) -> str | None:
+@dataclass(frozen=True)
+class KindNames:
+    """The kinds a request may name (the registry's), for telling a bad kind apart."""
+
+    implemented: tuple[str, ...]
+    planned: tuple[str, ...]
+
+    def unsupported(self, kind: Any) -> str:
+        supported = ", ".join(self.implemented)
+        if kind in self.planned:
+            return f"kind {kind!r} is not supported yet; supported kinds: {supported}"
+        return f"unknown kind {kind!r}; supported kinds: {supported}"
+
+
+def _field_path(loc: Sequence[Any], kinds: KindNames) -> str | None:
     # Powertools prefixes where the value came from (and the query model's parameter name); the
     # request union adds the kind's tag
     names = [str(part) for part in loc if isinstance(part, str) and part not in ("body", "query", "params")]
-    if names and (names[0] in IMPLEMENTED_KINDS):
+    if names and (names[0] in kinds.implemented):
         names = names[1:]
     # pydantic adds union branch tags ("int", "constrained-str", "function-after[...]") to the path
     fields = [n for n in names if n.isidentifier() or n.replace("_", "").isalnum()]
     return ".".join(fields) or None
 
 
-def _classify(error: Mapping[str, Any]) -> tuple[str, str | None, str]:
+def _classify(error: Mapping[str, Any], kinds: KindNames) -> tuple[ErrorKind, str | None, str]:
     error_type = error.get("type", "")
-    loc = tuple(error.get("loc", ()))
-    field = _field_path(loc)
+    context = error.get("ctx") or {}
+    field = _field_path(tuple(error.get("loc", ())), kinds)
     message = str(error.get("msg", "invalid value"))
     if error_type in ("json_invalid", "model_attributes_type", "dict_type") and field is None:
-        return "invalid_json", None, "the request body must be a JSON object"
+        return ErrorKind.invalid_json, None, "the request body must be a JSON object"
     if error_type == "connections_unsupported":
-        return "invalid_option", field, message
+        return ErrorKind.invalid_option, field, message
+    if error_type == "conflicting_field":
+        return ErrorKind.invalid_option, str(context.get("field")), message
     if error_type == "union_tag_not_found":
         if not isinstance(error.get("input"), dict):
-            return "invalid_json", None, "the request body must be a JSON object"
-        return "invalid_option", "kind", "kind is required: " + ", ".join(IMPLEMENTED_KINDS)
+            return ErrorKind.invalid_json, None, "the request body must be a JSON object"
+        return ErrorKind.invalid_option, "kind", "kind is required: " + ", ".join(kinds.implemented)
     if error_type == "union_tag_invalid":
-        return "kind_unsupported", "kind", _unsupported_kind_message(error.get("ctx", {}).get("tag"))
+        return ErrorKind.kind_unsupported, "kind", kinds.unsupported(context.get("tag"))
     if error_type == "invalid_webhook":
-        return "invalid_option", "webhook_url", message
+        return ErrorKind.invalid_option, "webhook_url", message
     if error_type in ("kind_unsupported", "input_required", "invalid_input", "invalid_codec"):
         if error_type in _FIELD_OF_MODEL_ERROR:
             field = (
                 f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]
             )
         default_field = {"kind_unsupported": "kind", "input_required": "input", "invalid_input": "input"}
-        return error_type, field or default_field.get(error_type), message
+        return ErrorKind(error_type), field or default_field.get(error_type), message
     if error_type == "missing" and field == "input":
-        return "input_required", field, "input is required: the URL of the file to process"
+        return ErrorKind.input_required, field, "input is required: the URL of the file to process"
     if field == "input":
-        return "invalid_input", field, "input must be a URL string: http://, https:// or s3://"
+        return ErrorKind.invalid_input, field, "input must be a URL string: http://, https:// or s3://"
     if (
         field is not None
         and field.endswith("format")
         and field.startswith("options")
         and error_type == "literal_error"
     ):
-        return "invalid_format", field, f"{field}: {message}"
+        return ErrorKind.invalid_format, field, f"{field}: {message}"
     if error_type in _FIELD_OF_MODEL_ERROR:
         field = f"{field}.{_FIELD_OF_MODEL_ERROR[error_type]}" if field else _FIELD_OF_MODEL_ERROR[error_type]
     if error_type == "extra_forbidden":
-        return "invalid_option", field, f"unknown field {field}"
-    return "invalid_option", field, f"{field}: {message}" if field else message
+        return ErrorKind.invalid_option, field, f"unknown field {field}"
+    return ErrorKind.invalid_option, field, f"{field}: {message}" if field else message
 
 
-def api_error_from_validation(errors: Sequence[Mapping[str, Any]]) -> ApiError:
-    """The single 400 error that best describes a failed validation."""
-    classified = [_classify(error) for error in errors] or [("invalid_json", None, "invalid request body")]
+def rejection_from_validation(errors: Sequence[Mapping[str, Any]], kinds: KindNames) -> RequestRejected:
+    """The single error that best describes a failed validation."""
+    classified = [_classify(error, kinds) for error in errors] or [
+        (ErrorKind.invalid_json, None, "invalid request body")
+    ]
     kind, field, message = min(classified, key=lambda c: _KIND_PRIORITY.index(c[0]))
-    return ApiError(400, kind, message, field)
+    return RequestRejected(kind, message, field)
 
 
 # A task request nests a few levels (options, metadata, an input File object); far deeper is an
@@ -426,3 +363,9 @@ def json_depth(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return deepest
+
+
+class NoOptions(BaseModel):
+    """The options of a kind that takes none."""
+
+    model_config = ConfigDict(extra="forbid")

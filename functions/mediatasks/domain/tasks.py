@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -143,19 +144,6 @@ class Step(BaseModel):
     updated_at: int
 
 
-PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
-# Utility kinds run part of the pipeline: a probe only looks, an ingest stores the input as it is.
-STEPS_BY_UTILITY_KIND: dict[str, tuple[StepName, ...]] = {
-    "probe": (StepName.probe,),
-    "ingest": (StepName.probe, StepName.ingest, StepName.upload),
-    "export": (StepName.probe, StepName.ingest, StepName.upload),
-}
-
-
-def steps_for(kind: str) -> tuple[StepName, ...]:
-    return STEPS_BY_UTILITY_KIND.get(kind, PIPELINE_STEPS)
-
-
 class OutputNaming(BaseModel):
     """How the caller asked the output to be named in managed storage (seed 002)."""
 
@@ -178,7 +166,11 @@ class Task(BaseModel):
     object: Literal["task"] = "task"
     kind: str
     input: str
+    # the stored file the input was given as (its location is `input`, which callers never see)
+    input_file_id: str | None = None
     options: dict[str, Any]
+    # what the probe found the input to be
+    source: MediaFile | None = None
     output: MediaFile | None = None
     destination: str | None = None
     naming: OutputNaming = Field(default_factory=OutputNaming)
@@ -188,6 +180,8 @@ class Task(BaseModel):
     progress: int | None = None
     error: TaskErrorInfo | None = None
     steps: dict[StepName, Step]
+    # the Step Functions execution that runs the task (its name)
+    run_id: str | None = None
     created_at: int
     started_at: int | None = None
     finished_at: int | None = None
@@ -199,7 +193,9 @@ class Task(BaseModel):
         *,
         project_id: str,
         kind: str,
+        steps: Sequence[StepName],
         input_url: str,
+        input_file_id: str | None = None,
         options: dict[str, Any],
         destination: str | None,
         metadata: dict[str, Any],
@@ -207,32 +203,34 @@ class Task(BaseModel):
         webhook_url: str | None = None,
     ) -> Task:
         created = now_ms()
-        steps = {
-            name: Step(
-                id=f"step_{index:03d}",
-                kind=kind if name == StepName.transcode else name.value,
-                created_at=created,
-                updated_at=created,
-            )
-            for index, name in enumerate(steps_for(kind), start=1)
-        }
         return cls(
             id=new_id("task"),
             project_id=project_id,
             kind=kind,
             input=input_url,
+            input_file_id=input_file_id,
             options=options,
             destination=destination,
             naming=naming or OutputNaming(),
             webhook_url=webhook_url,
             metadata=metadata,
-            steps=steps,
+            steps={
+                name: Step(
+                    id=f"step_{index:03d}",
+                    kind=kind if name == StepName.transcode else name.value,
+                    created_at=created,
+                    updated_at=created,
+                )
+                for index, name in enumerate(steps, start=1)
+            },
+            run_id=new_id("run"),
             created_at=created,
             updated_at=created,
         )
 
     def ordered_steps(self) -> list[Step]:
-        return [self.steps[name] for name in steps_for(self.kind)]
+        """The steps in the order they run (their ids are numbered in that order)."""
+        return sorted(self.steps.values(), key=lambda step: step.id)
 
     def running_step(self) -> StepName | None:
         for name, step in self.steps.items():

@@ -4,44 +4,99 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from mediatasks.config import settings
 from mediatasks.constants import MAX_BODY_BYTES
-from mediatasks.domain.errors import ApiError
+from mediatasks.contract.latest import ErrorBody, TaskList, TaskView
+from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import ListQuery
-from mediatasks.domain.requests import (
-    MAX_JSON_DEPTH,
-    CreateTaskRequest,
-    api_error_from_validation,
-    json_depth,
-)
+from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
 from mediatasks.handlers.authorizer import INVALID
+from mediatasks.kinds.registry import rejection_from, request_union
 from mediatasks.service.tasks import TaskService
+
+if TYPE_CHECKING:
+    # Statically every member of the union is a TaskRequest; at run time it is built from the registry.
+    CreateTaskRequest = TaskRequest
+else:
+    CreateTaskRequest = request_union()
 
 logger = Logger(service="mediatasks-api")
 tracer = Tracer(service="mediatasks-api")
 app = APIGatewayRestResolver(enable_validation=True)
 OPENAPI_PATH = "/openapi.json"
 
+# The HTTP status of each refusal (SPEC.md, Errors).
+HTTP_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.input_required: 400,
+    ErrorKind.invalid_input: 400,
+    ErrorKind.invalid_format: 400,
+    ErrorKind.invalid_codec: 400,
+    ErrorKind.invalid_option: 400,
+    ErrorKind.invalid_json: 400,
+    ErrorKind.invalid_version: 400,
+    ErrorKind.kind_unsupported: 400,
+    ErrorKind.token_missing: 401,
+    ErrorKind.token_invalid: 401,
+    ErrorKind.not_found: 404,
+    ErrorKind.task_not_found: 404,
+    ErrorKind.task_not_cancellable: 409,
+    ErrorKind.payload_too_large: 413,
+    ErrorKind.rate_limited: 429,
+    ErrorKind.internal_error: 500,
+}
+
+
+def _error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI entries of the refusals a route can answer, each naming its possible kinds."""
+    return {
+        status: {
+            "description": "Refused: "
+            + ", ".join(kind.value for kind, kind_status in HTTP_STATUS.items() if kind_status == status),
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+        }
+        for status in statuses
+    }
+
+
+def _body_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
+
+
+# Every route may be refused for its key, its rate, an oversized request (headers, path, query) or
+# on our side.
+_ANY_ROUTE = (401, 413, 429, 500)
+
 
 def openapi_document() -> str:
-    """The API's OpenAPI document, generated from the routes and their pydantic models."""
-    return app.get_openapi_json_schema(
+    """The API's OpenAPI document, generated from the routes and their pydantic models.
+
+    Powertools documents a 422 for every validated route; this API answers validation errors
+    with 400 and the error body instead (`_invalid_request`), so those entries are removed."""
+    schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
         summary="Self-hosted media processing Tasks API",
         security_schemes={"bearer": HTTPBearer(description="an API key: Authorization: Bearer <key>")},
         security=[{"bearer": []}],
-    )
+    ).model_dump(mode="json", by_alias=True, exclude_none=True)
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
+    return json.dumps(schema, indent=2)
 
 
 @lru_cache(maxsize=1)
@@ -49,33 +104,43 @@ def service() -> TaskService:
     return TaskService.from_settings(settings())
 
 
-def _error_response(error: ApiError) -> Response[str]:
+def _reply(status: int, body: BaseModel) -> Response[str]:
     return Response(
-        status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body())
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(exclude_none=isinstance(body, ErrorBody)),
     )
 
 
-def _refusal(event: dict[str, Any]) -> ApiError | None:
+def _error_response(error: RequestRejected) -> Response[str]:
+    return _reply(
+        HTTP_STATUS[error.kind], ErrorBody(kind=error.kind, message=error.message, field=error.field)
+    )
+
+
+def _refusal(event: dict[str, Any]) -> RequestRejected | None:
     """Why the caller is not authenticated, from what the authorizer attached (None: they are)."""
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     if authorizer.get("project_id"):
         return None
     if authorizer.get("auth_error") == INVALID:
-        return ApiError(401, "token_invalid", "the API key is not valid")
-    return ApiError(401, "token_missing", "send your API key as `Authorization: Bearer <key>`")
+        return RequestRejected(ErrorKind.token_invalid, "the API key is not valid")
+    return RequestRejected(ErrorKind.token_missing, "send your API key as `Authorization: Bearer <key>`")
 
 
-def _refused_before_routing(event: dict[str, Any]) -> ApiError | None:
+def _refused_before_routing(event: dict[str, Any]) -> RequestRejected | None:
     """The checks API Gateway and the parser rely on: a key (except for the API's description),
     a bounded body, and bounded nesting (Python's JSON decoder recurses)."""
     refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
     body = event.get("body") or ""
     if refusal is None and len(body) > MAX_BODY_BYTES:
-        refusal = ApiError(
-            413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes"
+        refusal = RequestRejected(
+            ErrorKind.payload_too_large, f"the request body is larger than {MAX_BODY_BYTES} bytes"
         )
     if refusal is None and json_depth(body) > MAX_JSON_DEPTH:
-        refusal = ApiError(400, "invalid_json", f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+        refusal = RequestRejected(
+            ErrorKind.invalid_json, f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
     return refusal
 
 
@@ -83,18 +148,26 @@ def caller_project() -> str:
     return str(app.current_event.request_context.authorizer.raw_event["project_id"])
 
 
-@app.post("/tasks")
+@app.post(
+    "/tasks",
+    summary="Create a task",
+    responses={
+        201: _body_response("The task, created and started", TaskView),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
     tasks = service()
-    task = tasks.create(caller_project(), request)
-    return Response(
-        status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(tasks.present(task))
-    )
+    return _reply(201, tasks.present(tasks.create(caller_project(), request)))
 
 
-@app.get("/tasks")
-def list_tasks(params: Annotated[ListQuery, Query()]) -> dict[str, Any]:
-    return service().list(caller_project(), params)
+@app.get(
+    "/tasks",
+    summary="List the project's tasks",
+    responses={200: _body_response("A page of tasks", TaskList), **_error_responses(400, *_ANY_ROUTE)},
+)
+def list_tasks(params: Annotated[ListQuery, Query()]) -> Response[str]:
+    return _reply(200, service().list(caller_project(), params))
 
 
 @app.get(OPENAPI_PATH, include_in_schema=False)
@@ -102,37 +175,50 @@ def openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
 
 
-@app.get("/tasks/<task_id>")
-def get_task(task_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+@app.get(
+    "/tasks/<task_id>",
+    summary="Get a task",
+    responses={200: _body_response("The task", TaskView), **_error_responses(404, *_ANY_ROUTE)},
+)
+def get_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     tasks = service()
-    return tasks.present(tasks.get(caller_project(), task_id))
+    return _reply(200, tasks.present(tasks.get(caller_project(), task_id)))
 
 
-@app.post("/tasks/<task_id>/cancel")
-def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+@app.post(
+    "/tasks/<task_id>/cancel",
+    summary="Cancel a task that has not ended",
+    responses={
+        200: _body_response("The task, cancelled", TaskView),
+        **_error_responses(404, 409, *_ANY_ROUTE),
+    },
+)
+def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     tasks = service()
-    return tasks.present(tasks.cancel(caller_project(), task_id))
+    return _reply(200, tasks.present(tasks.cancel(caller_project(), task_id)))
 
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response[str]:
-    return _error_response(api_error_from_validation(list(error.errors())))
+    return _error_response(rejection_from(list(error.errors())))
 
 
-@app.exception_handler(ApiError)
-def _api_error(error: ApiError) -> Response[str]:
+@app.exception_handler(RequestRejected)
+def _rejected(error: RequestRejected) -> Response[str]:
     return _error_response(error)
 
 
 @app.not_found
 def _no_route(_: Exception) -> Response[str]:
-    return _error_response(ApiError(404, "not_found", "no such route"))
+    return _error_response(RequestRejected(ErrorKind.not_found, "no such route"))
 
 
 @app.exception_handler(Exception)
 def _unexpected(error: Exception) -> Response[str]:
     logger.exception("unhandled error")
-    return _error_response(ApiError(500, "internal_error", "something went wrong on our side; please retry"))
+    return _error_response(
+        RequestRejected(ErrorKind.internal_error, "something went wrong on our side; please retry")
+    )
 
 
 def _as_json(event: dict[str, Any]) -> dict[str, Any]:
@@ -154,9 +240,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if refusal is not None:
         # before routing: an unauthenticated caller learns nothing, not even whether its body is valid
         return {
-            "statusCode": refusal.status,
+            "statusCode": HTTP_STATUS[refusal.kind],
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps(refusal.body()),
+            "body": ErrorBody(
+                kind=refusal.kind, message=refusal.message, field=refusal.field
+            ).model_dump_json(exclude_none=True),
             "isBase64Encoded": False,
         }
     return app.resolve(event, context)

@@ -52,14 +52,14 @@ def _required(value: dict[str, Any] | None, name: str) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @event_parser(model=ExecutionState)
 def probe(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
-    return pipeline().probe(event.task_id, _seconds_left(context))
+    return pipeline().probe(event.task_id, event.kind, _seconds_left(context))
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @event_parser(model=ExecutionState)
 def ingest(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
-    return pipeline().ingest(event.task_id)
+    return pipeline().ingest(event.task_id, event.kind)
 
 
 @logger.inject_lambda_context
@@ -68,6 +68,7 @@ def ingest(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
 def encode(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
     return pipeline().encode(
         event.task_id,
+        event.kind,
         _required(event.probe, "probe"),
         _required(event.source, "source"),
         _seconds_left(context),
@@ -79,7 +80,7 @@ def encode(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
 @event_parser(model=ExecutionState)
 def upload(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
     probed, source = _required(event.probe, "probe"), _required(event.source, "source")
-    return pipeline().upload(event.task_id, event.rendition, probed, source)
+    return pipeline().upload(event.task_id, event.kind, event.rendition, probed, source)
 
 
 @logger.inject_lambda_context

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -24,12 +25,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediatasks.config import settings
-from mediatasks.domain.triggers import SourceObject
 from mediatasks.service.tasks import TaskService
+from mediatasks.service.trigger_rules import SourceObject
 from mediatasks.service.triggers import TriggerService, created_objects
 
 logger = Logger(service="mediatasks-trigger")
 tracer = Tracer(service="mediatasks-trigger")
+metrics = Metrics(namespace="MediaTasks", service="mediatasks-trigger")
+# Objects that made no task (no rule, or a request the API refuses): dropped, not retried.
+UPLOADS_WITHOUT_TASK = "UploadsWithoutTask"
 processor = BatchProcessor(event_type=EventType.SQS)
 # As long as the dead-letter queue keeps a message: a redriven event still finds its first task.
 IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=14 * 24 * 3600)
@@ -55,11 +59,13 @@ def create_task_once() -> Callable[..., str | None]:
 def record_handler(record: SQSRecord) -> None:
     create = create_task_once()
     for source in created_objects(record.json_body):
-        create(source=source.identity)
+        if create(source=source.identity) is None:
+            metrics.add_metric(name=UPLOADS_WITHOUT_TASK, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     IDEMPOTENCY.register_lambda_context(context)
     return process_partial_response(

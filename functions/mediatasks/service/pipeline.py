@@ -37,15 +37,7 @@ from mediatasks.domain.errors import (
     TaskFailure,
     failure_kind_of_error_type,
 )
-from mediatasks.domain.ffmpeg_args import (
-    AUDIO_BITRATE_KBPS,
-    MASTER_PLAYLIST,
-    Limits,
-    expected_duration,
-    ffprobe_args,
-    hls_ladder,
-)
-from mediatasks.domain.kinds import MEDIA_KINDS, MediaKind
+from mediatasks.domain.ffmpeg_args import AUDIO_BITRATE_KBPS, Limits, expected_duration, ffprobe_args
 from mediatasks.domain.media import (
     ACCEPTED_DEMUXERS,
     EXTENSION_BY_FORMAT,
@@ -59,7 +51,7 @@ from mediatasks.domain.media import (
     playlist_file,
     source_file,
 )
-from mediatasks.domain.options import AdaptiveOptions, AnimationOptions, MediaOptions, Trim
+from mediatasks.domain.options import MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
@@ -71,8 +63,11 @@ from mediatasks.domain.tasks import (
     StoredObject,
     Task,
     TaskErrorInfo,
-    steps_for,
 )
+from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, hls_ladder
+from mediatasks.kinds.animation import AnimationOptions
+from mediatasks.kinds.base import Encoding, Kind, Output
+from mediatasks.kinds.registry import kind_of
 
 logger = Logger(child=True)
 Result = TypeVar("Result")
@@ -93,11 +88,11 @@ class Pipeline:
     def _work(self, task_id: str, name: str) -> StoredObject:
         return StoredObject(bucket=self.settings.media_bucket, key=f"{WORK_PREFIX}{task_id}/{name}")
 
-    def _run_step(self, task_id: str, step: StepName, work: Callable[[Task], Result]) -> Result:
-        task = self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step])
+    def _run_step(self, task_id: str, kind: Kind, step: StepName, work: Callable[[Task], Result]) -> Result:
+        task = self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step], kind.progress(step, 0))
         result = work(task)
-        if step != steps_for(task.kind)[-1]:  # the last step's own work ends the task
-            self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step])
+        if kind.next_step(step) is not None:  # the last step's own work ends the task
+            self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step], kind.progress(step, 100))
         return result
 
     def _open_input(self, task: Task) -> ByteStream:
@@ -126,8 +121,9 @@ class Pipeline:
         """How long ffmpeg may run: the configured cap, and never past the function's own timeout."""
         return max(1.0, min(float(self.settings.ffmpeg_timeout_seconds), seconds_left - STOP_MARGIN_SECONDS))
 
-    def probe(self, task_id: str, seconds_left: float) -> dict[str, Any]:
+    def probe(self, task_id: str, kind_name: str, seconds_left: float) -> dict[str, Any]:
         """Reads just enough of the input (through a pipe) for ffprobe to describe it."""
+        kind = kind_of(kind_name)
 
         def work(task: Task) -> dict[str, Any]:
             with closing(self._open_input(task)) as stream:
@@ -138,18 +134,20 @@ class Pipeline:
             if media.demuxer in UNDECODABLE_DEMUXERS:
                 raise InputUnsupported(UNDECODABLE_DEMUXERS[media.demuxer])
             check_input_limits(media, self.settings.input_limits())
-            kind = MEDIA_KINDS.get(task.kind)
-            if kind is None and not (media.has_video or media.has_audio):
+            needs = kind.encoding.needs if kind.encoding else None
+            if needs is None and not (media.has_video or media.has_audio):
                 raise InputUnsupported("the input has no audio or video stream")
-            if kind is not None and not (media.has_video if kind.needs == "video" else media.has_audio):
-                raise InputUnsupported(f"the input has no {kind.needs} stream")
-            if task.kind == "probe":
-                self.store.succeed(task.id, StepName.probe, source_file(media))
+            if needs is not None and not (media.has_video if needs == "video" else media.has_audio):
+                raise InputUnsupported(f"the input has no {needs} stream")
+            described = source_file(media)
+            self.store.record_source(task.id, TASK_STATUS_DURING_STEP[StepName.probe], described)
+            if kind.output == Output.input_file:
+                self.store.succeed(task.id, StepName.probe, described)
             return asdict(media)
 
-        return self._run_step(task_id, StepName.probe, work)
+        return self._run_step(task_id, kind, StepName.probe, work)
 
-    def ingest(self, task_id: str) -> dict[str, Any]:
+    def ingest(self, task_id: str, kind_name: str) -> dict[str, Any]:
         """Streams the input into the managed bucket (bounded memory, whatever its size)."""
 
         def work(task: Task) -> dict[str, Any]:
@@ -158,29 +156,45 @@ class Pipeline:
                 self.storage.upload_stream(stream, target)
             return {**target.model_dump(), "size": self.storage.size(target)}
 
-        return self._run_step(task_id, StepName.ingest, work)
+        return self._run_step(task_id, kind_of(kind_name), StepName.ingest, work)
 
     def encode(
-        self, task_id: str, probed: dict[str, Any], source: dict[str, Any], seconds_left: float
+        self,
+        task_id: str,
+        kind_name: str,
+        probed: dict[str, Any],
+        source: dict[str, Any],
+        seconds_left: float,
     ) -> dict[str, Any]:
         """Makes the task's kind from the ingested source in scratch space, stores it as work files."""
         media = ProbedMedia(**{**probed, "format_names": tuple(probed["format_names"])})
         source_object = StoredObject.model_validate(source)
+        kind = kind_of(kind_name)
+        encoding = kind.encoding
+        if encoding is None:
+            raise ValueError(f"kind {kind.name!r} makes nothing with ffmpeg")
 
         def work(task: Task) -> dict[str, Any]:
-            kind = MEDIA_KINDS[task.kind]
             options = kind.options.model_validate(task.options)
+            if not isinstance(options, MediaOptions):
+                raise TypeError(f"{kind.name} options are not media options")
             scratch = Path(tempfile.mkdtemp(prefix=f"{task.id}-", dir=self.settings.work_dir))
             try:
                 ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 2)
                 self.storage.download_file(source_object, str(scratch / "source"))
                 job = _Job(
-                    kind, options, media, scratch, Limits(self.settings.max_output_bytes), seconds_left
+                    kind,
+                    encoding,
+                    options,
+                    media,
+                    scratch,
+                    Limits(self.settings.max_output_bytes),
+                    seconds_left,
                 )
                 job.output_path.parent.mkdir(parents=True, exist_ok=True)
-                if kind.playlist:
+                if encoding.playlist:
                     output = self._make_playlist(task.id, job)
-                elif options.format in kind.picture_formats:
+                elif options.format in encoding.picture_formats:
                     output = self._make_picture(job)
                 else:
                     output = self._make_media(task.id, job)
@@ -198,12 +212,14 @@ class Pipeline:
             rendition = self._work(task.id, f"out/{job.output_path.name}")
             return output.model_copy(update={"location": rendition}).model_dump(mode="json")
 
-        return self._run_step(task_id, StepName.transcode, work)
+        return self._run_step(task_id, kind, StepName.transcode, work)
 
     def _run_reporting_progress(self, task_id: str, job: _Job, argv: list[str]) -> None:
         step, status = StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode]
         report = Throttle(
-            lambda percent: self.store.step_progress(task_id, step, status, percent),
+            lambda percent: self.store.step_progress(
+                task_id, step, status, percent, job.kind.progress(step, percent)
+            ),
             min_seconds=PROGRESS_SECONDS,
             clock=time.monotonic,
         )
@@ -218,7 +234,7 @@ class Pipeline:
         """ffmpeg makes the file, reporting progress as it goes; ffprobe describes the result."""
         argv = job.encode_argv(str(job.output_path))
         self._run_reporting_progress(task_id, job, argv)
-        return output_file(self._describe(job, job.output_path), job.kind.output, job.options.format)
+        return output_file(self._describe(job, job.output_path), job.encoding.output, job.options.format)
 
     def _make_playlist(self, task_id: str, job: _Job) -> MediaFile:
         """ffmpeg makes every rendition of an HLS stream; its top rendition's first segment describes it."""
@@ -259,7 +275,12 @@ class Pipeline:
         )
 
     def upload(
-        self, task_id: str, rendition: dict[str, Any] | None, probed: dict[str, Any], source: dict[str, Any]
+        self,
+        task_id: str,
+        kind_name: str,
+        rendition: dict[str, Any] | None,
+        probed: dict[str, Any],
+        source: dict[str, Any],
     ) -> dict[str, Any]:
         """Publishes the rendition (or, for an ingest, the ingested source) to managed storage or
         the task's `output` destination."""
@@ -299,7 +320,7 @@ class Pipeline:
             self._discard_work(task.id)
             return published.model_dump(mode="json")
 
-        return self._run_step(task_id, StepName.upload, work)
+        return self._run_step(task_id, kind_of(kind_name), StepName.upload, work)
 
     def _publish(self, made: StoredObject, target: StoredObject, *, with_folder: bool) -> list[StoredObject]:
         """Copies what was made to `target`; a playlist brings the files of its folder along."""
@@ -344,7 +365,8 @@ class Pipeline:
 class _Job:
     """One transcode: what to make, from what, where, within which limits and time."""
 
-    kind: MediaKind
+    kind: Kind
+    encoding: Encoding
     options: MediaOptions
     media: ProbedMedia
     scratch: Path
@@ -357,14 +379,14 @@ class _Job:
 
     def encode_argv(self, output: str) -> list[str]:
         """The kind's ffmpeg argv from the downloaded source to `output`."""
-        return self.kind.encode_args(
+        return self.encoding.encode_args(
             ffmpeg.binaries().ffmpeg, self.options, self.media, self.source_path, output, self.limits
         )
 
     @property
     def output_path(self) -> Path:
         """Where the output is made: one file, or a playlist's master beside its renditions."""
-        if self.kind.playlist:
+        if self.encoding.playlist:
             return self.scratch / "out" / MASTER_PLAYLIST
         return self.scratch / "out" / f"output.{self.options.format}"
 

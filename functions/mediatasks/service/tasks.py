@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
@@ -13,10 +13,19 @@ from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import Settings
+from mediatasks.contract.latest import (
+    FileView,
+    ListLinks,
+    RenditionView,
+    StepView,
+    TaskError,
+    TaskList,
+    TaskView,
+)
 from mediatasks.domain.addresses import is_allowed_address, literal_address
-from mediatasks.domain.errors import ApiError
+from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
-from mediatasks.domain.requests import CreateTaskRequest, ExportTaskRequest, parse_s3_url
+from mediatasks.domain.requests import TaskRequest, parse_s3_url
 from mediatasks.domain.tasks import (
     MediaFile,
     OutputNaming,
@@ -26,6 +35,7 @@ from mediatasks.domain.tasks import (
     TaskErrorInfo,
     can_move,
 )
+from mediatasks.kinds.registry import kind_of
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
@@ -51,29 +61,34 @@ class TaskService:
             FileStore(settings.files_table),
         )
 
-    def _input_of(self, project_id: str, request: CreateTaskRequest) -> str:
+    def _input_of(self, project_id: str, request: TaskRequest) -> str:
         """The input's URL: as given, or where the project's file `file_id` is stored."""
         if request.file_id is None:
             return str(request.input)
         file = self.files.get(project_id, request.file_id)
         if file is None or file.location is None:
-            raise ApiError(400, "invalid_input", f"no file with id {request.file_id!r}", "file_id")
+            raise RequestRejected(ErrorKind.invalid_input, f"no file with id {request.file_id!r}", "file_id")
         return f"s3://{file.location.bucket}/{file.location.key}"
 
-    def _check_sources(self, project_id: str, request: CreateTaskRequest, input_url: str) -> None:
+    def _check_sources(self, project_id: str, request: TaskRequest, input_url: str) -> None:
         if urlsplit(input_url).scheme == "s3":
             if not self.settings.input_buckets().allows(input_url, project_id):
-                raise ApiError(400, "invalid_input", "that s3 bucket is not an allowed input bucket", "input")
+                raise RequestRejected(
+                    ErrorKind.invalid_input, "that s3 bucket is not an allowed input bucket", "input"
+                )
         elif not self._public(input_url):
-            raise ApiError(400, "invalid_input", "input must point at a public address", "input")
+            raise RequestRejected(ErrorKind.invalid_input, "input must point at a public address", "input")
         if request.webhook_url is not None and not self._public(request.webhook_url):
-            raise ApiError(400, "invalid_option", "webhook_url must point at a public address", "webhook_url")
-        destination, field = _destination(request)
-        if destination is not None:
-            bucket, _ = parse_s3_url(destination)
+            raise RequestRejected(
+                ErrorKind.invalid_option, "webhook_url must point at a public address", "webhook_url"
+            )
+        if request.destination is not None:
+            bucket, _ = parse_s3_url(request.destination)
             if bucket not in self.settings.allowed_output_buckets:
-                raise ApiError(
-                    400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", field
+                raise RequestRejected(
+                    ErrorKind.invalid_option,
+                    f"bucket {bucket!r} is not an allowed output bucket",
+                    request.destination_field,
                 )
 
     def _public(self, url: str) -> bool:
@@ -83,22 +98,24 @@ class TaskService:
             address, allow_loopback=self.settings.allow_loopback_inputs
         )
 
-    def create(self, project_id: str, request: CreateTaskRequest) -> Task:
+    def create(self, project_id: str, request: TaskRequest) -> Task:
         input_url = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
         task = Task.create(
             project_id=project_id,
             kind=request.kind,
+            steps=kind_of(request.kind).steps,
             input_url=input_url,
+            input_file_id=request.file_id,
             options=request.options.model_dump(mode="json"),
-            destination=_destination(request)[0],
+            destination=request.destination,
             metadata=request.metadata,
             naming=OutputNaming(filename=request.filename, folder=request.folder, ref=request.ref),
             webhook_url=request.webhook_url,
         )
         self.store.create(task)
         try:
-            self.workflow.start(task.id, task.kind)
+            self.workflow.start(str(task.run_id), task.id, task.kind)
         except Exception:
             logger.exception("could not start the task's execution", extra={"task_id": task.id})
             self.store.fail(
@@ -111,10 +128,10 @@ class TaskService:
         """The project's task; another project's task is not found, exactly like a missing one."""
         task = self.store.get(task_id) if task_id.startswith("task_") else None
         if task is None or task.project_id != project_id:
-            raise ApiError(404, "task_not_found", f"no task with id {task_id!r}")
+            raise RequestRejected(ErrorKind.task_not_found, f"no task with id {task_id!r}")
         return task
 
-    def list(self, project_id: str, query: ListQuery) -> dict[str, Any]:
+    def list(self, project_id: str, query: ListQuery) -> TaskList:
         """GET /tasks (seed 004's list object), with cursor links."""
         listing = list_tasks(self.store, project_id, query)
         params = query.link_params()
@@ -123,65 +140,91 @@ class TaskService:
             return "/tasks?" + urlencode(params | position)
 
         here = {"cursor": query.cursor} if query.cursor else {"page": str(listing.page)}
-        return {
-            "object": "list",
-            "data": [self.present(task) for task in listing.tasks],
-            "total": listing.total,
-            "page": listing.page,
-            "pages": page_count(listing.total, query.limit),
-            "limit": query.limit,
-            "links": {
-                "self": href(here),
-                "next": href({"cursor": listing.next_cursor}) if listing.next_cursor else None,
-                "prev": href({"cursor": listing.prev_cursor}) if listing.prev_cursor else None,
-            },
-        }
+        return TaskList(
+            data=[self.present(task) for task in listing.tasks],
+            total=listing.total,
+            page=listing.page,
+            pages=page_count(listing.total, query.limit),
+            limit=query.limit,
+            links=ListLinks(
+                self=href(here),
+                next=href({"cursor": listing.next_cursor}) if listing.next_cursor else None,
+                prev=href({"cursor": listing.prev_cursor}) if listing.prev_cursor else None,
+            ),
+        )
 
     def cancel(self, project_id: str, task_id: str) -> Task:
         task = self.get(project_id, task_id)
         if not can_move(task.status, Status.cancelled):
-            raise ApiError(409, "task_not_cancellable", f"the task has already {task.status.value}")
+            raise RequestRejected(ErrorKind.task_not_cancellable, f"the task has already {task.status.value}")
         try:
             cancelled = self.store.cancel(task)
         except TaskNotActive:  # it ended between the read and the write
             ended = (self.store.get(task_id) or task).status.value
-            raise ApiError(409, "task_not_cancellable", f"the task has already {ended}") from None
+            raise RequestRejected(ErrorKind.task_not_cancellable, f"the task has already {ended}") from None
         try:
-            self.workflow.stop(task_id)
+            self.workflow.stop(str(task.run_id or task.id))
         except Exception:
             # The task is already cancelled: every later step write is refused and nothing is
             # published, so an execution that could not be stopped only runs to a refused write.
             logger.exception("could not stop the execution of a cancelled task", extra={"task_id": task_id})
         return cancelled
 
-    def present(self, task: Task) -> dict[str, Any]:
-        """The task as the API shows it: steps in pipeline order, output with a fetchable url."""
-        body = task.model_dump(
-            mode="json", exclude={"project_id", "destination", "naming", "steps", "output"}
+    def present(self, task: Task) -> TaskView:
+        """The task as the API shows it: steps in the order they run, files with fetchable urls,
+        and no storage location of ours."""
+        output = None if task.output is None else self._file_view(task.output, task)
+        return TaskView(
+            id=task.id,
+            kind=task.kind,
+            input=task.input_file_id or task.input,
+            options=task.options,
+            output=output,
+            metadata=task.metadata,
+            status=task.status,
+            progress=task.progress,
+            error=_error_view(task.error),
+            steps=[
+                StepView.model_validate(step.model_dump() | {"error": _error_view(step.error)})
+                for step in task.ordered_steps()
+            ],
+            webhook_url=task.webhook_url,
+            **task.naming.model_dump(),
+            inputs=[] if task.source is None else [self._file_view(task.source, task)],
+            outputs=[] if output is None else [output],
+            run_id=task.run_id,
+            created_at=task.created_at,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+            updated_at=task.updated_at,
         )
-        body |= task.naming.model_dump(exclude_none=True)
-        body["steps"] = [step.model_dump(mode="json") for step in task.ordered_steps()]
-        body["output"] = None if task.output is None else self._file_view(task.output, task.input)
-        return body
 
-    def _file_view(self, file: MediaFile, task_input: str) -> dict[str, Any]:
-        """A File object as shown: fetchable urls instead of storage locations."""
-        view = file.model_dump(mode="json", exclude={"location", "renditions"})
-        if file.location is None:  # a probe wrote nothing: its File describes the input, where it is
-            return view | {"url": task_input}
-        view["url"] = self._link(file.location)
+    def _file_view(self, file: MediaFile, task: Task) -> FileView:
+        """A File object as shown: fetchable urls instead of storage locations. A file we hold no
+        copy of (a probe's description of the input) is where the caller said it is."""
+        fields = file.model_dump(exclude={"location", "renditions", "object"})
+        if file.location is None:
+            return FileView(**fields, url=self._input_link(task))
+        renditions = None
         if file.renditions is not None:
             folder = file.location.key.rsplit("/", 1)[0]
-            view["renditions"] = [
-                rendition.model_dump()
-                | {
-                    "url": self._link(
+            renditions = [
+                RenditionView(
+                    **rendition.model_dump(),
+                    url=self._link(
                         file.location.model_copy(update={"key": f"{folder}/{rendition.playlist}"})
-                    )
-                }
+                    ),
+                )
                 for rendition in file.renditions
             ]
-        return view
+        return FileView(**fields, url=self._link(file.location), renditions=renditions)
+
+    def _input_link(self, task: Task) -> str:
+        """Where the caller can fetch the task's input: the URL it gave, or a link to the stored file."""
+        if not task.input.startswith("s3://"):
+            return task.input
+        bucket, key = parse_s3_url(task.input)
+        return self._link(StoredObject(bucket=bucket, key=key))
 
     def _link(self, location: StoredObject) -> str:
         """A presigned https link into managed storage; an s3:// URL into the caller's own bucket."""
@@ -190,11 +233,8 @@ class TaskService:
         return f"s3://{location.bucket}/{location.key}"
 
 
-def _destination(request: CreateTaskRequest) -> tuple[str | None, str]:
-    """Where the result goes instead of managed storage, and the request field that said so."""
-    if isinstance(request, ExportTaskRequest):
-        return request.destination, "options.url"
-    return request.output, "output"
+def _error_view(error: TaskErrorInfo | None) -> TaskError | None:
+    return None if error is None else TaskError(kind=error.kind, message=error.message)
 
 
 @dataclass(frozen=True)

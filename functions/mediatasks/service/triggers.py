@@ -10,8 +10,9 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from mediatasks.domain.triggers import SourceObject, TriggerRules
+from mediatasks.domain.errors import RequestRejected
 from mediatasks.service.tasks import TaskService
+from mediatasks.service.trigger_rules import SourceObject, TriggerRules
 
 logger = Logger(child=True)
 
@@ -37,12 +38,20 @@ class TriggerService:
     tasks: TaskService
 
     def create_task(self, source: SourceObject) -> str | None:
-        """The new task's id, or None when no rule covers the object (the rules changed since S3
-        was told which prefixes to notify about)."""
+        """The new task's id, or None when the object makes no task: no rule covers it (the rules
+        changed since S3 was told which prefixes to notify about), or the task it would make is
+        refused. Either is final for this object, so it is not worth a retry."""
         rule = self.rules.rule_for(source.key)
         if rule is None:
             logger.warning("no trigger rule covers the object", extra={"source": source.url})
             return None
-        task = self.tasks.create(rule.project, rule.request_for(source))
+        try:
+            task = self.tasks.create(rule.project, rule.request_for(source))
+        except RequestRejected as refusal:
+            logger.warning(
+                "the uploaded object makes no task",
+                extra={"source": source.url, "error_kind": refusal.kind, "reason": refusal.message},
+            )
+            return None
         logger.info("task created for an uploaded object", extra={"task_id": task.id, "source": source.url})
         return task.id

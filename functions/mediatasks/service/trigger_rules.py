@@ -18,17 +18,17 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
     field_validator,
     model_validator,
 )
 
-from mediatasks.domain.kinds import MEDIA_KINDS
+from mediatasks.domain.errors import RequestRejected
 from mediatasks.domain.media import EXTENSION_BY_FORMAT
-from mediatasks.domain.requests import CreateTaskRequest
+from mediatasks.domain.options import MediaOptions
+from mediatasks.domain.requests import TaskRequest
+from mediatasks.kinds.registry import media_kinds, parse_request
 
 ProjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-_REQUEST = TypeAdapter(CreateTaskRequest)
 # what a managed-storage filename may hold (requests.Filename); anything else becomes "_"
 _NOT_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -68,8 +68,8 @@ class TriggerRule(BaseModel):
     @field_validator("kind")
     @classmethod
     def _media_kind(cls, kind: str) -> str:
-        if kind not in MEDIA_KINDS:
-            raise ValueError(f"a trigger rule makes media: kind must be one of {', '.join(MEDIA_KINDS)}")
+        if kind not in media_kinds():
+            raise ValueError(f"a trigger rule makes media: kind must be one of {', '.join(media_kinds())}")
         return kind
 
     @field_validator("output")
@@ -82,8 +82,8 @@ class TriggerRule(BaseModel):
     def matches(self, key: str) -> bool:
         return key.startswith(self.prefix)
 
-    def request_for(self, source: SourceObject) -> CreateTaskRequest:
-        """The task request `POST /tasks` would get for this object; raises ValidationError."""
+    def request_for(self, source: SourceObject) -> TaskRequest:
+        """The task request `POST /tasks` would get for this object; raises RequestRejected."""
         stem = PurePosixPath(source.key[len(self.prefix) :]).with_suffix("")
         body: dict[str, Any] = {
             "input": source.url,
@@ -99,14 +99,19 @@ class TriggerRule(BaseModel):
         if filename:
             body["filename"] = filename
         if self.output is not None:
-            output_format = MEDIA_KINDS[self.kind].options.model_validate(self.options).format
+            options = media_kinds()[self.kind].options.model_validate(self.options)
+            output_format = options.format if isinstance(options, MediaOptions) else self.kind
             body["output"] = f"{self.output}{stem}.{EXTENSION_BY_FORMAT.get(output_format, output_format)}"
-        return _REQUEST.validate_python(body)
+        return parse_request(body)
 
     @model_validator(mode="after")
     def _makes_valid_requests(self) -> TriggerRule:
         # a rule whose options or output the API would refuse must fail synth, not every upload
-        self.request_for(SourceObject("example-bucket", f"{self.prefix}example.mov", "v"))
+        try:
+            self.request_for(SourceObject("example-bucket", f"{self.prefix}example.mov", "v"))
+        except RequestRejected as refusal:
+            field = f" ({refusal.field})" if refusal.field else ""
+            raise ValueError(f"{refusal.kind}{field}: {refusal.message}") from None
         return self
 
 

@@ -1,0 +1,1 @@
+"""The API's wire shapes, one module per version; `latest` is the default."""

@@ -1,0 +1,104 @@
+"""What a kind declares about itself: its request (and so its options), its steps, its output and how
+ffmpeg makes it. The API's validation and OpenAPI document, the state machine's branches, progress and
+the pipeline's dispatch are all read from these declarations (kinds/registry.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from mediatasks.domain.ffmpeg_args import Limits
+from mediatasks.domain.media import OutputKind, ProbedMedia
+from mediatasks.domain.progress import task_progress
+from mediatasks.domain.requests import TaskRequest
+from mediatasks.domain.tasks import StepName
+
+
+class Family(StrEnum):
+    """The contract's families of kinds (SPEC.md)."""
+
+    media = "media"
+    tracks = "tracks"
+    intelligence = "intelligence"
+    utility = "utility"
+    composition = "composition"
+
+
+class Output(StrEnum):
+    """What a succeeded task of the kind holds as its output."""
+
+    made_file = "made_file"  # a new file made from the input
+    input_file = "input_file"  # the input's own description; nothing is written
+    stored_input = "stored_input"  # the input stored as it is
+
+
+# ffmpeg argv builder: (ffmpeg path, options, probed source, source path, output path, limits).
+EncodeArgs = Callable[[str, Any, ProbedMedia, str, str, Limits], list[str]]
+
+# Each step's share of a task's 0-100 progress: the transcode is nearly all of the work.
+STEP_WEIGHTS: Mapping[StepName, int] = {
+    StepName.probe: 5,
+    StepName.ingest: 10,
+    StepName.transcode: 80,
+    StepName.upload: 5,
+}
+MEDIA_STEPS = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
+# Where each step's result sits in the execution's state (handlers.steps.ExecutionState).
+STEP_RESULT: Mapping[StepName, str] = {
+    StepName.probe: "probe",
+    StepName.ingest: "source",
+    StepName.transcode: "rendition",
+    StepName.upload: "output",
+}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How ffmpeg makes a media kind from the ingested source."""
+
+    needs: Literal["video", "audio"]
+    encode_args: EncodeArgs
+    output: OutputKind
+    # formats ffmpeg only extracts frames for (RGB PPM files) and the picture encoder makes
+    picture_formats: frozenset[str] = frozenset()
+    # the output is a folder (an HLS master playlist beside its renditions), not one file
+    playlist: bool = False
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    family: Family
+    summary: str
+    request: type[TaskRequest]
+    steps: tuple[StepName, ...]
+    output: Output
+    encoding: Encoding | None = None
+    # other names a request may use (`import` for `ingest`); the task is stored under `name`
+    aliases: tuple[str, ...] = ()
+    step_weights: Mapping[StepName, int] = field(default_factory=lambda: STEP_WEIGHTS)
+
+    @property
+    def options(self) -> type[BaseModel]:
+        """The kind's options model, as its request declares it."""
+        annotation = self.request.model_fields["options"].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            raise TypeError(f"{self.request.__name__}.options must be an options model")
+        return annotation
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def progress(self, step: StepName, step_percent: int) -> int:
+        """The task's progress while `step` is `step_percent` done."""
+        return task_progress(self.steps, self.step_weights, step, step_percent)
+
+    def next_step(self, step: StepName) -> StepName | None:
+        """The step after `step`, or None when `step` ends the task."""
+        position = self.steps.index(step)
+        return self.steps[position + 1] if position + 1 < len(self.steps) else None

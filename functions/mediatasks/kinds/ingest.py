@@ -1,0 +1,37 @@
+"""ingest (alias import): store the input as it is and return it as a File with an id."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from mediatasks.domain.requests import NoOptions, TaskRequest
+from mediatasks.domain.tasks import StepName
+from mediatasks.kinds.base import Family, Kind, Output
+
+# Stored as it is: nothing to transcode.
+COPY_STEPS = (StepName.probe, StepName.ingest, StepName.upload)
+
+
+class IngestTaskRequest(TaskRequest):
+    """Stores the input as it is (`import` is an alias) and returns it as a File with an id."""
+
+    kind: Literal["ingest", "import"]
+    options: NoOptions = Field(default_factory=NoOptions)
+
+    @field_validator("kind")
+    @classmethod
+    def _one_name(cls, kind: str) -> str:
+        return "ingest"
+
+
+KIND = Kind(
+    name="ingest",
+    aliases=("import",),
+    family=Family.utility,
+    summary="Store the input as it is, as a File that later tasks can use by file_id",
+    request=IngestTaskRequest,
+    steps=COPY_STEPS,
+    output=Output.stored_input,
+)
