@@ -42,7 +42,7 @@ synth: $(INSTALLED)
 	CDK_OUTDIR=cdk.out JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_CONTEXT_JSON='{"mediatasks:architecture": "$(ARCH)"}' $(BIN)/python infra/app.py
 
 bench: $(INSTALLED)
-	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python -m benchmarks.pipeline_overhead
 
 clean:
 	rm -rf $(VENV) cdk.out layers/ffmpeg/build .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
 """The product as users run it: `mediatasks serve` in its own process, driven over HTTP.
-Its `api` fixture is registered in tests/conftest.py."""
+Its `api` fixture is registered in tests/conftest.py (as a plugin)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import pytest
 
 from mediatasks.domain.tasks import TERMINAL_STATUSES
@@ -77,6 +78,38 @@ class Api:
 
     def run(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.wait(self.create(body)["id"])
+
+
+def emulator(api: Api, service: str) -> Any:
+    """A boto3 client of the running stack's AWS emulation (which takes any credentials)."""
+    return boto3.client(
+        service,
+        endpoint_url=api.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def new_key(api: Api, project: str) -> str:
+    """`mediatasks keys create` against the running stack's emulator, as a user would."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediatasks.local.cli",
+            "keys",
+            "create",
+            "--project",
+            project,
+            "--endpoint-url",
+            api.emulator_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
 
 
 @pytest.fixture(scope="session")

@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.conftest import FileServer, MakeClip
-from tests.local_product import Api
-
-
-def new_key(api: Api, project: str) -> str:
-    """`mediatasks keys create` against the running stack's emulator, as a user would."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mediatasks.local.cli",
-            "keys",
-            "create",
-            "--project",
-            project,
-            "--endpoint-url",
-            api.emulator_url,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip()
+from tests.local_product import Api, new_key
+from tests.support.media import MakeClip
+from tests.support.servers import FileServer
 
 
 @pytest.fixture(scope="module")

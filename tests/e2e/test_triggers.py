@@ -8,26 +8,15 @@ import time
 from typing import Any
 from urllib.parse import quote_plus
 
-import boto3
 import pytest
 
 from mediatasks.local.stack import DEMO_TRIGGER_RULES
-from tests.conftest import MakeClip
-from tests.local_product import Api
+from tests.local_product import Api, emulator, new_key
+from tests.support.media import MakeClip
 
 WATCHED_BUCKET = "mediatasks-uploads"
 (RULE,) = DEMO_TRIGGER_RULES
 APPEAR_SECONDS = 60
-
-
-def emulator(api: Api, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=api.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def tasks_from(api: Api, key: str) -> list[dict[str, Any]]:
@@ -110,8 +99,6 @@ def test_uploads_elsewhere_and_folder_markers_make_no_task(api: Api, make_clip: 
 
 
 def test_another_project_cannot_read_the_watched_bucket(api: Api) -> None:
-    from tests.e2e.test_projects import new_key
-
     other = api.as_project(new_key(api, "trigger-outsider"))
     status, error = other.request(
         "POST", "/tasks", {"input": f"s3://{WATCHED_BUCKET}/{RULE['prefix']}plain.mp4", "kind": "video"}

@@ -14,7 +14,7 @@ from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
 from mediatasks.domain.ffmpeg_args import Limits, animation_args, ffprobe_args, image_frame_args
 from mediatasks.domain.media import UNDECODABLE_DEMUXERS, parse_ffprobe, source_file
 from mediatasks.domain.options import AnimationOptions, ImageOptions
-from tests.conftest import MakeClip
+from tests.support.media import MakeClip
 
 
 def make_picture(source: Path, tmp_path: Path, **options: Any) -> Image.Image:
