@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from mediatasks.local.cloud import LocalCloud
 from tests.local_product import DESTINATION_BUCKET, Api, emulator
 from tests.support.media import MakeClip, fetch_output, video_stream
 from tests.support.servers import FileServer
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -171,17 +171,19 @@ def test_cancel_a_running_task_publishes_nothing(
         "options": {"codec": "h265", "quality": "very_high"},
     }
     task = api.create(slow)
-    deadline = time.monotonic() + 60
-    while (
-        api.request("GET", f"/tasks/{task['id']}")[1]["status"] != "processing"
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.1)
+
+    def encoding() -> bool:
+        current = api.request("GET", f"/tasks/{task['id']}")[1]
+        encode = next(step for step in current["steps"] if step["kind"] == "video")
+        return current["status"] == encode["status"] == "processing"
+
+    wait_until(encoding, 60, f"the encode of task {task['id']} to be running", every=0.1)
     status, cancelled = api.request("POST", f"/tasks/{task['id']}/cancel")
     assert (status, cancelled["status"]) == (200, "cancelled")
     assert cancelled["finished_at"] is not None
     assert "cancelled" in [step["status"] for step in cancelled["steps"]]
-    time.sleep(8)  # long enough for the encode that was running to end
+    # the encode that was running ends (its step removes its scratch folder) before we look
+    wait_until(lambda: not api.scratch_of(task["id"]), 60, f"the encode of cancelled {task['id']} to end")
     status, later = api.request("GET", f"/tasks/{task['id']}")
     assert (later["status"], later["output"]) == ("cancelled", None)
     keys = media_keys(api)
@@ -239,13 +241,13 @@ def test_progress_moves_forward_while_the_task_runs(
     options = {"codec": "h265", "quality": "very_high", "width": 960}
     task = api.create({"kind": "video", "input": file_server.url_of("slow.mp4"), "options": options})
     seen: list[tuple[str, int | None, int | None]] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
         current = api.request("GET", f"/tasks/{task['id']}")[1]
         seen.append((current["status"], current["progress"], current["steps"][2]["progress"]))
-        if current["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.3)
+        return current["status"] in ("succeeded", "failed")
+
+    wait_until(ended, 120, lambda: f"task {task['id']} to end (seen {seen})", every=0.3)
     assert seen[-1] == ("succeeded", 100, 100)
     overall = [progress for _, progress, _ in seen if progress is not None]
     assert overall == sorted(overall)
