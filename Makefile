@@ -7,7 +7,7 @@ ARCH ?= arm64
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck synth layer bench clean openapi
+.PHONY: install serve test test-fast lint typecheck synth layer bench clean openapi
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ serve: $(INSTALLED)
 ## The full test suite (unit, integration, infrastructure, end to end).
 test: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The tests that need neither the running product nor long minutes (no e2e, no slow).
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -1,5 +1,5 @@
 """Fixtures shared by every test layer: generated media, a loopback file server, the template, and
-the running product (`api`, from tests/local_product.py)."""
+the running product (`api`, from tests/local_product.py). Tests that run the product are marked e2e."""
 
 from __future__ import annotations
 
@@ -14,6 +14,15 @@ from tests.support.media import MakeClip, make_media
 from tests.support.servers import FileServer, serve_directory
 
 pytest_plugins = ["tests.local_product"]
+
+E2E_DIRECTORY = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks e2e every test that runs the local product: all of tests/e2e, and any that uses `api`."""
+    for item in items:
+        if item.path.is_relative_to(E2E_DIRECTORY) or "api" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,9 @@ from mediatasks_infra.app import build_app
 from tests.support.infrastructure import WITH_TRIGGERS
 
 # Actions AWS only grants on "*": they take no resource ARN.
+# a CDK synth checked by cdk-nag per case: about 10 s
+pytestmark = pytest.mark.slow
+
 ACTIONS_WITHOUT_RESOURCES = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",

@@ -17,6 +17,9 @@ from mediatasks.local.template import public_routes
 from mediatasks_infra.app import build_app
 from tests.support.infrastructure import WITH_TRIGGERS
 
+# several CDK synths (each architecture, with and without triggers): 10 s and more
+pytestmark = pytest.mark.slow
+
 OUR_FUNCTIONS = {
     c.API_FUNCTION_ID: "mediatasks.handlers.api.handler",
     c.PROBE_FUNCTION_ID: "mediatasks.handlers.steps.probe",

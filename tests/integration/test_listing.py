@@ -22,6 +22,9 @@ from mediatasks.domain.tasks import Status, Task, TaskErrorInfo
 from mediatasks.local.cloud import table_definition
 from mediatasks.service.tasks import TaskService
 
+# thirty tasks written to the emulated table for each test: about 5 s, and the CDK synth it reads
+pytestmark = pytest.mark.slow
+
 PROJECT = "prj_list"
 COUNT = 30
 
