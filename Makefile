@@ -7,7 +7,7 @@ ARCH ?= arm64
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck synth layer bench clean openapi
+.PHONY: install serve test test-fast lint typecheck synth layer bench clean openapi
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ serve: $(INSTALLED)
 ## The full test suite (unit, integration, infrastructure, end to end).
 test: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The tests that need neither the running product nor long minutes (no e2e, no slow).
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -42,7 +46,7 @@ synth: $(INSTALLED)
 	CDK_OUTDIR=cdk.out JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_CONTEXT_JSON='{"mediatasks:architecture": "$(ARCH)"}' $(BIN)/python infra/app.py
 
 bench: $(INSTALLED)
-	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python -m benchmarks.pipeline_overhead
 
 clean:
 	rm -rf $(VENV) cdk.out layers/ffmpeg/build .pytest_cache .mypy_cache .ruff_cache

@@ -5,22 +5,19 @@ For a generated 1080p clip (default 30 s), times one video task end to end on th
 produces the same output, in the same run. Target: task / bare <= 1.10. Also prints the API
 handler's warm time per create and the cold import time of its module.
 
-    .venv/bin/python benchmarks/pipeline_overhead.py [--seconds 30] [--repeat 1]
+    .venv/bin/python -m benchmarks.pipeline_overhead [--seconds 30] [--repeat 1]   (from the repository root)
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,25 +29,12 @@ from mediatasks.kinds.video import VideoOptions, video_encode_args
 from mediatasks.local.cloud import LocalLambdaContext, free_port
 from mediatasks.local.http_api import proxy_event
 from mediatasks.local.stack import DEVELOPMENT_PROJECT, LocalStack
+from tests.support.media import make_media
+from tests.support.servers import serve_directory
 
 OPTIONS = {"width": 1280, "height": 720, "format": "mp4", "quality": "medium"}
 TARGET_RATIO = 1.10
 POLL_SECONDS = 0.5
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-def make_clip(path: Path, seconds: int) -> None:
-    subprocess.run(
-        [ffmpeg.binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-         "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
 
 
 def bare_ffmpeg(clip: Path, out: Path) -> float:
@@ -150,20 +134,18 @@ def main() -> None:
         root = Path(folder)
         clip = root / "clip-1080p.mp4"
         print(f"generating a {args.seconds} s 1920x1080 30 fps clip ...", flush=True)
-        make_clip(clip, args.seconds)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=folder))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        input_url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
-        print("starting the local stack ...", flush=True)
-        with LocalStack(port=free_port(), allow_local_inputs=True, api_key=API_KEY) as stack:
-            bare, task, steps = [], [], []
-            for run in range(args.repeat):
-                bare.append(bare_ffmpeg(clip, root / f"bare-{run}.mp4"))
-                elapsed, step_seconds = task_end_to_end(stack.url, input_url)
-                task.append(elapsed)
-                steps.append(step_seconds)
-            warm = warm_create_ms(stack.url, args.creates)
-        server.shutdown()
+        make_media(clip, size="1920x1080", seconds=args.seconds, fps=30)
+        with serve_directory(root) as server:
+            input_url = server.url_of(clip.name)
+            print("starting the local stack ...", flush=True)
+            with LocalStack(port=free_port(), allow_local_inputs=True, api_key=API_KEY) as stack:
+                bare, task, steps = [], [], []
+                for run in range(args.repeat):
+                    bare.append(bare_ffmpeg(clip, root / f"bare-{run}.mp4"))
+                    elapsed, step_seconds = task_end_to_end(stack.url, input_url)
+                    task.append(elapsed)
+                    steps.append(step_seconds)
+                warm = warm_create_ms(stack.url, args.creates)
     bare_s, task_s = statistics.median(bare), statistics.median(task)
     ratio = task_s / bare_s
     print(f"\nvideo task {OPTIONS} on a {args.seconds} s 1080p clip (median of {args.repeat}):")

@@ -1,33 +1,28 @@
-"""Fixtures shared by every test layer: generated media, a loopback file server, the template."""
+"""Fixtures shared by every test layer: generated media, a loopback file server, the template, and
+the running product (`api`, from tests/local_product.py). Tests that run the product are marked e2e."""
 
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mediatasks.adapters.ffmpeg import binaries
+from tests.support.media import MakeClip, make_media
+from tests.support.servers import FileServer, serve_directory
 
-MakeClip = Callable[..., Path]
+pytest_plugins = ["tests.local_product"]
+
+E2E_DIRECTORY = Path(__file__).parent / "e2e"
 
 
-def ffprobe_json(path_or_url: str) -> dict[str, Any]:
-    """What the pinned ffprobe says about a file (tests may read their own outputs freely)."""
-    out = subprocess.run(
-        [binaries().ffprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", path_or_url],
-        check=True,
-        capture_output=True,
-    ).stdout
-    report: dict[str, Any] = json.loads(out)
-    return report
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks e2e every test that runs the local product: all of tests/e2e, and any that uses `api`."""
+    for item in items:
+        if item.path.is_relative_to(E2E_DIRECTORY) or "api" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -37,62 +32,21 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def make_clip(media_dir: Path) -> MakeClip:
-    """Generates (once per set of arguments) a small test clip with ffmpeg's lavfi sources."""
+    """Generates (once per set of arguments) a test file named `name` in the media folder; the
+    keywords are make_media's (a 2 s 320x240 25 fps h264/aac MP4 by default)."""
 
     @functools.cache
-    def make(
-        name: str = "clip.mp4",
-        *,
-        size: str = "320x240",
-        seconds: float = 2,
-        fps: int = 25,
-        audio: bool = True,
-    ) -> Path:
-        target = media_dir / name
-        argv = [binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-                "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]  # fmt: skip
-        if audio:
-            argv += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:a", "aac", "-shortest"]
-        argv += [
-            "-t",
-            str(seconds),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            str(target),
-        ]
-        subprocess.run(argv, check=True)
-        return target
+    def make(name: str = "clip.mp4", **options: Any) -> Path:
+        return make_media(media_dir / name, **options)
 
     return make
-
-
-@dataclass(frozen=True)
-class FileServer:
-    root: Path
-    url: str
-
-    def url_of(self, name: str) -> str:
-        return f"{self.url}/{name}"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
 
 @pytest.fixture(scope="session")
 def file_server(media_dir: Path) -> Iterator[FileServer]:
     """Serves the generated media on 127.0.0.1, as a user's storage would over HTTP."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(media_dir)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield FileServer(media_dir, f"http://127.0.0.1:{server.server_address[1]}")
-    server.shutdown()
-    server.server_close()
+    with serve_directory(media_dir) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +55,3 @@ def template() -> dict[str, Any]:
     from mediatasks.local.stack import DEMO_TRIGGER_RULES, synthesize_for_local
 
     return synthesize_for_local(DEMO_TRIGGER_RULES)
-
-
-# The running product (`mediatasks serve` in its own process), shared by every suite that needs it.
-from tests.local_product import api  # noqa: E402, F401

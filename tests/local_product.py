@@ -1,9 +1,10 @@
 """The product as users run it: `mediatasks serve` in its own process, driven over HTTP.
-Its `api` fixture is registered in tests/conftest.py."""
+Its `api` fixture is registered in tests/conftest.py (as a plugin)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -14,13 +15,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from mediatasks.domain.tasks import TERMINAL_STATUSES
 from mediatasks.local.cloud import free_port
-from tests.openapi_contract import check_response
+from tests.support.contract import check_response
+from tests.support.waiting import wait_until
 
 STARTUP_SECONDS = 120
 DESTINATION_BUCKET = "customer-destination"
@@ -33,10 +37,12 @@ class Api:
     url: str
     emulator_url: str
     key: str
+    # the server's temporary folder (its TMPDIR): each step's scratch space is made under it
+    temporary: Path
     seen_statuses: dict[str, list[str]] = field(default_factory=dict)
 
     def as_project(self, key: str) -> Api:
-        return Api(self.url, self.emulator_url, key)
+        return Api(self.url, self.emulator_url, key, self.temporary)
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -69,24 +75,62 @@ class Api:
     def wait(self, task_id: str) -> dict[str, Any]:
         """Polls until the task is terminal, remembering each status it was seen in."""
         seen = self.seen_statuses.setdefault(task_id, [])
-        deadline = time.monotonic() + TASK_SECONDS
-        while time.monotonic() < deadline:
+
+        def ended() -> dict[str, Any] | None:
             status, task = self.request("GET", f"/tasks/{task_id}")
             assert status == 200, task
             if not seen or seen[-1] != task["status"]:
                 seen.append(task["status"])
-            if task["status"] in TERMINAL_STATUSES:
-                return task
-            time.sleep(0.2)
-        raise AssertionError(f"task {task_id} did not finish in {TASK_SECONDS}s; seen {seen}")
+            return task if task["status"] in TERMINAL_STATUSES else None
+
+        return wait_until(ended, TASK_SECONDS, lambda: f"task {task_id} to end (statuses seen: {seen})")
 
     def run(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.wait(self.create(body)["id"])
 
+    def scratch_of(self, task_id: str) -> list[Path]:
+        """The scratch folders a step of the task has open (removed when the step ends)."""
+        work_folders = list(self.temporary.glob("mediatasks-work-*"))
+        assert work_folders, f"the local stack keeps no work folder under {self.temporary}"
+        return [scratch for folder in work_folders for scratch in folder.glob(f"{task_id}-*")]
+
+
+def emulator(api: Api, service: str) -> Any:
+    """A boto3 client of the running stack's AWS emulation (which takes any credentials)."""
+    return boto3.client(
+        service,
+        endpoint_url=api.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def new_key(api: Api, project: str) -> str:
+    """`mediatasks keys create` against the running stack's emulator, as a user would."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediatasks.local.cli",
+            "keys",
+            "create",
+            "--project",
+            project,
+            "--endpoint-url",
+            api.emulator_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
 
 @pytest.fixture(scope="session")
-def api() -> Iterator[Api]:
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     port = free_port()
+    temporary = tmp_path_factory.mktemp("serve-tmp")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -102,6 +146,7 @@ def api() -> Iterator[Api]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=os.environ | {"TMPDIR": str(temporary)},
     )
     assert process.stdout is not None
     output: list[str] = []
@@ -122,7 +167,7 @@ def api() -> Iterator[Api]:
     # keep draining its output so the server never blocks on a full pipe
     threading.Thread(target=process.stdout.read, daemon=True).start()
     try:
-        yield Api(api_url, emulator_url, key)
+        yield Api(api_url, emulator_url, key, temporary)
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
         assert process.wait(timeout=30) == 0

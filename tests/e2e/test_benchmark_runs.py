@@ -6,12 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "pipeline_overhead.py"
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def test_pipeline_overhead_benchmark_runs_and_reports() -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--seconds", "2", "--creates", "3"],
+        [sys.executable, "-m", "benchmarks.pipeline_overhead", "--seconds", "2", "--creates", "3"],
+        cwd=REPOSITORY,
         capture_output=True,
         text=True,
         timeout=300,

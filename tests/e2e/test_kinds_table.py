@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 from mediatasks.adapters.ffmpeg import binaries
-from tests.conftest import FileServer, MakeClip, ffprobe_json
 from tests.local_product import Api
+from tests.support.media import MakeClip, ffprobe_json
+from tests.support.servers import FileServer
 
 Check = Callable[[Path, dict[str, Any]], None]
 MP4 = "mov,mp4,m4a,3gp,3g2,mj2"

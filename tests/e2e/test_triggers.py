@@ -4,30 +4,19 @@ watched bucket becomes a task of the rule's project, and one object version make
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from urllib.parse import quote_plus
 
-import boto3
 import pytest
 
 from mediatasks.local.stack import DEMO_TRIGGER_RULES
-from tests.conftest import MakeClip
-from tests.local_product import Api
+from tests.local_product import Api, emulator, new_key
+from tests.support.media import MakeClip
+from tests.support.waiting import wait_until
 
 WATCHED_BUCKET = "mediatasks-uploads"
 (RULE,) = DEMO_TRIGGER_RULES
 APPEAR_SECONDS = 60
-
-
-def emulator(api: Api, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=api.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def tasks_from(api: Api, key: str) -> list[dict[str, Any]]:
@@ -38,12 +27,7 @@ def tasks_from(api: Api, key: str) -> list[dict[str, Any]]:
 
 
 def first_task_from(api: Api, key: str) -> dict[str, Any]:
-    deadline = time.monotonic() + APPEAR_SECONDS
-    while time.monotonic() < deadline:
-        if found := tasks_from(api, key):
-            return found[0]
-        time.sleep(0.3)
-    raise AssertionError(f"no task appeared for {key!r} in {APPEAR_SECONDS}s")
+    return wait_until(lambda: tasks_from(api, key), APPEAR_SECONDS, f"a task for {key!r}", every=0.3)[0]
 
 
 @pytest.mark.parametrize(
@@ -80,20 +64,21 @@ def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip
     for _ in range(2):
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
     api.wait(first["id"])
-    drained = time.monotonic() + 30
-    while time.monotonic() < drained and int(
-        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
-            "Attributes"
-        ]["ApproximateNumberOfMessages"]
-    ):
-        time.sleep(0.2)
-    time.sleep(1)  # the last batch taken off the queue has been handled
+
+    def handled() -> bool:  # the trigger deletes a message once it has handled it
+        counts = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return not any(int(count) for count in counts.values())
+
+    wait_until(handled, 30, "the trigger queue's messages, waiting and in flight, to be handled")
     assert [task["id"] for task in tasks_from(api, key)] == [first["id"]]
     # a new version of the object is a new upload: a second task
     s3.upload_file(str(make_clip("other.mp4", seconds=1, size="160x120")), WATCHED_BUCKET, key)
-    deadline = time.monotonic() + APPEAR_SECONDS
-    while len(tasks_from(api, key)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.3)
+    wait_until(
+        lambda: len(tasks_from(api, key)) >= 2, APPEAR_SECONDS, f"a second task for {key!r}", every=0.3
+    )
     assert len(tasks_from(api, key)) == 2
 
 
@@ -110,8 +95,6 @@ def test_uploads_elsewhere_and_folder_markers_make_no_task(api: Api, make_clip: 
 
 
 def test_another_project_cannot_read_the_watched_bucket(api: Api) -> None:
-    from tests.e2e.test_projects import new_key
-
     other = api.as_project(new_key(api, "trigger-outsider"))
     status, error = other.request(
         "POST", "/tasks", {"input": f"s3://{WATCHED_BUCKET}/{RULE['prefix']}plain.mp4", "kind": "video"}

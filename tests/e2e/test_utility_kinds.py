@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FileServer, MakeClip
-from tests.e2e.test_video_tasks import fetch_output, video_stream
-from tests.local_product import Api
+from tests.local_product import DESTINATION_BUCKET, Api, emulator
+from tests.support.media import MakeClip, fetch_output, video_stream
+from tests.support.servers import FileServer
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,6 @@ def test_probe_refuses_what_would_write(api: Api, clip: str) -> None:
 
 
 def test_export_copies_an_earlier_output_to_s3(api: Api, clip: str) -> None:
-    from tests.e2e.test_video_tasks import emulator_s3
-    from tests.local_product import DESTINATION_BUCKET
-
     made = api.run({"kind": "audio", "input": clip, "options": {"format": "mp3"}})
     destination = f"s3://{DESTINATION_BUCKET}/exports/soundtrack.mp3"
     created = api.create({"kind": "export", "input": made["output"], "options": {"url": destination}})
@@ -77,5 +74,5 @@ def test_export_copies_an_earlier_output_to_s3(api: Api, clip: str) -> None:
     task = api.wait(created["id"])
     assert task["status"] == "succeeded", task["error"]
     assert (task["output"]["url"], task["output"]["format"]) == (destination, "mp3")
-    head = emulator_s3(api).head_object(Bucket=DESTINATION_BUCKET, Key="exports/soundtrack.mp3")
+    head = emulator(api, "s3").head_object(Bucket=DESTINATION_BUCKET, Key="exports/soundtrack.mp3")
     assert head["ContentLength"] == made["output"]["filesize"]

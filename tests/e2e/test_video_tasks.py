@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from mediatasks.domain.tasks import STATUS_RANK, Status
 from mediatasks.local.cloud import LocalCloud
-from tests.conftest import FileServer, MakeClip, ffprobe_json
-from tests.local_product import DESTINATION_BUCKET, Api
+from tests.local_product import DESTINATION_BUCKET, Api, emulator
+from tests.support.media import MakeClip, fetch_output, video_stream
+from tests.support.servers import FileServer
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +27,6 @@ def corrupt_input(file_server: FileServer) -> str:
     """An MP4 signature followed by noise."""
     (file_server.root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 200)
     return file_server.url_of("corrupt.mp4")
-
-
-def fetch_output(task: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    """Downloads the output from its url, as a user would, and ffprobes the bytes."""
-    import urllib.request
-
-    target = tmp_path / f"output.{task['output']['format']}"
-    with urllib.request.urlopen(task["output"]["url"], timeout=30) as response:
-        target.write_bytes(response.read())
-    return ffprobe_json(str(target))
-
-
-def video_stream(report: dict[str, Any]) -> dict[str, Any]:
-    return next(s for s in report["streams"] if s["codec_type"] == "video")
 
 
 @pytest.mark.parametrize(
@@ -109,28 +95,7 @@ def test_corrupt_input_fails_at_probe(api: Api, corrupt_input: str) -> None:
 def test_audio_only_input_is_unsupported_for_video(
     api: Api, file_server: FileServer, make_clip: MakeClip
 ) -> None:
-    import subprocess
-
-    from mediatasks.adapters.ffmpeg import binaries
-
-    target = file_server.root / "tone.mp3"
-    subprocess.run(
-        [
-            binaries().ffmpeg,
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-            "-t",
-            "1",
-            str(target),
-        ],
-        check=True,
-    )
+    make_clip("tone.mp3", size=None, seconds=1, audio_codec="libmp3lame")
     task = failed(api, file_server.url_of("tone.mp3"))
     assert task["error"] == {"kind": "input_unsupported", "message": "the input has no video stream"}
 
@@ -164,27 +129,17 @@ def test_bad_request_over_http(api: Api) -> None:
 
 
 def test_local_stack_runs_the_synthesized_definition(api: Api, template: dict[str, Any]) -> None:
-    client = boto3.client(
-        "stepfunctions",
-        endpoint_url=api.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    client = emulator(api, "stepfunctions")
     machines = client.list_state_machines()["stateMachines"]
     assert len(machines) == 1
     running = client.describe_state_machine(stateMachineArn=machines[0]["stateMachineArn"])["definition"]
     assert json.loads(running) == json.loads(LocalCloud(template).state_machine_definition())
 
 
-def emulator_s3(api: Api) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=api.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+def media_keys(api: Api, prefix: str = "") -> list[str]:
+    """The keys in the stack's media bucket (work files and published files)."""
+    listing = emulator(api, "s3").list_objects_v2(Bucket="mediatasks-media", Prefix=prefix)
+    return [stored["Key"] for stored in listing.get("Contents", [])]
 
 
 def test_output_destination_receives_the_file(api: Api, source: str) -> None:
@@ -194,14 +149,14 @@ def test_output_destination_receives_the_file(api: Api, source: str) -> None:
     )
     assert task["status"] == "succeeded", task["error"]
     assert task["output"]["url"] == destination
-    head = emulator_s3(api).head_object(Bucket=DESTINATION_BUCKET, Key="renders/clip one.webm")
+    head = emulator(api, "s3").head_object(Bucket=DESTINATION_BUCKET, Key="renders/clip one.webm")
     assert head["ContentLength"] == task["output"]["filesize"]
 
 
 def test_work_files_are_removed_and_outputs_kept(api: Api, source: str, corrupt_input: str) -> None:
     task = api.run({"kind": "video", "input": source, "options": {"width": 160}})
     bad = api.run({"kind": "video", "input": corrupt_input})
-    keys = [o["Key"] for o in emulator_s3(api).list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
+    keys = media_keys(api)
     assert not [k for k in keys if k.startswith(f"work/{task['id']}/") or k.startswith(f"work/{bad['id']}/")]
     assert f"files/dev/{task['output']['id']}/video.mp4" in keys
 
@@ -216,20 +171,22 @@ def test_cancel_a_running_task_publishes_nothing(
         "options": {"codec": "h265", "quality": "very_high"},
     }
     task = api.create(slow)
-    deadline = time.monotonic() + 60
-    while (
-        api.request("GET", f"/tasks/{task['id']}")[1]["status"] != "processing"
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.1)
+
+    def encoding() -> bool:
+        current = api.request("GET", f"/tasks/{task['id']}")[1]
+        encode = next(step for step in current["steps"] if step["kind"] == "video")
+        return current["status"] == encode["status"] == "processing"
+
+    wait_until(encoding, 60, f"the encode of task {task['id']} to be running", every=0.1)
     status, cancelled = api.request("POST", f"/tasks/{task['id']}/cancel")
     assert (status, cancelled["status"]) == (200, "cancelled")
     assert cancelled["finished_at"] is not None
     assert "cancelled" in [step["status"] for step in cancelled["steps"]]
-    time.sleep(8)  # long enough for the encode that was running to end
+    # the encode that was running ends (its step removes its scratch folder) before we look
+    wait_until(lambda: not api.scratch_of(task["id"]), 60, f"the encode of cancelled {task['id']} to end")
     status, later = api.request("GET", f"/tasks/{task['id']}")
     assert (later["status"], later["output"]) == ("cancelled", None)
-    keys = [o["Key"] for o in emulator_s3(api).list_objects_v2(Bucket="mediatasks-media").get("Contents", [])]
+    keys = media_keys(api)
     assert not [k for k in keys if k.startswith("files/") and task["id"] in k]
     status, error = api.request("POST", f"/tasks/{task['id']}/cancel")
     assert (status, error["kind"]) == (409, "task_not_cancellable")
@@ -284,13 +241,13 @@ def test_progress_moves_forward_while_the_task_runs(
     options = {"codec": "h265", "quality": "very_high", "width": 960}
     task = api.create({"kind": "video", "input": file_server.url_of("slow.mp4"), "options": options})
     seen: list[tuple[str, int | None, int | None]] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
         current = api.request("GET", f"/tasks/{task['id']}")[1]
         seen.append((current["status"], current["progress"], current["steps"][2]["progress"]))
-        if current["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.3)
+        return current["status"] in ("succeeded", "failed")
+
+    wait_until(ended, 120, lambda: f"task {task['id']} to end (seen {seen})", every=0.3)
     assert seen[-1] == ("succeeded", 100, 100)
     overall = [progress for _, progress, _ in seen if progress is not None]
     assert overall == sorted(overall)
@@ -402,11 +359,6 @@ def test_adaptive_video_task_publishes_an_hls_ladder(
     assert "#EXT-X-ENDLIST" in media_playlist
     assert "segment_00000.ts" in media_playlist
     folder = output["url"].split("?")[0].rsplit("/", 1)[0].split("/mediatasks-media/", 1)[1]
-    keys = [
-        o["Key"]
-        for o in emulator_s3(api)
-        .list_objects_v2(Bucket="mediatasks-media", Prefix=folder)
-        .get("Contents", [])
-    ]
+    keys = media_keys(api, folder)
     assert f"{folder}/v0/segment_00000.ts" in keys
     assert f"{folder}/v1/index.m3u8" in keys

@@ -6,12 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mediatasks.local.stack import DEMO_TRIGGER_RULES
-
 LAYER_BUILD = Path(__file__).resolve().parents[2] / "layers" / "ffmpeg" / "build.py"
-
-# the whole product: `mediatasks serve`'s trigger rules on top of cdk.json
-WITH_TRIGGERS = {"mediatasks:triggerRules": DEMO_TRIGGER_RULES}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,9 +15,12 @@ from aws_cdk.assertions import Template
 from mediatasks import constants as c
 from mediatasks.local.stack import DEMO_TRIGGER_RULES
 from mediatasks_infra.app import build_app
-from tests.infrastructure.conftest import WITH_TRIGGERS
+from tests.support.infrastructure import WITH_TRIGGERS
 
 # Actions AWS only grants on "*": they take no resource ARN.
+# a CDK synth checked by cdk-nag per case: about 10 s
+pytestmark = pytest.mark.slow
+
 ACTIONS_WITHOUT_RESOURCES = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",

@@ -15,7 +15,10 @@ from mediatasks import constants as c
 from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.template import public_routes
 from mediatasks_infra.app import build_app
-from tests.infrastructure.conftest import WITH_TRIGGERS
+from tests.support.infrastructure import WITH_TRIGGERS
+
+# several CDK synths (each architecture, with and without triggers): 10 s and more
+pytestmark = pytest.mark.slow
 
 OUR_FUNCTIONS = {
     c.API_FUNCTION_ID: "mediatasks.handlers.api.handler",

@@ -11,7 +11,7 @@ from mediatasks.adapters import ffmpeg
 from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.kinds.audio import AudioOptions, audio_encode_args
-from tests.conftest import MakeClip, ffprobe_json
+from tests.support.media import MakeClip, ffprobe_json
 
 
 def encode(clip: Path, tmp_path: Path, **options: Any) -> dict[str, Any]:

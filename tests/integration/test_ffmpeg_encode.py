@@ -13,7 +13,7 @@ from mediatasks.domain.ffmpeg_args import Limits, expected_duration, ffprobe_arg
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.domain.progress import FfmpegProgress
 from mediatasks.kinds.video import VideoOptions, video_encode_args
-from tests.conftest import MakeClip, ffprobe_json
+from tests.support.media import MakeClip, ffprobe_json
 
 LIMITS = Limits(max_output_bytes=50_000_000)
 

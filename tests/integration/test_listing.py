@@ -23,6 +23,9 @@ from mediatasks.kinds.registry import kind_of
 from mediatasks.local.cloud import table_definition
 from mediatasks.service.tasks import TaskService
 
+# thirty tasks written to the emulated table for each test: about 5 s, and the CDK synth it reads
+pytestmark = pytest.mark.slow
+
 PROJECT = "prj_list"
 COUNT = 30
 

@@ -15,7 +15,7 @@ from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.media import UNDECODABLE_DEMUXERS, parse_ffprobe, source_file
 from mediatasks.kinds.animation import AnimationOptions, animation_args
 from mediatasks.kinds.image import ImageOptions, image_frame_args
-from tests.conftest import MakeClip
+from tests.support.media import MakeClip
 
 
 def make_picture(source: Path, tmp_path: Path, **options: Any) -> Image.Image:

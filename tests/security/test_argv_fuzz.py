@@ -20,6 +20,9 @@ from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Fit, Position, Quality
 from mediatasks.kinds.registry import media_kinds
 
+# thousands of generated option sets per kind: about 20 s
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 2000
 SOURCE, OUTPUT = "/scratch/task/source", "/scratch/task/out/output"
 # Every token is a flag, a number, a codec/format name, a filter expression from our own

@@ -4,19 +4,17 @@ and a canary listener on 127.0.0.1 sees no request."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mediatasks.adapters.ffmpeg import binaries
-from tests.conftest import FileServer, MakeClip
 from tests.local_product import Api
 from tests.security.hostile_files import avi_with_gab2_subtitle, gif_claiming
+from tests.support.media import MakeClip
+from tests.support.servers import FileServer
 
 
 class Canary:
@@ -86,34 +84,20 @@ def corpus(canary: Canary, clip: bytes, frame: bytes, ten_hours: bytes) -> dict[
     }
 
 
-def _ffmpeg_output(*args: str, to: Path | None = None) -> bytes:
-    """What ffmpeg makes of a test pattern: on stdout, or in `to` (for containers that seek back
-    to write their header)."""
-    argv = [
-        binaries().ffmpeg,
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=160x120",
-    ]
-    made = subprocess.run([*argv, *args, str(to or "-")], check=True, capture_output=True).stdout
-    return to.read_bytes() if to else made
-
-
 @pytest.fixture(scope="module")
 def hostile(canary: Canary, make_clip: MakeClip, file_server: FileServer) -> dict[str, tuple[str, str]]:
     clip = make_clip("hostile-base.mp4").read_bytes()
-    frame = _ffmpeg_output("-frames:v", "1", "-f", "mjpeg")
+    pattern = {"size": "160x120", "seconds": None, "audio": False}
+    frame = make_clip("hostile-frame.jpg", **pattern, frames=1, video_codec="mjpeg", container="mjpeg")
     # two frames ten hours apart: a few KB whose timing says it lasts 10 h
-    ten_hours = _ffmpeg_output(
-        "-frames:v", "2", "-vf", "setpts=N*36000/TB", "-fps_mode", "passthrough", "-c:v", "libx264",
-        "-preset", "ultrafast", to=file_server.root / "ten-hours.source.mp4",
-    )  # fmt: skip
-    files = corpus(canary, clip, frame, ten_hours)
+    ten_hours = make_clip(
+        "ten-hours.source.mp4",
+        **pattern,
+        frames=2,
+        video_filter="setpts=N*36000/TB",
+        output_args=("-fps_mode", "passthrough"),
+    )
+    files = corpus(canary, clip, frame.read_bytes(), ten_hours.read_bytes())
     for name, (content, _) in files.items():
         (file_server.root / name).write_bytes(content)
     return {name: (file_server.url_of(name), kind) for name, (_, kind) in files.items()}
