@@ -33,6 +33,7 @@ class Settings(BaseModel):
     # the rules themselves, and the idempotency table: only the trigger function has them
     trigger_rules: TriggerRules = Field(default_factory=TriggerRules)
     idempotency_table: str = ""
+    cursor_secret_arn: str = ""  # the Secrets Manager secret signing listing cursors (API function only)
     max_input_bytes: int = Field(default=5 * 1024**3, gt=0)
     max_output_bytes: int = Field(default=5 * 1024**3, gt=0)
     ffmpeg_timeout_seconds: int = Field(default=840, gt=0)
@@ -68,6 +69,7 @@ class Settings(BaseModel):
             "trigger_prefixes": json.loads(env.get(c.ENV_TRIGGER_PREFIXES) or "{}"),
             "trigger_rules": TriggerRules.from_list(json.loads(env.get(c.ENV_TRIGGER_RULES) or "[]")),
             "idempotency_table": env.get(c.ENV_IDEMPOTENCY_TABLE, ""),
+            "cursor_secret_arn": env.get(c.ENV_CURSOR_SECRET_ARN, ""),
         }
         optional = {
             "max_input_bytes": c.ENV_MAX_INPUT_BYTES,
