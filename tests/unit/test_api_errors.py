@@ -139,6 +139,21 @@ BAD_REQUESTS = [
     ({**GOOD, "metadata": {"k" * 65: "v"}}, "invalid_option", "metadata." + "k" * 65),
     ({**GOOD, "metadata": {"k": "v" * 1025}}, "invalid_option", "metadata.k"),
     ({**GOOD, "metadata": {"k": {"nested": True}}}, "invalid_option", "metadata.k"),
+    # every spelling of a non-public address the resolver would read, refused at create
+    ({**GOOD, "webhook_url": "https://2130706433/"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://0251.0376.0251.0376/hook"}, "invalid_option", "webhook_url"),
+    (
+        {**GOOD, "webhook_url": "https://\uff11\uff12\uff17.\uff10.\uff10.\uff11/hook"},
+        "invalid_option",
+        "webhook_url",
+    ),
+    ({**GOOD, "input": "http://0x7f.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://0177.0.0.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://127.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://2852039166/latest/meta-data/"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://012.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://[fec0::1]/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://[3fff::1]/a.mp4"}, "invalid_input", "input"),
     # control characters in what names stored objects and labels them
     ({**GOOD, "output": "s3://bucket-b/out\u0000.mp4"}, "invalid_option", "output"),
     ({**GOOD, "output": "s3://bucket-b/a\nb.mp4"}, "invalid_option", "output"),
