@@ -27,6 +27,8 @@ class Settings(BaseModel):
     allowed_input_buckets: tuple[str, ...] = ()
     allowed_output_buckets: tuple[str, ...] = ()
     allow_loopback_inputs: bool = False
+    # the local stack's own loopback ports (emulator, API): never an input, whatever the flag says
+    local_service_ports: frozenset[int] = frozenset()
     trigger_bucket: str = ""
     # project -> prefixes of the trigger bucket its tasks may read (every function checks inputs)
     trigger_prefixes: dict[str, list[str]] = Field(default_factory=dict)
@@ -65,6 +67,7 @@ class Settings(BaseModel):
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),
             "allowed_output_buckets": _csv(env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS)),
             "allow_loopback_inputs": env.get(c.ENV_ALLOW_LOOPBACK_INPUTS, "").lower() in ("1", "true", "yes"),
+            "local_service_ports": _csv(env.get(c.ENV_LOCAL_SERVICE_PORTS)),
             "trigger_bucket": env.get(c.ENV_TRIGGER_BUCKET, ""),
             "trigger_prefixes": json.loads(env.get(c.ENV_TRIGGER_PREFIXES) or "{}"),
             "trigger_rules": TriggerRules.from_list(json.loads(env.get(c.ENV_TRIGGER_RULES) or "[]")),
