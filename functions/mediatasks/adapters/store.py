@@ -137,20 +137,20 @@ class TaskStore:
         )
 
     def _tasks(self, ids: list[str]) -> list[Task]:
-        """The tasks with these ids, in this order: one BatchGetItem (again for any keys DynamoDB
-        left unprocessed under load)."""
+        """The tasks with these ids, in this order: one BatchGetItem (again, after a pause, for any
+        keys DynamoDB left unprocessed under load)."""
         found: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {self._table.name: {"Keys": [{"id": task_id} for task_id in ids]}}
+        pending: list[dict[str, Any]] = [{"id": task_id} for task_id in ids]
         for attempt in range(_ATTEMPTS):
-            if not request[self._table.name]["Keys"]:
-                break
-            response = self._client.batch_get_item(RequestItems=request)
+            if not pending:
+                return [_task_of(found[task_id]) for task_id in ids if task_id in found]
+            if attempt:
+                _back_off(attempt - 1)
+            response = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": pending}})
             found |= {str(item["id"]): item for item in response["Responses"].get(self._table.name, [])}
-            request = {self._table.name: {"Keys": []}} | response.get("UnprocessedKeys", {})
-            _back_off(attempt)
-        else:
-            raise RuntimeError("DynamoDB left part of a page unread; the listing can be retried")
-        return [_task_of(found[task_id]) for task_id in ids if task_id in found]
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            pending = list(unprocessed.get(self._table.name, {}).get("Keys", []))
+        raise RuntimeError("DynamoDB left part of a page unread; the listing can be retried")
 
     def _counts(self, partitions: dict[str, str], delta: int) -> list[dict[str, Any]]:
         """Transaction items adding `delta` to the counter of each partition."""
@@ -211,7 +211,10 @@ class TaskStore:
                 self._move(item, update)
             except _Refused:
                 continue
-            return self.get(task_id) or _task_of(item)
+            moved = self.get(task_id)
+            if moved is None:  # tasks are never deleted: only a table emptied by hand gets here
+                raise TaskNotActive(task_id)
+            return moved
 
     def _move(self, item: dict[str, Any], update: _Update) -> None:
         before = partition_values(item["project_id"], item["kind"], item["status"])
