@@ -27,12 +27,15 @@ class Settings(BaseModel):
     allowed_input_buckets: tuple[str, ...] = ()
     allowed_output_buckets: tuple[str, ...] = ()
     allow_loopback_inputs: bool = False
+    # the local stack's own loopback ports (emulator, API): never an input, whatever the flag says
+    local_service_ports: frozenset[int] = frozenset()
     trigger_bucket: str = ""
     # project -> prefixes of the trigger bucket its tasks may read (every function checks inputs)
     trigger_prefixes: dict[str, list[str]] = Field(default_factory=dict)
     # the rules themselves, and the idempotency table: only the trigger function has them
     trigger_rules: TriggerRules = Field(default_factory=TriggerRules)
     idempotency_table: str = ""
+    cursor_secret_arn: str = ""  # the Secrets Manager secret signing listing cursors (API function only)
     max_input_bytes: int = Field(default=5 * 1024**3, gt=0)
     max_output_bytes: int = Field(default=5 * 1024**3, gt=0)
     ffmpeg_timeout_seconds: int = Field(default=840, gt=0)
@@ -64,10 +67,12 @@ class Settings(BaseModel):
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),
             "allowed_output_buckets": _csv(env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS)),
             "allow_loopback_inputs": env.get(c.ENV_ALLOW_LOOPBACK_INPUTS, "").lower() in ("1", "true", "yes"),
+            "local_service_ports": _csv(env.get(c.ENV_LOCAL_SERVICE_PORTS)),
             "trigger_bucket": env.get(c.ENV_TRIGGER_BUCKET, ""),
             "trigger_prefixes": json.loads(env.get(c.ENV_TRIGGER_PREFIXES) or "{}"),
             "trigger_rules": TriggerRules.from_list(json.loads(env.get(c.ENV_TRIGGER_RULES) or "[]")),
             "idempotency_table": env.get(c.ENV_IDEMPOTENCY_TABLE, ""),
+            "cursor_secret_arn": env.get(c.ENV_CURSOR_SECRET_ARN, ""),
         }
         optional = {
             "max_input_bytes": c.ENV_MAX_INPUT_BYTES,

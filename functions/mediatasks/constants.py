@@ -8,6 +8,7 @@ ENV_STATE_MACHINE_ARN = "MEDIATASKS_STATE_MACHINE_ARN"
 ENV_ALLOWED_INPUT_BUCKETS = "MEDIATASKS_ALLOWED_INPUT_BUCKETS"
 ENV_ALLOWED_OUTPUT_BUCKETS = "MEDIATASKS_ALLOWED_OUTPUT_BUCKETS"
 ENV_ALLOW_LOOPBACK_INPUTS = "MEDIATASKS_ALLOW_LOOPBACK_INPUTS"
+ENV_LOCAL_SERVICE_PORTS = "MEDIATASKS_LOCAL_SERVICE_PORTS"
 ENV_MAX_INPUT_BYTES = "MEDIATASKS_MAX_INPUT_BYTES"
 ENV_MAX_OUTPUT_BYTES = "MEDIATASKS_MAX_OUTPUT_BYTES"
 ENV_MAX_INPUT_SECONDS = "MEDIATASKS_MAX_INPUT_SECONDS"
@@ -19,6 +20,7 @@ ENV_TRIGGER_PREFIXES = "MEDIATASKS_TRIGGER_PREFIXES"
 ENV_TRIGGER_RULES = "MEDIATASKS_TRIGGER_RULES"
 ENV_IDEMPOTENCY_TABLE = "MEDIATASKS_IDEMPOTENCY_TABLE"
 ENV_WORK_DIR = "MEDIATASKS_WORK_DIR"
+ENV_CURSOR_SECRET_ARN = "MEDIATASKS_CURSOR_SECRET_ARN"  # noqa: S105 - a variable's name, not a secret
 ENV_FFMPEG_DIR = "MEDIATASKS_FFMPEG_DIR"
 
 # Logical ids in the CDK app; the local stack finds the resources of the synthesized template by them.
@@ -37,6 +39,7 @@ IDEMPOTENCY_TABLE_ID = "IdempotencyTable"
 KEYS_TABLE_ID = "ApiKeysTable"
 FILES_TABLE_ID = "FilesTable"
 TASKS_TABLE_ID = "TasksTable"
+CURSOR_SECRET_ID = "ListingCursorSecret"  # noqa: S105 - a logical id, not a secret
 MEDIA_BUCKET_ID = "MediaBucket"
 STATE_MACHINE_ID = "TaskStateMachine"
 FFMPEG_LAYER_ID = "FfmpegLayer"
@@ -48,8 +51,17 @@ OUTPUT_KEYS_TABLE = "ApiKeysTableName"
 OUTPUT_MEDIA_BUCKET = "MediaBucketName"
 OUTPUT_TRIGGER_BUCKET = "TriggerBucketName"
 OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
-# The tasks table's indexes for listing a project's tasks, one per sort order.
-INDEX_BY_SORT = {"created": "by_project_created", "updated": "by_project_updated"}
+# The tasks table's indexes for listing a project's tasks: one per filter the API offers and sort
+# order, each partitioned by an attribute naming the project and the filter's values
+# ("prj_x#failed"), so a filtered listing reads only the tasks that match. Keys only: a page's tasks
+# are read by key, and a task's every update does not rewrite eight copies of it.
+LISTING_PARTITIONS = ("project_id", "project_status", "project_kind", "project_kind_status")
+LISTING_SORTS = {"created": "created_at", "updated": "updated_at"}
+INDEX_BY_SORT = {
+    (partition, sort): f"by_{partition.removesuffix('_id')}_{sort}"
+    for partition in LISTING_PARTITIONS
+    for sort in LISTING_SORTS
+}
 
 # Prefixes in the managed bucket: finished files, and per-task scratch space removed when a task ends.
 FILES_PREFIX = "files/"

@@ -8,11 +8,12 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from mediatasks import constants as c
-from mediatasks_infra.common import acknowledge
+from mediatasks_infra.common import acknowledge, override_id
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
@@ -39,12 +40,33 @@ class Api(Construct):
         pipeline: Pipeline,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The key that signs listing cursors; only the API function may read it.
+        cursor_secret = secretsmanager.Secret(
+            self,
+            c.CURSOR_SECRET_ID,
+            description="HMAC key signing the API's listing cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+        override_id(cursor_secret, c.CURSOR_SECRET_ID)
+        acknowledge(
+            cursor_secret,
+            {
+                "AwsSolutions-SMG4": "rotating the cursor key only ends the cursors clients hold "
+                "(they restart from page 1); docs/security.md says how to rotate it by hand"
+            },
+        )
         self.function = functions.create(
             c.API_FUNCTION_ID,
             "api",
             handler="mediatasks.handlers.api.handler",
-            environment={c.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn},
+            environment={
+                c.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
+                c.ENV_CURSOR_SECRET_ARN: cursor_secret.secret_arn,
+            },
         )
+        cursor_secret.grant_read(self.function)
         data.table.grant_read_write_data(self.function)
         data.files.grant_read_data(self.function)
         storage.bucket.grant_read(self.function)  # presigned links to outputs

@@ -32,12 +32,13 @@ class Data(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.table = _table(self, c.TASKS_TABLE_ID, "id")
-        for sort, index_name in c.INDEX_BY_SORT.items():
+        # Listing indexes (8 of the 20 a table may have): keys only, since a page reads its tasks by id.
+        for (partition, sort), index_name in c.INDEX_BY_SORT.items():
             self.table.add_global_secondary_index(
                 index_name=index_name,
-                partition_key=dynamodb.Attribute(name="project_id", type=dynamodb.AttributeType.STRING),
-                sort_key=dynamodb.Attribute(name=f"{sort}_at", type=dynamodb.AttributeType.NUMBER),
-                projection_type=dynamodb.ProjectionType.ALL,
+                partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=c.LISTING_SORTS[sort], type=dynamodb.AttributeType.NUMBER),
+                projection_type=dynamodb.ProjectionType.KEYS_ONLY,
             )
         # API keys, stored only as their SHA-256 with the project they belong to
         self.keys = _table(self, c.KEYS_TABLE_ID, "key_hash")

@@ -139,6 +139,32 @@ BAD_REQUESTS = [
     ({**GOOD, "metadata": {"k" * 65: "v"}}, "invalid_option", "metadata." + "k" * 65),
     ({**GOOD, "metadata": {"k": "v" * 1025}}, "invalid_option", "metadata.k"),
     ({**GOOD, "metadata": {"k": {"nested": True}}}, "invalid_option", "metadata.k"),
+    # every spelling of a non-public address the resolver would read, refused at create
+    ({**GOOD, "webhook_url": "https://2130706433/"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://0251.0376.0251.0376/hook"}, "invalid_option", "webhook_url"),
+    (
+        {**GOOD, "webhook_url": "https://\uff11\uff12\uff17.\uff10.\uff10.\uff11/hook"},
+        "invalid_option",
+        "webhook_url",
+    ),
+    ({**GOOD, "input": "http://0x7f.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://0177.0.0.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://127.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://2852039166/latest/meta-data/"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://012.1/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://[fec0::1]/a.mp4"}, "invalid_input", "input"),
+    ({**GOOD, "input": "http://[3fff::1]/a.mp4"}, "invalid_input", "input"),
+    # control characters in what names stored objects and labels them
+    ({**GOOD, "output": "s3://bucket-b/out\u0000.mp4"}, "invalid_option", "output"),
+    ({**GOOD, "output": "s3://bucket-b/a\nb.mp4"}, "invalid_option", "output"),
+    (with_kind("export", url="s3://bucket-b/x\u0000.mp4"), "invalid_option", "options.url"),
+    ({**GOOD, "filename": "out\u0000.mp4"}, "invalid_option", "filename"),
+    ({**GOOD, "filename": "out.mp4\n"}, "invalid_option", "filename"),
+    ({**GOOD, "folder": "a\u0000/b"}, "invalid_option", "folder"),
+    ({**GOOD, "ref": "r\u0007"}, "invalid_option", "ref"),
+    ({**GOOD, "metadata": {"k\u0000": "v"}}, "invalid_option", "metadata"),
+    ({**GOOD, "metadata": {"line\r\nbreak": "v"}}, "invalid_option", "metadata"),
+    ({**GOOD, "metadata": {"c1\u0085": "v"}}, "invalid_option", "metadata"),
 ]
 
 
@@ -185,6 +211,48 @@ def test_bad_list_query(query: str, field: str) -> None:
 def test_malformed_json(raw: str) -> None:
     status, error = call("POST", "/tasks", raw=raw)
     assert (status, error["kind"]) == (400, "invalid_json")
+
+
+def call_bytes(body: bytes) -> tuple[int, dict[str, Any]]:
+    """POST /tasks with a body as the client sent it (base64-encoded by API Gateway if not UTF-8)."""
+    event = proxy_event("POST", "/tasks", {"Content-Type": "application/json"}, body, "127.0.0.1")
+    event["requestContext"]["authorizer"] = {"project_id": "prj_test"}
+    context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
+    reply = handler(event, context)
+    return reply["statusCode"], json.loads(reply["body"])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"kind": "video", "input": "https://example.com/\xff.mp4"}', "UTF-8"),
+        (b'{"kind": "video", "input": "https://example.com/a.mp4", "ref": "\xc3\x28"}', "UTF-8"),
+        (
+            b'{"kind": "video", "input": "https://example.com/a.mp4", "metadata": {"n": '
+            + b"9" * 5000
+            + b"}}",
+            "number",
+        ),
+        (
+            b'{"kind": "image", "input": "https://example.com/a.png", "options": {"width": -'
+            + b"1" * 4301
+            + b"}}",
+            "number",
+        ),
+    ],
+    ids=["invalid-utf8", "invalid-utf8-sequence", "5000-digit-integer", "4301-digit-negative"],
+)
+def test_unreadable_bodies_are_invalid_json(body: bytes, message: str) -> None:
+    status, error = call_bytes(body)
+    assert (status, error["kind"]) == (400, "invalid_json")
+    assert message in error["message"]
+
+
+def test_a_long_number_in_a_string_is_only_text() -> None:
+    status, error = call_bytes(
+        b'{"kind": "video", "input": "https://example.com/a.mp4", "ref": "' + b"9" * 5000 + b'"}'
+    )
+    assert (status, error["kind"], error["field"]) == (400, "invalid_option", "ref")
 
 
 @pytest.mark.parametrize("raw", ["[]", '"text"', "42"])

@@ -24,6 +24,11 @@ Resolver = Callable[[str, int], list[str]]
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
+# One answer for a name that does not resolve and one that resolves inside: telling them apart
+# would let a caller map the names of the network the functions run in.
+NOT_PUBLIC = "the input URL's host does not resolve to a public address"
+
+
 class BlockedAddress(InputUnreachable):
     """The URL leads to an address that is not on the public internet."""
 
@@ -31,6 +36,8 @@ class BlockedAddress(InputUnreachable):
 @dataclass(frozen=True)
 class FetchPolicy:
     allow_loopback: bool = False
+    # loopback ports never fetched even with allow_loopback: the local stack's own services
+    refused_loopback_ports: frozenset[int] = frozenset()
     max_redirects: int = 5
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
@@ -41,7 +48,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise InputUnreachable(f"the input host {host!r} could not be resolved") from None
+        raise BlockedAddress(NOT_PUBLIC) from None
     return [str(answer[4][0]) for answer in answers]
 
 
@@ -49,13 +56,25 @@ def checked_addresses(host: str, port: int, policy: FetchPolicy, resolver: Resol
     literal = literal_address(host)
     answers = [str(literal)] if literal is not None else resolver(host, port)
     if not answers:
-        raise InputUnreachable(f"the input host {host!r} could not be resolved")
+        raise BlockedAddress(NOT_PUBLIC)
     for answer in answers:
-        if not is_allowed_address(
-            ipaddress.ip_address(answer.split("%", 1)[0]), allow_loopback=policy.allow_loopback
-        ):
-            raise BlockedAddress("the input URL points at an address that is not public")
+        address = ipaddress.ip_address(answer.split("%", 1)[0])
+        if not is_allowed_address(address, allow_loopback=policy.allow_loopback):
+            raise BlockedAddress(NOT_PUBLIC)
+        if address.is_loopback and port in policy.refused_loopback_ports:
+            raise BlockedAddress("the input URL points at one of the local stack's own services")
     return answers
+
+
+def _declared_length(response: urllib3.BaseHTTPResponse) -> int | None:
+    """The response's Content-Length, if it sent one; refused unless it is a plain number."""
+    value = response.headers.get("Content-Length")
+    if value is None:
+        return None
+    if not value.strip().isdigit() or not value.strip().isascii():
+        response.release_conn()
+        raise InputUnreachable(f"the input server sent an invalid Content-Length: {value[:40]!r}")
+    return int(value)
 
 
 class BoundedStream(io.RawIOBase):
@@ -65,9 +84,7 @@ class BoundedStream(io.RawIOBase):
         self._response = response
         self._limit = limit
         self.received = 0
-        self.length = (
-            int(response.headers["Content-Length"]) if response.headers.get("Content-Length") else None
-        )
+        self.length = _declared_length(response)
         if self.length is not None and self.length > limit:
             response.release_conn()
             raise InputTooLarge(f"the input is larger than the limit of {limit} bytes")

@@ -4,15 +4,19 @@ can never move a task backwards or touch a finished one."""
 from __future__ import annotations
 
 import json
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from mediatasks.constants import INDEX_BY_SORT
-from mediatasks.domain.listing import ListQuery
+from mediatasks.constants import INDEX_BY_SORT, LISTING_PARTITIONS
+from mediatasks.domain.listing import ListQuery, partition_values
 from mediatasks.domain.tasks import (
     STATUS_RANK,
     TERMINAL_RANK,
@@ -22,11 +26,15 @@ from mediatasks.domain.tasks import (
     StepStatus,
     Task,
     TaskErrorInfo,
+    can_move,
     now_ms,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+
+_ATTEMPTS = 6
 
 
 class TaskNotActive(Exception):
@@ -47,101 +55,183 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class TaskPage:
+    """Tasks in listing order, the index entries of the first and last (where the pages beside
+    it start), and whether more follow."""
+
+    tasks: list[Task]
+    first: dict[str, str | int] | None
+    last: dict[str, str | int] | None
+    more: bool
+
+
 class TaskStore:
+    """Tasks by id, and per listing partition (project; project and status; project and kind; all
+    three) a counter item `count#<attribute>#<value>` that every create and status move updates in
+    the same transaction, so a listing's total is one read."""
+
     def __init__(self, table_name: str, table: Table | None = None) -> None:
         self._table = table or boto3.resource("dynamodb").Table(table_name)
+        # the resource's client: it takes and returns plain Python values, as the table does
+        self._client = self._table.meta.client
 
     def create(self, task: Task) -> None:
         item = to_dynamo(task.model_dump(mode="json", exclude_none=True))
         item["status_rank"] = STATUS_RANK[task.status]
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        partitions = partition_values(task.project_id, task.kind, task.status.value)
+        put = {"TableName": self._table.name, "Item": item | partitions}
+        put["ConditionExpression"] = "attribute_not_exists(id)"
+        self._transact([{"Put": put}, *self._counts(partitions, 1)])
 
     def get(self, task_id: str) -> Task | None:
-        item = self._table.get_item(Key={"id": task_id}, ConsistentRead=True).get("Item")
+        item = self._item(task_id)
         return None if item is None else _task_of(item)
 
-    def _listing(self, project_id: str, query: ListQuery, *, count: bool = False) -> dict[str, Any]:
-        arguments: dict[str, Any] = {
-            "IndexName": INDEX_BY_SORT[query.sort],
-            "KeyConditionExpression": Key("project_id").eq(project_id),
-        }
-        conditions: list[ConditionBase] = []
-        if query.kind:
-            conditions.append(Attr("kind").eq(query.kind))
-        if query.status:
-            conditions.append(Attr("status").eq(query.status.value))
-        if conditions:
-            combined = conditions[0]
-            for condition in conditions[1:]:
-                combined = combined & condition
-            arguments["FilterExpression"] = combined
-        if count:
-            arguments["Select"] = "COUNT"
-        return arguments
+    def _item(self, task_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"id": task_id}, ConsistentRead=True).get("Item")
 
     def count(self, project_id: str, query: ListQuery) -> int:
-        arguments, total = self._listing(project_id, query, count=True), 0
-        while True:
-            response = self._table.query(**arguments)
-            total += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return total
-            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """How many of the project's tasks the query lists: one counter item."""
+        key = {"id": _counter_id(*query.partition(project_id))}
+        item = self._table.get_item(Key=key).get("Item") or {}
+        return int(from_dynamo(item.get("tasks", 0)))
 
     def page(
-        self, project_id: str, query: ListQuery, after: dict[str, Any] | None, *, backwards: bool = False
-    ) -> tuple[list[Task], bool]:
-        """Up to `query.limit` tasks following `after` in the listing's order (or preceding it,
-        nearest first, when `backwards`), and whether more follow. Reads limit + 1 items when
-        unfiltered, wherever in the listing the page is."""
-        arguments = self._listing(project_id, query)
-        arguments["ScanIndexForward"] = (query.order == "asc") != backwards
-        items: list[dict[str, Any]] = []
+        self,
+        project_id: str,
+        query: ListQuery,
+        after: dict[str, Any] | None = None,
+        *,
+        offset: int = 0,
+        backwards: bool = False,
+    ) -> TaskPage:
+        """Up to `query.limit` tasks, `offset` entries past `after` in the listing's order (or
+        before it, nearest first, when `backwards`). Reads offset + limit + 1 index entries, all
+        of them matching the query, then the page's tasks by id."""
+        attribute, value = query.partition(project_id)
+        arguments: dict[str, Any] = {
+            "IndexName": INDEX_BY_SORT[(attribute, query.sort)],
+            "KeyConditionExpression": Key(attribute).eq(value),
+            "ScanIndexForward": (query.order == "asc") != backwards,
+        }
         if after is not None:
             arguments["ExclusiveStartKey"] = after
-        while len(items) <= query.limit:
-            arguments["Limit"] = query.limit + 1 - len(items)
+        wanted = offset + query.limit + 1
+        entries: list[dict[str, Any]] = []
+        while len(entries) < wanted:
+            arguments["Limit"] = wanted - len(entries)
             response = self._table.query(**arguments)
-            items.extend(response["Items"])
+            entries.extend(from_dynamo(response["Items"]))
             if "LastEvaluatedKey" not in response:
                 break
             arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return [_task_of(item) for item in items[: query.limit]], len(items) > query.limit
+        shown = entries[offset : offset + query.limit]
+        tasks = self._tasks([entry["id"] for entry in shown])
+        return TaskPage(
+            tasks=tasks,
+            first=shown[0] if shown else None,
+            last=shown[-1] if shown else None,
+            more=len(entries) > offset + query.limit,
+        )
+
+    def _tasks(self, ids: list[str]) -> list[Task]:
+        """The tasks with these ids, in this order: one BatchGetItem (again, after a pause, for any
+        keys DynamoDB left unprocessed under load)."""
+        found: dict[str, dict[str, Any]] = {}
+        pending: list[dict[str, Any]] = [{"id": task_id} for task_id in ids]
+        for attempt in range(_ATTEMPTS):
+            if not pending:
+                return [_task_of(found[task_id]) for task_id in ids if task_id in found]
+            if attempt:
+                _back_off(attempt - 1)
+            response = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": pending}})
+            found |= {str(item["id"]): item for item in response["Responses"].get(self._table.name, [])}
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+            pending = list(unprocessed.get(self._table.name, {}).get("Keys", []))
+        raise RuntimeError("DynamoDB left part of a page unread; the listing can be retried")
+
+    def _counts(self, partitions: dict[str, str], delta: int) -> list[dict[str, Any]]:
+        """Transaction items adding `delta` to the counter of each partition."""
+        return [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"id": _counter_id(attribute, value)},
+                    "UpdateExpression": "ADD #tasks :delta",
+                    "ExpressionAttributeNames": {"#tasks": "tasks"},
+                    "ExpressionAttributeValues": {":delta": delta},
+                }
+            }
+            for attribute, value in partitions.items()
+        ]
+
+    def _transact(self, actions: list[dict[str, Any]]) -> None:
+        """Writes all the actions or none. Raises _Refused when a condition failed; retries when
+        another transaction held one of the items (a project's counters are shared by its tasks)."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+                return
+            except ClientError as error:
+                reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+                if "ConditionalCheckFailed" in reasons:
+                    raise _Refused from error
+                held = "TransactionConflict" in reasons
+                contended = held or _error_code(error) == "TransactionConflictException"
+                if not contended or attempt == _ATTEMPTS - 1:
+                    raise
+            _back_off(attempt)
 
     def _update(self, task_id: str, status: Status, assignments: dict[str, Any]) -> Task:
-        """Sets `status` and the given attribute paths (dotted), if the task may move to `status`."""
-        names: dict[str, str] = {"#status": "status", "#rank": "status_rank", "#updated": "updated_at"}
-        values: dict[str, Any] = {
-            ":status": status.value,
-            ":rank": STATUS_RANK[status],
-            ":terminal": TERMINAL_RANK,
-            ":now": now_ms(),
-        }
-        clauses = ["#status = :status", "#rank = :rank", "#updated = :now"]
-        for index, (path, value) in enumerate(assignments.items()):
-            parts = path.split(".")
-            for depth, part in enumerate(parts):
-                names[f"#p{index}_{depth}"] = part
-            target = ".".join(f"#p{index}_{depth}" for depth in range(len(parts)))
-            if value is _IF_NOT_SET:
-                clauses.append(f"{target} = if_not_exists({target}, :now)")
-            else:
-                values[f":v{index}"] = to_dynamo(value)
-                clauses.append(f"{target} = :v{index}")
-        try:
+        """Sets `status` and the given attribute paths (dotted), if the task may move to `status`.
+        A move between statuses also moves the task between its status partitions and counters,
+        in one transaction conditioned on the status it moves from, so it is counted once."""
+        update = _Update(status, assignments)
+        try:  # most updates (progress) keep the status: one conditional write, no counters
             response = self._table.update_item(
                 Key={"id": task_id},
-                UpdateExpression="SET " + ", ".join(clauses),
-                ConditionExpression="attribute_exists(id) AND #rank <= :rank AND #rank < :terminal",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+                UpdateExpression=update.expression(),
+                ConditionExpression="attribute_exists(id) AND #status = :status AND #rank < :terminal",
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values | {":terminal": TERMINAL_RANK},
                 ReturnValues="ALL_NEW",
             )
             return _task_of(response["Attributes"])
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise TaskNotActive(task_id) from error
-            raise
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+        # Statuses only move forward, so each refused move below saw a later status: this ends.
+        while True:
+            item = self._item(task_id)
+            if item is None or not can_move(Status(item["status"]), status):
+                raise TaskNotActive(task_id)
+            try:
+                self._move(item, update)
+            except _Refused:
+                continue
+            moved = self.get(task_id)
+            if moved is None:  # tasks are never deleted: only a table emptied by hand gets here
+                raise TaskNotActive(task_id)
+            return moved
+
+    def _move(self, item: dict[str, Any], update: _Update) -> None:
+        before = partition_values(item["project_id"], item["kind"], item["status"])
+        after = partition_values(item["project_id"], item["kind"], update.status.value)
+        moved = {attribute: value for attribute, value in after.items() if before[attribute] != value}
+        names = update.names | {f"#{attribute}": attribute for attribute in moved}
+        values = update.values | {f":{attribute}": value for attribute, value in moved.items()}
+        values[":from"] = item["status"]
+        task = {
+            "TableName": self._table.name,
+            "Key": {"id": item["id"]},
+            "UpdateExpression": update.expression(f"#{attribute} = :{attribute}" for attribute in moved),
+            "ConditionExpression": "#status = :from",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        left = {attribute: before[attribute] for attribute in moved}
+        self._transact([{"Update": task}, *self._counts(left, -1), *self._counts(moved, 1)])
 
     def start_step(self, task_id: str, step: StepName, status: Status, task_percent: int) -> Task:
         """Marks the step running and returns the task as it now is."""
@@ -198,8 +288,50 @@ def _step_fields(step: StepName, status: StepStatus, now: int, **values: Any) ->
 
 def _task_of(item: dict[str, Any]) -> Task:
     fields = from_dynamo(item)
-    fields.pop("status_rank", None)
+    for internal in ("status_rank", *LISTING_PARTITIONS[1:]):
+        fields.pop(internal, None)
     return Task.model_validate(fields)
+
+
+class _Update:
+    """An update's SET clauses: the status, its rank, the update time and the given paths."""
+
+    def __init__(self, status: Status, assignments: dict[str, Any]) -> None:
+        self.status = status
+        self.names = {"#status": "status", "#rank": "status_rank", "#updated": "updated_at"}
+        self.values: dict[str, Any] = {":status": status.value, ":rank": STATUS_RANK[status]}
+        self.values[":now"] = now_ms()
+        self._clauses = ["#status = :status", "#rank = :rank", "#updated = :now"]
+        for index, (path, value) in enumerate(assignments.items()):
+            parts = path.split(".")
+            for depth, part in enumerate(parts):
+                self.names[f"#p{index}_{depth}"] = part
+            target = ".".join(f"#p{index}_{depth}" for depth in range(len(parts)))
+            if value is _IF_NOT_SET:
+                self._clauses.append(f"{target} = if_not_exists({target}, :now)")
+            else:
+                self.values[f":v{index}"] = to_dynamo(value)
+                self._clauses.append(f"{target} = :v{index}")
+
+    def expression(self, extra: Iterable[str] = ()) -> str:
+        return "SET " + ", ".join([*self._clauses, *extra])
+
+
+class _Refused(Exception):
+    """A transaction's condition did not hold."""
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _counter_id(attribute: str, value: str) -> str:
+    return f"count#{attribute}#{value}"
+
+
+def _back_off(attempt: int) -> None:
+    """Waits before another try at a contended write: 25 ms doubling, with jitter."""
+    time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
 class _IfNotSet:

@@ -1,20 +1,43 @@
-"""Listing a project's tasks: the query, and the cursor that lets a client walk any number of pages
-at a cost that does not grow with the page number. Pure: no storage here."""
+"""Listing a project's tasks: the query, where its tasks are indexed, and the signed cursor that
+lets a client walk any number of pages at a cost that does not grow with the page number.
+Pure: no storage here."""
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
+import hashlib
+import hmac
 import math
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.tasks import Status
 
-SORT_ATTRIBUTE = {"created": "created_at", "updated": "updated_at"}
+# Pages asked for by number are served by reading the index up to them (keys only, one request),
+# so they end here: page * limit may not pass this. Cursors (links.next) go as deep as a listing goes.
+MAX_NUMBERED_ITEMS = 1000
+
+
+def listing_partition(project_id: str, kind: str | None, status: str | None) -> tuple[str, str]:
+    """The index partition (attribute, value) holding the project's tasks of that kind and status
+    (either may be None: any)."""
+    filters = [(name, value) for name, value in (("kind", kind), ("status", status)) if value]
+    if not filters:
+        return "project_id", project_id
+    attribute = "_".join(["project", *(name for name, _ in filters)])
+    return attribute, "#".join([project_id, *(value for _, value in filters)])
+
+
+def partition_values(project_id: str, kind: str, status: str) -> dict[str, str]:
+    """Every listing partition a task of this project, kind and status belongs to, by attribute."""
+    return dict(
+        listing_partition(project_id, by_kind, by_status)
+        for by_kind in (None, kind)
+        for by_status in (None, status)
+    )
 
 
 class ListQuery(BaseModel):
@@ -38,41 +61,73 @@ class ListQuery(BaseModel):
         return params
 
     def fingerprint(self) -> str:
-        return json.dumps(self.link_params(), sort_keys=True)
+        return "&".join(f"{name}={value}" for name, value in sorted(self.link_params().items()))
+
+    def partition(self, project_id: str) -> tuple[str, str]:
+        return listing_partition(project_id, self.kind, self.status.value if self.status else None)
+
+    def offset(self) -> int:
+        """How many tasks precede the numbered page; refused past MAX_NUMBERED_ITEMS."""
+        if self.page * self.limit > MAX_NUMBERED_ITEMS:
+            raise RequestRejected(
+                ErrorKind.invalid_option,
+                f"page * limit may be at most {MAX_NUMBERED_ITEMS}; to go deeper, follow the "
+                "cursors in links.next",
+                "page",
+            )
+        return (self.page - 1) * self.limit
 
 
 class Cursor(BaseModel):
-    """Where a page starts: after (`next`) or before (`prev`) the item whose index key is `key`."""
+    """Where a page starts: after (`next`) or before (`prev`) the index entry `key`. Signed with
+    the API's key, so a client can only hand back a cursor this API gave it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     key: dict[str, str | int]
     direction: Literal["next", "prev"]
     page: int = Field(ge=1)
-    total: int = Field(ge=0)
+    project: str
     query: str
 
-    def encode(self) -> str:
-        return base64.urlsafe_b64encode(self.model_dump_json().encode()).decode().rstrip("=")
+    def encode(self, secret: bytes) -> str:
+        payload = self.model_dump_json().encode()
+        return f"{_b64encode(payload)}.{_b64encode(_signature(secret, payload))}"
 
     @classmethod
-    def decode(cls, token: str, query: ListQuery, project_id: str) -> Cursor:
-        """The cursor a client sent back; refused unless it was made for this project and query."""
+    def decode(cls, token: str, query: ListQuery, project_id: str, secret: Callable[[], bytes]) -> Cursor:
+        """The cursor a client sent back; refused unless this API signed it for this project and
+        query. The key is only fetched for a token of the right shape."""
+        foreign = RequestRejected(ErrorKind.invalid_option, "cursor is not one this API made", "cursor")
+        encoded_payload, _, encoded_signature = token.partition(".")
         try:
-            padded = token + "=" * (-len(token) % 4)
-            cursor = cls.model_validate(json.loads(base64.urlsafe_b64decode(padded)))
-        except (binascii.Error, ValueError, ValidationError, UnicodeDecodeError):
-            raise RequestRejected(
-                ErrorKind.invalid_option, "cursor is not one this API made", "cursor"
-            ) from None
-        if cursor.query != query.fingerprint() or cursor.key.get("project_id") != project_id:
+            payload, signature = _b64decode(encoded_payload), _b64decode(encoded_signature)
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            raise foreign from None
+        if len(signature) != hashlib.sha256().digest_size:
+            raise foreign
+        if not hmac.compare_digest(signature, _signature(secret(), payload)):
+            raise foreign
+        try:
+            cursor = cls.model_validate_json(payload)
+        except ValidationError:  # signed by a version of this API that wrote other fields
+            raise foreign from None
+        if cursor.project != project_id or cursor.query != query.fingerprint():
             raise RequestRejected(ErrorKind.invalid_option, "cursor belongs to a different listing", "cursor")
         return cursor
 
 
+def _signature(secret: bytes, payload: bytes) -> bytes:
+    return hmac.new(secret, payload, hashlib.sha256).digest()
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+
+
 def page_count(total: int, limit: int) -> int:
     return max(1, math.ceil(total / limit))
-
-
-def index_key(item: dict[str, Any], sort: str) -> dict[str, str | int]:
-    """The attributes that position an item in the listing index (what DynamoDB resumes from)."""
-    attribute = SORT_ATTRIBUTE[sort]
-    return {"id": item["id"], "project_id": item["project_id"], attribute: int(item[attribute])}

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,18 +29,30 @@ FileId = Annotated[str, StringConstraints(pattern=r"^file_[A-Za-z0-9_-]{8,64}$")
 Filename = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 Folder = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,7}$")]
 Ref = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL_CHARACTER.search(value):
+        raise PydanticCustomError("control_character", "may not contain control characters (NUL, newlines)")
+    return value
+
+
+MetadataKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_control_characters)
+]
 MetadataValue = Annotated[str, StringConstraints(max_length=1024)] | int | float | bool | None
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """(bucket, key) of an `s3://bucket/key` URL; raises ValueError when either part is missing.
+    """(bucket, key) of an `s3://bucket/key` URL; raises ValueError when either part is missing
+    or the key has control characters (they would fail only when the object is written).
     The key is taken verbatim, as the AWS CLI does: `?`, `#`, `%` and spaces are part of it."""
-    if not url.startswith("s3://"):
-        raise ValueError("expected s3://bucket/key")
     bucket, _, key = url.removeprefix("s3://").partition("/")
-    if not _BUCKET_NAME.match(bucket) or not key:
-        raise ValueError("expected s3://bucket/key")
+    if not url.startswith("s3://") or not _BUCKET_NAME.match(bucket) or not key:
+        raise ValueError("must look like s3://bucket/key")
+    if _CONTROL_CHARACTER.search(key):
+        raise ValueError("may not have control characters (NUL, newlines) in its key")
     return bucket, key
 
 
@@ -233,8 +246,8 @@ class TaskRequest(BaseModel):
         if value is not None:
             try:
                 parse_s3_url(value)
-            except ValueError:
-                raise PydanticCustomError("invalid_output", "output must look like s3://bucket/key") from None
+            except ValueError as error:
+                raise PydanticCustomError("invalid_output", f"output {error}") from None
         return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
@@ -130,18 +131,44 @@ def _refusal(event: dict[str, Any]) -> RequestRejected | None:
 
 def _refused_before_routing(event: dict[str, Any]) -> RequestRejected | None:
     """The checks API Gateway and the parser rely on: a key (except for the API's description),
-    a bounded body, and bounded nesting (Python's JSON decoder recurses)."""
+    a bounded body of UTF-8 text, bounded nesting (Python's JSON decoder recurses) and numbers
+    Python will convert (it refuses integers of more than sys.get_int_max_str_digits() digits)."""
     refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
     body = event.get("body") or ""
     if refusal is None and len(body) > MAX_BODY_BYTES:
         refusal = RequestRejected(
             ErrorKind.payload_too_large, f"the request body is larger than {MAX_BODY_BYTES} bytes"
         )
-    if refusal is None and json_depth(body) > MAX_JSON_DEPTH:
+    text = _body_text(body, encoded=bool(event.get("isBase64Encoded")))
+    if refusal is None and text is None:
+        refusal = RequestRejected(ErrorKind.invalid_json, "the request body is not UTF-8 text")
+    if refusal is None and json_depth(text or "") > MAX_JSON_DEPTH:
         refusal = RequestRejected(
             ErrorKind.invalid_json, f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
         )
+    if refusal is None and text and _has_unreadable_number(text):
+        refusal = RequestRejected(ErrorKind.invalid_json, "the request body has a number too long to read")
     return refusal
+
+
+def _body_text(body: str, *, encoded: bool) -> str | None:
+    """The body as text (API Gateway base64-encodes a body that is not UTF-8), or None if it is not."""
+    if not encoded:
+        return body
+    try:
+        return base64.b64decode(body).decode("utf-8")
+    except ValueError:  # not base64, or not UTF-8 (UnicodeDecodeError)
+        return None
+
+
+def _has_unreadable_number(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False  # malformed JSON: the request validation says so
+    except ValueError:  # an integer longer than Python converts
+        return True
+    return False
 
 
 def caller_project() -> str:

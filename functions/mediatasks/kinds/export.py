@@ -27,8 +27,8 @@ class ExportOptions(BaseModel):
     def _s3_destination(cls, value: str) -> str:
         try:
             parse_s3_url(value)
-        except ValueError:
-            raise PydanticCustomError("invalid_output", "url must look like s3://bucket/key") from None
+        except ValueError as error:
+            raise PydanticCustomError("invalid_output", f"url {error}") from None
         return value
 
     @field_validator("connection_id")

@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import os
+import secrets
 import socket
 import time
 import uuid
@@ -100,6 +101,7 @@ class LocalCloud:
         self.names = LocalNames(
             refs={
                 c.TASKS_TABLE_ID: "mediatasks-tasks",
+                c.CURSOR_SECRET_ID: "mediatasks-listing-cursor",
                 c.KEYS_TABLE_ID: "mediatasks-api-keys",
                 c.FILES_TABLE_ID: "mediatasks-files",
                 c.IDEMPOTENCY_TABLE_ID: "mediatasks-idempotency",
@@ -201,6 +203,10 @@ class LocalCloud:
         dynamodb = boto3.client("dynamodb")
         for table_id in resources_of_type(self.template, "AWS::DynamoDB::Table"):
             dynamodb.create_table(**table_definition(self.template, table_id, self.names.refs[table_id]))
+        # a key of its own for each local stack, as each deployment generates one
+        boto3.client("secretsmanager").create_secret(
+            Name=self.names.refs[c.CURSOR_SECRET_ID], SecretString=secrets.token_urlsafe(48)
+        )
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
         sqs = boto3.client("sqs")

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,7 @@ from mediatasks.local.template import public_routes, resources_of_type
 
 # API Gateway's own limit on a request payload (the web ACL's is lower).
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_CACHED_AUTHORIZATIONS = 1024
 
 
 def proxy_event(
@@ -122,7 +124,9 @@ class LocalAuthorizer:
         self._function = cloud.functions[c.AUTHORIZER_FUNCTION_ID]
         self._handler = self._function.handler()
         self._ttl = cloud.authorizer_cache_seconds()
-        self._cache: dict[str, tuple[float, Authorization]] = {}
+        # API Gateway's result cache is its own and bounded; this one is too, or random tokens
+        # would grow it without end: least recently used first out
+        self._cache: OrderedDict[str, tuple[float, Authorization]] = OrderedDict()
         self._lock = threading.Lock()
         template = cloud.template
         self.missing = _gateway_response(template, "UNAUTHORIZED")
@@ -150,6 +154,8 @@ class LocalAuthorizer:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(token)
+            if cached is not None:
+                self._cache.move_to_end(token)
         if cached is not None and cached[0] > now:
             return cached[1]
         event = {
@@ -163,7 +169,14 @@ class LocalAuthorizer:
         authorization = Authorization(context, policy.get("usageIdentifierKey"))
         with self._lock:
             self._cache[token] = (now + self._ttl, authorization)
+            self._cache.move_to_end(token)
+            while len(self._cache) > MAX_CACHED_AUTHORIZATIONS:
+                self._cache.popitem(last=False)
         return authorization
+
+    def cached_tokens(self) -> int:
+        with self._lock:
+            return len(self._cache)
 
 
 def _handler_class(
@@ -192,7 +205,13 @@ def _handler_class(
             self._respond(refusal.status, refusal.headers | (extra_headers or {}), refusal.body)
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            if not (declared.isascii() and declared.isdigit()):
+                # API Gateway refuses it too; reading "-1" bytes would wait for the client forever
+                self.close_connection = True
+                self._error(400, "invalid_json", "Content-Length must be a number of bytes")
+                return
+            length = int(declared)
             if length > API_GATEWAY_MAX_BODY_BYTES:
                 self.close_connection = True
                 self._error(413, "payload_too_large", "the request body is larger than 10 MB")
@@ -256,11 +275,13 @@ class LocalApi:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
         bound_host, bound_port = self._server.server_address[:2]
+        self.port = int(bound_port)
         self.url = f"http://{bound_host!s}:{bound_port}"
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever that never began
+            self._server.shutdown()
         self._server.server_close()

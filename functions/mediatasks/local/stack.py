@@ -70,14 +70,15 @@ class LocalStack:
     def start(self) -> LocalStack:
         template = self._template or synthesize_for_local(self._trigger_rules)
         self.cloud = LocalCloud(template, host=self._host)
+        self.api = LocalApi(self.cloud, self._host, self._port)  # bound now, served once all is up
         environment = self.cloud.function_environment()
         environment[c.ENV_WORK_DIR] = self._work_dir.name
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
         environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = ",".join(self._output_buckets)
+        environment[c.ENV_LOCAL_SERVICE_PORTS] = f"{self.cloud.port},{self.api.port}"
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
-        self.api = LocalApi(self.cloud, self._host, self._port)
         self.api.start()
         self._pollers = queue_pollers(self.cloud)
         for poller in self._pollers:

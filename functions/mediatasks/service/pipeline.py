@@ -113,7 +113,9 @@ class Pipeline:
                 )
             return stream
         policy = FetchPolicy(
-            allow_loopback=self.settings.allow_loopback_inputs, max_bytes=self.settings.max_input_bytes
+            allow_loopback=self.settings.allow_loopback_inputs,
+            refused_loopback_ports=self.settings.local_service_ports,
+            max_bytes=self.settings.max_input_bytes,
         )
         return open_url(task.input, policy)
 

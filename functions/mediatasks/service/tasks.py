@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
 
 from mediatasks.adapters.files import FileStore
+from mediatasks.adapters.secrets import CursorKey
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.workflow import Workflow
@@ -24,7 +25,7 @@ from mediatasks.contract.latest import (
 )
 from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ErrorKind, RequestRejected
-from mediatasks.domain.listing import Cursor, ListQuery, index_key, page_count
+from mediatasks.domain.listing import ListQuery, page_count
 from mediatasks.domain.requests import TaskRequest, parse_s3_url
 from mediatasks.domain.tasks import (
     MediaFile,
@@ -36,6 +37,7 @@ from mediatasks.domain.tasks import (
     can_move,
 )
 from mediatasks.kinds.registry import kind_of
+from mediatasks.service.listing import list_tasks
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
@@ -48,6 +50,7 @@ class TaskService:
     storage: Storage
     workflow: Workflow
     files: FileStore
+    cursor_key: Callable[[], bytes]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TaskService:
@@ -59,6 +62,7 @@ class TaskService:
             Storage(),
             Workflow(settings.state_machine_arn),
             FileStore(settings.files_table),
+            CursorKey(settings.cursor_secret_arn),
         )
 
     def _input_of(self, project_id: str, request: TaskRequest) -> str:
@@ -133,7 +137,7 @@ class TaskService:
 
     def list(self, project_id: str, query: ListQuery) -> TaskList:
         """GET /tasks (seed 004's list object), with cursor links."""
-        listing = list_tasks(self.store, project_id, query)
+        listing = list_tasks(self.store, project_id, query, self.cursor_key)
         params = query.link_params()
 
         def href(position: dict[str, str]) -> str:
@@ -235,52 +239,3 @@ class TaskService:
 
 def _error_view(error: TaskErrorInfo | None) -> TaskError | None:
     return None if error is None else TaskError(kind=error.kind, message=error.message)
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One page of a project's tasks, with links to the pages beside it."""
-
-    tasks: list[Task]
-    query: ListQuery
-    page: int
-    total: int
-    next_cursor: str | None
-    prev_cursor: str | None
-
-
-def list_tasks(store: TaskStore, project_id: str, query: ListQuery) -> Listing:
-    if query.cursor:
-        cursor = Cursor.decode(query.cursor, query, project_id)
-        page, total = cursor.page, cursor.total
-        tasks, more = store.page(project_id, query, cursor.key, backwards=cursor.direction == "prev")
-        if cursor.direction == "prev":
-            tasks.reverse()
-            has_next, has_prev = True, more
-        else:
-            has_next, has_prev = more, page > 1
-    else:
-        # Asking for page k by number walks the k - 1 pages before it; the links never do.
-        page, total, after = query.page, store.count(project_id, query), None
-        for _ in range(page - 1):
-            skipped, more = store.page(project_id, query, after)
-            if not more:
-                return Listing([], query, page, total, None, None)
-            after = index_key(skipped[-1].model_dump(), query.sort)
-        tasks, has_next = store.page(project_id, query, after)
-        has_prev = page > 1
-
-    def link(direction: Literal["next", "prev"], anchor: Task, to_page: int) -> str:
-        key = index_key(anchor.model_dump(), query.sort)
-        return Cursor(
-            key=key, direction=direction, page=to_page, total=total, query=query.fingerprint()
-        ).encode()
-
-    return Listing(
-        tasks=tasks,
-        query=query,
-        page=page,
-        total=total,
-        next_cursor=link("next", tasks[-1], page + 1) if tasks and has_next else None,
-        prev_cursor=link("prev", tasks[0], page - 1) if tasks and has_prev else None,
-    )
