@@ -198,6 +198,8 @@ def _handler_class(
                 self._error(413, "payload_too_large", "the request body is larger than 10 MB")
                 return
             body = self.rfile.read(length) if length else b""
+            # every header as sent, as API Gateway passes them: names in their own case, and names
+            # with underscores too (the vendor SDK's ACCEPT_VERSION), which nginx would drop
             headers = {name: value for name, value in self.headers.items()}
             refusal = web_acl.refusal(self.path, headers, len(body))
             if refusal is not None:  # the web ACL runs before API Gateway
