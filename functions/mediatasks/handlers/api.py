@@ -19,7 +19,10 @@ from pydantic import BaseModel
 
 from mediatasks.config import settings
 from mediatasks.constants import MAX_BODY_BYTES
+from mediatasks.contract.common import Exchange
 from mediatasks.contract.latest import ErrorBody, TaskList, TaskView
+from mediatasks.contract.versions import ApiVersion, Shape, latest_query, render, requested_version
+from mediatasks.contract.versions import openapi_parameter as version_parameter
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import ListQuery
 from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
@@ -37,6 +40,8 @@ logger = Logger(service="mediatasks-api")
 tracer = Tracer(service="mediatasks-api")
 app = APIGatewayRestResolver(enable_validation=True)
 OPENAPI_PATH = "/openapi.json"
+VERSION_CONTEXT = "api_version"
+ASKED_CONTEXT = "api_exchange"  # the request as the caller sent it, before its query was translated
 
 # The HTTP status of each refusal (SPEC.md, Errors).
 HTTP_STATUS: dict[ErrorKind, int] = {
@@ -84,7 +89,9 @@ def openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and their pydantic models.
 
     Powertools documents a 422 for every validated route; this API answers validation errors
-    with 400 and the error body instead (`_invalid_request`), so those entries are removed."""
+    with 400 and the error body instead (`_invalid_request`), so those entries are removed. Every
+    operation takes the Accept-Version header, which is read before routing; the bodies documented
+    are the latest version's."""
     schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
@@ -95,6 +102,7 @@ def openapi_document() -> str:
     for operations in schema["paths"].values():
         for operation in operations.values():
             operation["responses"].pop("422", None)
+            operation.setdefault("parameters", []).append(version_parameter())
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schema["components"]["schemas"].pop(unused, None)
     return json.dumps(schema, indent=2)
@@ -105,18 +113,40 @@ def service() -> TaskService:
     return TaskService.from_settings(settings())
 
 
-def _reply(status: int, body: BaseModel) -> Response[str]:
+def _exchange(event: dict[str, Any]) -> Exchange:
+    return Exchange(
+        method=event.get("httpMethod") or "",
+        path=event.get("path") or "",
+        query=event.get("queryStringParameters") or {},
+        request_id=(event.get("requestContext") or {}).get("requestId") or "",
+    )
+
+
+def _in_version(
+    version: ApiVersion, shape: Shape, status: int, latest: BaseModel, asked: Exchange
+) -> Response[str]:
+    """The one place a latest body becomes the caller's version of it."""
+    body = latest.model_dump(mode="json", exclude_none=isinstance(latest, ErrorBody))
+    rendered = render(version, shape, body, status, asked)
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump_json(exclude_none=isinstance(body, ErrorBody)),
+        body=json.dumps(rendered.body),
+        headers=rendered.headers,
     )
+
+
+def _answer(shape: Shape, status: int, latest: BaseModel) -> Response[str]:
+    """A route's reply, in the version the caller asked for (read before routing)."""
+    return _in_version(app.context[VERSION_CONTEXT], shape, status, latest, app.context[ASKED_CONTEXT])
+
+
+def _error_body(error: RequestRejected) -> ErrorBody:
+    return ErrorBody(kind=error.kind, message=error.message, field=error.field)
 
 
 def _error_response(error: RequestRejected) -> Response[str]:
-    return _reply(
-        HTTP_STATUS[error.kind], ErrorBody(kind=error.kind, message=error.message, field=error.field)
-    )
+    return _answer("error", HTTP_STATUS[error.kind], _error_body(error))
 
 
 def _refusal(event: dict[str, Any]) -> RequestRejected | None:
@@ -185,7 +215,7 @@ def caller_project() -> str:
 )
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
     tasks = service()
-    return _reply(201, tasks.present(tasks.create(caller_project(), request)))
+    return _answer("task", 201, tasks.present(tasks.create(caller_project(), request)))
 
 
 @app.get(
@@ -194,7 +224,7 @@ def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Res
     responses={200: _body_response("A page of tasks", TaskList), **_error_responses(400, *_ANY_ROUTE)},
 )
 def list_tasks(params: Annotated[ListQuery, Query()]) -> Response[str]:
-    return _reply(200, service().list(caller_project(), params))
+    return _answer("list", 200, service().list(caller_project(), params))
 
 
 @app.get(OPENAPI_PATH, include_in_schema=False)
@@ -209,7 +239,7 @@ def openapi() -> Response[str]:
 )
 def get_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     tasks = service()
-    return _reply(200, tasks.present(tasks.get(caller_project(), task_id)))
+    return _answer("task", 200, tasks.present(tasks.get(caller_project(), task_id)))
 
 
 @app.post(
@@ -222,7 +252,7 @@ def get_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
 )
 def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     tasks = service()
-    return _reply(200, tasks.present(tasks.cancel(caller_project(), task_id)))
+    return _answer("task", 200, tasks.present(tasks.cancel(caller_project(), task_id)))
 
 
 @app.exception_handler(RequestValidationError)
@@ -259,19 +289,40 @@ def _as_json(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _in_latest_terms(event: dict[str, Any]) -> tuple[dict[str, Any], ApiVersion, RequestRejected | None]:
+    """The caller's version, the event with its query in the latest's terms, and why the request is
+    refused before routing (None: it is not)."""
+    try:
+        version = requested_version(event.get("headers"))
+    except RequestRejected as unknown_version:
+        return event, ApiVersion.latest, _refused_before_routing(event) or unknown_version
+    refusal = _refused_before_routing(event)
+    if refusal is not None:
+        return event, version, refusal
+    try:
+        query = latest_query(version, _exchange(event))
+    except RequestRejected as unsupported:
+        return event, version, unsupported
+    if query == (event.get("queryStringParameters") or {}):
+        return event, version, None
+    multi = {name: [value] for name, value in query.items()}
+    return event | {"queryStringParameters": query, "multiValueQueryStringParameters": multi}, version, None
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event = _as_json(event)
-    refusal = _refused_before_routing(event)
+    asked = _exchange(event)
+    event, version, refusal = _in_latest_terms(event)
     if refusal is not None:
         # before routing: an unauthenticated caller learns nothing, not even whether its body is valid
+        reply = _in_version(version, "error", HTTP_STATUS[refusal.kind], _error_body(refusal), asked)
         return {
-            "statusCode": HTTP_STATUS[refusal.kind],
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": ErrorBody(
-                kind=refusal.kind, message=refusal.message, field=refusal.field
-            ).model_dump_json(exclude_none=True),
+            "statusCode": reply.status_code,
+            "headers": reply.headers,
+            "body": reply.body,
             "isBase64Encoded": False,
         }
+    app.context.update({VERSION_CONTEXT: version, ASKED_CONTEXT: asked})  # resolve() clears it when done
     return app.resolve(event, context)

@@ -183,6 +183,14 @@ def _handler_class(
     function: LocalFunction, authorizer: LocalAuthorizer, web_acl: LocalWebAcl
 ) -> type[BaseHTTPRequestHandler]:
     handler = function.handler()
+    # Lambda hands an execution environment one event at a time, and the API handler relies on it
+    # (Powertools keeps the current event and its context in shared state): so does this server.
+    one_event_at_a_time = threading.Lock()
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        with one_event_at_a_time:
+            reply: dict[str, Any] = handler(event, function.context())
+            return reply
 
     class ApiRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -217,6 +225,8 @@ def _handler_class(
                 self._error(413, "payload_too_large", "the request body is larger than 10 MB")
                 return
             body = self.rfile.read(length) if length else b""
+            # every header as sent, as API Gateway passes them: names in their own case, and names
+            # with underscores too (the vendor SDK's ACCEPT_VERSION), which nginx would drop
             headers = {name: value for name, value in self.headers.items()}
             refusal = web_acl.refusal(self.path, headers, len(body))
             if refusal is not None:  # the web ACL runs before API Gateway
@@ -228,7 +238,7 @@ def _handler_class(
                 return
             event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
             if (self.command, event["path"]) in authorizer.public:
-                self._reply(handler(event, function.context()))
+                self._reply(invoke(event))
                 return
             token = self.headers.get("Authorization")
             if not token:
@@ -246,7 +256,7 @@ def _handler_class(
                 self._refuse(authorizer.throttled, {"Retry-After": str(wait)})
                 return
             event["requestContext"]["authorizer"] = authorization.context
-            self._reply(handler(event, function.context()))
+            self._reply(invoke(event))
 
         def _reply(self, reply: dict[str, Any]) -> None:
             out = reply.get("body") or ""
