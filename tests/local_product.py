@@ -62,7 +62,7 @@ class Api:
                     time.sleep(float(error.headers.get("Retry-After") or 1))
                     continue
                 status, reply = error.code, json.loads(error.read())
-            if not any(name.lower() == "accept-version" for name in headers or {}):
+            if not any(name.lower() in ("accept-version", "accept_version") for name in headers or {}):
                 check_response(method, path, status, reply)  # the latest contract is the documented one
             return status, reply
         raise AssertionError(f"{method} {path} was rate limited {RATE_LIMIT_RETRIES} times in a row")

@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from mediatasks.constants import FILES_PREFIX
@@ -111,6 +112,8 @@ def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(source.get("url"), str):
             raise PydanticCustomError("invalid_input", "an input object must carry the file's url")
         data["input"] = source["url"]
+        if isinstance(source.get("id"), str) and _FILE_ID.match(source["id"]):
+            data["input_file_ref"] = source["id"]
     elif isinstance(source, str) and _FILE_ID.match(source) and data.get("file_id") is None:
         data["file_id"] = data.pop("input")  # seed 004: the input is the id of a stored file
     given = [name for name in ("input", "url", "file_id") if data.get(name) not in (None, "")]
@@ -184,6 +187,9 @@ class TaskRequest(BaseModel):
     file_id: FileId | None = Field(
         default=None, description="A file an earlier task stored, instead of input"
     )
+    # The id of the File object given as `input`: when it names a file the project stored, the task
+    # reads our copy rather than fetching its link (a probe's File describes a URL we hold no copy of).
+    input_file_ref: SkipJsonSchema[FileId | None] = None
     output: str | None = Field(
         default=None, max_length=1024, description="Destination s3://bucket/key instead of managed storage"
     )

@@ -65,14 +65,19 @@ class TaskService:
             CursorKey(settings.cursor_secret_arn),
         )
 
-    def _input_of(self, project_id: str, request: TaskRequest) -> str:
-        """The input's URL: as given, or where the project's file `file_id` is stored."""
+    def _input_of(self, project_id: str, request: TaskRequest) -> tuple[str, str | None]:
+        """The input's URL and the id of the stored file it is, if it is one: `file_id`, or an
+        earlier task's File object naming a file the project stored; else the URL as given."""
+        if request.file_id is None and request.input_file_ref is not None:
+            stored = self.files.get(project_id, request.input_file_ref)
+            if stored is not None and stored.location is not None:
+                return _s3_url(stored.location), stored.id
         if request.file_id is None:
-            return str(request.input)
+            return str(request.input), None
         file = self.files.get(project_id, request.file_id)
         if file is None or file.location is None:
             raise RequestRejected(ErrorKind.invalid_input, f"no file with id {request.file_id!r}", "file_id")
-        return f"s3://{file.location.bucket}/{file.location.key}"
+        return _s3_url(file.location), file.id
 
     def _check_sources(self, project_id: str, request: TaskRequest, input_url: str) -> None:
         if urlsplit(input_url).scheme == "s3":
@@ -103,14 +108,14 @@ class TaskService:
         )
 
     def create(self, project_id: str, request: TaskRequest) -> Task:
-        input_url = self._input_of(project_id, request)
+        input_url, input_file_id = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
         task = Task.create(
             project_id=project_id,
             kind=request.kind,
             steps=kind_of(request.kind).steps,
             input_url=input_url,
-            input_file_id=request.file_id,
+            input_file_id=input_file_id,
             options=request.options.model_dump(mode="json"),
             destination=request.destination,
             metadata=request.metadata,
@@ -235,6 +240,10 @@ class TaskService:
         if location.bucket == self.settings.media_bucket:
             return self.storage.presigned_url(location, OUTPUT_LINK_SECONDS)
         return f"s3://{location.bucket}/{location.key}"
+
+
+def _s3_url(location: StoredObject) -> str:
+    return f"s3://{location.bucket}/{location.key}"
 
 
 def _error_view(error: TaskErrorInfo | None) -> TaskError | None:
