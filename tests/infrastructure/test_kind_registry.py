@@ -15,6 +15,7 @@ from mediatasks.handlers.steps import ExecutionState
 from mediatasks.kinds.base import STEP_RESULT
 from mediatasks.kinds.registry import KINDS, kind_names, parse_request
 from mediatasks_infra.pipeline import STATE_NAMES
+from tests.support.infrastructure import execution_path
 
 # Run in a fresh interpreter: the throw-away kind is added to the registry before anything that
 # reads it (the API's request union, the CDK app) is imported, exactly as a kind module would be.
@@ -76,26 +77,6 @@ THROWAWAY = textwrap.dedent(
 )
 
 
-def _compared_kinds(choice: dict[str, Any]) -> set[str]:
-    if "StringEquals" in choice:
-        return {choice["StringEquals"]}
-    return {kind for rule in choice.get("Or", []) for kind in _compared_kinds(rule)}
-
-
-def path_of(definition: dict[str, Any], kind: str) -> list[str]:
-    """The task states an execution of `kind` passes through when every step succeeds."""
-    states, order, name = definition["States"], [], definition["StartAt"]
-    while states[name]["Type"] != "Succeed":
-        state = states[name]
-        if state["Type"] == "Choice":
-            matches = [c["Next"] for c in state["Choices"] if kind in _compared_kinds(c)]
-            name = matches[0] if matches else state["Default"]
-            continue
-        order.append(name)
-        name = state["Next"]
-    return order
-
-
 @pytest.fixture(scope="module")
 def with_throwaway() -> dict[str, Any]:
     run = subprocess.run([sys.executable, "-c", THROWAWAY], capture_output=True, text=True, check=False)
@@ -115,10 +96,10 @@ def test_a_kind_added_to_the_registry_is_documented(with_throwaway: dict[str, An
 
 def test_a_kind_added_to_the_registry_gets_its_own_branch(with_throwaway: dict[str, Any]) -> None:
     definition = with_throwaway["definition"]
-    assert path_of(definition, "throwaway") == ["Probe", "Upload"]
+    assert execution_path(definition, "throwaway") == ["Probe", "Upload"]
     # the kinds already there still run their own steps
     for name, kind in KINDS.items():
-        assert path_of(definition, name) == [STATE_NAMES[step] for step in kind.steps]
+        assert execution_path(definition, name) == [STATE_NAMES[step] for step in kind.steps]
 
 
 def test_every_result_a_later_step_reads_has_a_place_in_the_execution_state() -> None:

@@ -1,8 +1,31 @@
-"""CDK context the infrastructure tests synthesize with."""
+"""CDK context the infrastructure tests synthesize with, and reading the state machine they make."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from mediatasks.local.stack import DEMO_TRIGGER_RULES
 
 # the whole product: `mediatasks serve`'s trigger rules on top of cdk.json
 WITH_TRIGGERS = {"mediatasks:triggerRules": DEMO_TRIGGER_RULES}
+
+
+def compared_kinds(condition: dict[str, Any]) -> set[str]:
+    """The kinds a Choice rule matches (`$.kind` equal to one, or an Or of them)."""
+    if "StringEquals" in condition:
+        return {condition["StringEquals"]}
+    return {kind for rule in condition.get("Or", []) for kind in compared_kinds(rule)}
+
+
+def execution_path(definition: dict[str, Any], kind: str) -> list[str]:
+    """The task states an execution of `kind` passes through when every step succeeds."""
+    states, order, name = definition["States"], [], definition["StartAt"]
+    while states[name]["Type"] != "Succeed":
+        state = states[name]
+        if state["Type"] == "Choice":
+            matches = [c["Next"] for c in state["Choices"] if kind in compared_kinds(c)]
+            name = matches[0] if matches else state["Default"]
+            continue
+        order.append(name)
+        name = state["Next"]
+    return order

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from mediatasks.domain.errors import ErrorKind
-from mediatasks.domain.tasks import Codecs, Status, StepStatus
+from mediatasks.domain.tasks import FileDescription, Status, StepStatus
 
 
 class ErrorBody(BaseModel):
@@ -36,25 +36,10 @@ class RenditionView(BaseModel):
     url: str
 
 
-class FileView(BaseModel):
+class FileView(FileDescription):
     """A File object (seed 000): what a task made, or what its input is."""
 
-    object: Literal["file"] = "file"
-    id: str
-    kind: Literal["video", "audio", "image"]
-    format: str
-    type: str = Field(description="MIME type")
     url: str = Field(description="Where to fetch it: a link valid for an hour, or s3:// in your bucket")
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    fps: float | None = None
-    bitrate: int | None = None
-    filesize: int | None = None
-    codecs: Codecs = Field(default_factory=Codecs)
-    filename: str | None = None
-    folder: str | None = None
-    ref: str | None = None
     renditions: list[RenditionView] | None = None
 
 

@@ -109,14 +109,14 @@ class PlaylistRendition(BaseModel):
     playlist: str
 
 
-class MediaFile(BaseModel):
-    """A File object (seed 000) as stored; `url` is rendered when the file is shown."""
+class FileDescription(BaseModel):
+    """What a File object (seed 000) says about a file, stored or shown."""
 
     object: Literal["file"] = "file"
     id: str = Field(default_factory=lambda: new_id("file"))
     kind: Literal["video", "audio", "image"]
     format: str
-    type: str
+    type: str = Field(description="MIME type")
     width: int | None = None
     height: int | None = None
     duration: float | None = None
@@ -127,6 +127,11 @@ class MediaFile(BaseModel):
     filename: str | None = None
     folder: str | None = None
     ref: str | None = None
+
+
+class MediaFile(FileDescription):
+    """A File as stored: where its bytes are; the API shows a fetchable `url` instead."""
+
     renditions: list[PlaylistRendition] | None = None
     location: StoredObject | None = None
 

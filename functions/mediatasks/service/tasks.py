@@ -211,7 +211,7 @@ class TaskService:
     def _file_view(self, file: MediaFile, task: Task) -> FileView:
         """A File object as shown: fetchable urls instead of storage locations. A file we hold no
         copy of (a probe's description of the input) is where the caller said it is."""
-        fields = file.model_dump(exclude={"location", "renditions", "object"})
+        fields = file.model_dump(exclude={"location", "renditions"})
         if file.location is None:
             return FileView(**fields, url=self._input_link(task))
         renditions = None
