@@ -112,7 +112,7 @@ def new_key(api: Api, project: str) -> str:
         [
             sys.executable,
             "-m",
-            "mediatasks.local.cli",
+            "mediatasks.cli",
             "keys",
             "create",
             "--project",
@@ -135,7 +135,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         [
             sys.executable,
             "-m",
-            "mediatasks.local.cli",
+            "mediatasks.cli",
             "serve",
             "--port",
             str(port),

@@ -25,7 +25,8 @@ class FunctionFactory:
             lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64
         )
         self._code = lambda_.Code.from_asset(
-            str(FUNCTIONS_DIR), exclude=["mediatasks/local", "**/__pycache__"]
+            str(FUNCTIONS_DIR),
+            exclude=["mediatasks/local", "mediatasks/cli", "mediatasks/client", "**/__pycache__"],
         )
         python = RUNTIME.name.replace(".", "")
         self._powertools = lambda_.LayerVersion.from_layer_version_arn(

@@ -13,7 +13,7 @@ from mediatasks.local.cloud import free_port
 
 def test_sigint_stops_a_server_that_inherited_it_ignored() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mediatasks.local.cli", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "mediatasks.cli", "serve", "--port", str(free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,0 +1,5 @@
+import sys
+
+from mediatasks.cli.main import main
+
+sys.exit(main())

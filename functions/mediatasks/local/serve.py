@@ -1,0 +1,84 @@
+"""`mediatasks serve`: the product on this machine, over the embedded AWS emulation. Its flags are
+parsed here (the `mediatasks` command hands them over as they are), so the emulator loads only for it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+
+def serve(args: argparse.Namespace) -> int:
+    from mediatasks.local.stack import DEMO_TRIGGER_RULES, DEVELOPMENT_PROJECT, LocalStack
+
+    print("synthesizing the CDK app and starting the local stack ...", flush=True)
+    trigger_rules = json.loads(args.trigger_rules) if args.trigger_rules else DEMO_TRIGGER_RULES
+    stack = LocalStack(
+        host=args.host,
+        port=args.port,
+        allow_local_inputs=args.allow_local_inputs,
+        output_buckets=tuple(args.output_bucket),
+        api_key=args.api_key,
+        trigger_rules=trigger_rules,
+    )
+    stack.start()
+    stopped = threading.Event()
+    # Set both explicitly: a process started in the background by a shell inherits SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopped.set())
+    print(f"mediatasks API listening on {stack.url}", flush=True)
+    print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
+    print(f"  API key (project {DEVELOPMENT_PROJECT!r}): {stack.api_key}", flush=True)
+    if args.allow_local_inputs:
+        print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
+    for bucket in args.output_bucket:
+        print(f"  output destination bucket: s3://{bucket}/", flush=True)
+    if stack.watched_bucket:
+        print(f"  uploads to s3://{stack.watched_bucket}/ become tasks under these rules:", flush=True)
+        for rule in trigger_rules:
+            print(f"    {json.dumps(rule)}", flush=True)
+    print("press Ctrl-C to stop", flush=True)
+    try:
+        stopped.wait()
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    run = argparse.ArgumentParser(
+        prog="mediatasks serve", description="run the API locally over the embedded AWS emulation"
+    )
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument(
+        "--allow-local-inputs",
+        action="store_true",
+        help="let tasks fetch input URLs on loopback (127.0.0.1), e.g. sample files you serve yourself",
+    )
+    run.add_argument("--api-key", help="the development key to accept (default: a new random one, printed)")
+    run.add_argument(
+        "--output-bucket",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create a bucket in the emulator and allow it as a task's `output` destination (repeatable)",
+    )
+    run.add_argument(
+        "--trigger-rules",
+        metavar="JSON",
+        help="the watched bucket's rules as cdk.json's mediatasks:triggerRules (a JSON list; '[]' for "
+        "none); default: uploads under incoming/ become mp4 videos of the development project",
+    )
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve(parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
