@@ -18,6 +18,7 @@ from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.pipeline import Pipeline
 from mediatasks_infra.storage import Storage
+from mediatasks_infra.webhooks import Webhooks
 
 RATE_LIMITED = {"kind": "rate_limited", "message": "too many requests; retry after the Retry-After seconds"}
 
@@ -37,19 +38,26 @@ class Api(Construct):
         data: Data,
         storage: Storage,
         pipeline: Pipeline,
+        webhooks: Webhooks,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = functions.create(
             c.API_FUNCTION_ID,
             "api",
             handler="mediatasks.handlers.api.handler",
-            environment={c.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn},
+            environment={
+                c.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
+                c.ENV_DELIVERY_STATE_MACHINE_ARN: webhooks.state_machine.state_machine_arn,
+                c.ENV_IDEMPOTENCY_TABLE: data.idempotency.table_name,
+            },
         )
         data.table.grant_read_write_data(self.function)
         data.files.grant_read_data(self.function)
         storage.bucket.grant_read(self.function)  # presigned links to outputs
         pipeline.state_machine.grant_start_execution(self.function)
         pipeline.state_machine.grant_execution(self.function, "states:StopExecution")
+        data.idempotency.grant_read_write_data(self.function)  # Idempotency-Key records
+        webhooks.grant_api(self.function, data)
         self.authorizer_function = functions.create(
             c.AUTHORIZER_FUNCTION_ID,
             "authorizer",
@@ -107,11 +115,15 @@ class Api(Construct):
         integration = apigw.LambdaIntegration(self.function)
         tasks_resource = self.rest_api.root.add_resource("tasks")
         task_resource = tasks_resource.add_resource("{task_id}")
+        task_webhooks = task_resource.add_resource("webhooks")
         routes = (
             (tasks_resource, "POST"),
             (tasks_resource, "GET"),
             (task_resource, "GET"),
             (task_resource.add_resource("cancel"), "POST"),
+            (task_webhooks, "GET"),
+            (task_webhooks.add_resource("replay"), "POST"),
+            (self.rest_api.root.add_resource("webhooks").add_resource("secret"), "POST"),
         )
         for resource, method in routes:
             resource.add_method(

@@ -19,12 +19,15 @@ from pydantic import BaseModel
 from mediatasks.config import settings
 from mediatasks.constants import MAX_BODY_BYTES
 from mediatasks.contract.latest import ErrorBody, TaskList, TaskView
+from mediatasks.contract.webhooks import WebhookAttemptList, WebhookReplay, WebhookSecret
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import ListQuery
 from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
+from mediatasks.handlers import idempotency
 from mediatasks.handlers.authorizer import INVALID
 from mediatasks.kinds.registry import rejection_from, request_union
 from mediatasks.service.tasks import TaskService
+from mediatasks.service.webhooks import WebhookService
 
 if TYPE_CHECKING:
     # Statically every member of the union is a TaskRequest; at run time it is built from the registry.
@@ -47,12 +50,16 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.invalid_json: 400,
     ErrorKind.invalid_version: 400,
     ErrorKind.kind_unsupported: 400,
+    ErrorKind.invalid_idempotency_key: 400,
     ErrorKind.token_missing: 401,
     ErrorKind.token_invalid: 401,
     ErrorKind.not_found: 404,
     ErrorKind.task_not_found: 404,
     ErrorKind.task_not_cancellable: 409,
+    ErrorKind.webhook_unavailable: 409,
+    ErrorKind.request_in_progress: 409,
     ErrorKind.payload_too_large: 413,
+    ErrorKind.idempotency_key_reused: 422,
     ErrorKind.rate_limited: 429,
     ErrorKind.internal_error: 500,
 }
@@ -104,6 +111,25 @@ def service() -> TaskService:
     return TaskService.from_settings(settings())
 
 
+@lru_cache(maxsize=1)
+def webhooks() -> WebhookService:
+    return WebhookService.from_settings(settings(), service())
+
+
+# The version a client asks for (seed 002's header, under either spelling), kept on the task so its
+# webhooks are rendered in it.
+VERSION_HEADERS = ("Accept-Version", "ACCEPT_VERSION")
+MAX_VERSION_LENGTH = 32
+
+
+def _requested_version() -> str:
+    for name in VERSION_HEADERS:
+        value = (app.current_event.get_header_value(name, "") or "").strip()
+        if value and len(value) <= MAX_VERSION_LENGTH:
+            return value
+    return "latest"
+
+
 def _reply(status: int, body: BaseModel) -> Response[str]:
     return Response(
         status_code=status,
@@ -152,13 +178,24 @@ def caller_project() -> str:
     "/tasks",
     summary="Create a task",
     responses={
-        201: _body_response("The task, created and started", TaskView),
-        **_error_responses(400, *_ANY_ROUTE),
+        201: _body_response(
+            "The task, created and started (or, for a repeated Idempotency-Key, the first reply again)",
+            TaskView,
+        ),
+        **_error_responses(400, 409, 422, *_ANY_ROUTE),
     },
 )
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
-    tasks = service()
-    return _reply(201, tasks.present(tasks.create(caller_project(), request)))
+    tasks, project, version = service(), caller_project(), _requested_version()
+    key = idempotency.checked_key(app.current_event.get_header_value(idempotency.IDEMPOTENCY_HEADER))
+
+    def make() -> dict[str, Any]:
+        return tasks.present(tasks.create(project, request, version)).model_dump(mode="json")
+
+    if key is None:
+        return _reply(201, TaskView.model_validate(make()))
+    same_request = {"body": app.current_event.json_body, "version": version}
+    return _reply(201, TaskView.model_validate(idempotency.once_per_key(project, key, same_request, make)))
 
 
 @app.get(
@@ -198,6 +235,45 @@ def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     return _reply(200, tasks.present(tasks.cancel(caller_project(), task_id)))
 
 
+@app.get(
+    "/tasks/<task_id>/webhooks",
+    summary="List the task's webhook attempts",
+    responses={
+        200: _body_response("Every attempt at delivering the task's webhooks", WebhookAttemptList),
+        **_error_responses(404, *_ANY_ROUTE),
+    },
+)
+def list_webhook_attempts(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    return _reply(200, webhooks().attempts(caller_project(), task_id))
+
+
+@app.post(
+    "/tasks/<task_id>/webhooks/replay",
+    summary="Send the task's terminal event again, as a new delivery",
+    responses={
+        202: _body_response("The new delivery, started", WebhookReplay),
+        **_error_responses(404, 409, *_ANY_ROUTE),
+    },
+)
+def replay_webhook(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    return _reply(202, webhooks().replay(caller_project(), task_id))
+
+
+@app.post(
+    "/webhooks/secret",
+    summary="Rotate the project's webhook signing secret",
+    responses={
+        201: _body_response(
+            "The new secret, shown once; the previous one signs beside it until previous_expires_at",
+            WebhookSecret,
+        ),
+        **_error_responses(409, *_ANY_ROUTE),
+    },
+)
+def rotate_webhook_secret() -> Response[str]:
+    return _reply(201, webhooks().rotate(caller_project()))
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response[str]:
     return _error_response(rejection_from(list(error.errors())))
@@ -235,6 +311,7 @@ def _as_json(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register(context)
     event = _as_json(event)
     refusal = _refused_before_routing(event)
     if refusal is not None:

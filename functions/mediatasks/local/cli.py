@@ -24,6 +24,7 @@ def serve(args: argparse.Namespace) -> int:
         allow_local_inputs=args.allow_local_inputs,
         output_buckets=tuple(args.output_bucket),
         api_key=args.api_key,
+        webhook_secret=args.webhook_secret,
         trigger_rules=trigger_rules,
     )
     stack.start()
@@ -34,6 +35,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"mediatasks API listening on {stack.url}", flush=True)
     print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
     print(f"  API key (project {DEVELOPMENT_PROJECT!r}): {stack.api_key}", flush=True)
+    print(f"  webhook signing secret (project {DEVELOPMENT_PROJECT!r}): {stack.webhook_secret}", flush=True)
     if args.allow_local_inputs:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
     for bucket in args.output_bucket:
@@ -52,26 +54,40 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def create_key(args: argparse.Namespace) -> int:
-    """Makes an API key for a project in the keys table (the local stack's, or a deployed one)."""
+    """Makes an API key for a project in the keys table (the local stack's, or a deployed one), and
+    the project's webhook signing secret when it has none yet."""
     import boto3
 
     from mediatasks.adapters.keys import KeyStore, add_to_usage_plan
+    from mediatasks.adapters.webhooks import SecretStore
+    from mediatasks.constants import WEBHOOK_KEY_ALIAS
+    from mediatasks.service.webhooks import create_first_secret
 
-    if args.endpoint_url:  # the emulator takes any credentials; a deployed table uses the caller's own
-        resource = boto3.resource(
-            "dynamodb",
-            endpoint_url=args.endpoint_url,
+    # the emulator takes any credentials; a deployed stack is reached with the caller's own
+    session = (
+        boto3.Session(
             region_name="us-east-1",
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - the emulator's placeholder, not a secret
         )
-    else:
-        resource = boto3.resource("dynamodb")
+        if args.endpoint_url
+        else boto3.Session()
+    )
+    resource = session.resource("dynamodb", endpoint_url=args.endpoint_url)
     key = KeyStore(args.table, resource.Table(args.table)).create(args.project)
     if args.usage_plan_id:
         add_to_usage_plan(key, args.project, args.usage_plan_id)
+    secrets = SecretStore(
+        args.secrets_table,
+        WEBHOOK_KEY_ALIAS,
+        resource.Table(args.secrets_table),
+        session.client("kms", endpoint_url=args.endpoint_url),
+    )
+    secret = create_first_secret(secrets, args.project)
     print(key)
     print(f"(project {args.project!r}; shown once, stored only as a hash)", file=sys.stderr)
+    if secret is not None:
+        print(f"webhook signing secret: {secret} (shown once)", file=sys.stderr)
     return 0
 
 
@@ -103,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--api-key", help="the development key to accept (default: a new random one, printed)")
     run.add_argument(
+        "--webhook-secret",
+        help="the development project's webhook signing secret (default: a new random one, printed)",
+    )
+    run.add_argument(
         "--output-bucket",
         action="append",
         default=[],
@@ -126,7 +146,15 @@ def parser() -> argparse.ArgumentParser:
         default="mediatasks-api-keys",
         help="the keys table: the stack output ApiKeysTableName when deployed (default: the local stack's)",
     )
-    create.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. the local stack's emulator URL")
+    create.add_argument(
+        "--secrets-table",
+        default="mediatasks-webhook-secrets",
+        help="the webhook secrets table: the stack output WebhookSecretsTableName when deployed "
+        "(default: the local stack's); a project's first key makes its signing secret",
+    )
+    create.add_argument(
+        "--endpoint-url", help="DynamoDB and KMS endpoint, e.g. the local stack's emulator URL"
+    )
     create.add_argument(
         "--usage-plan-id",
         help="the stack output UsagePlanId: deployed keys must join the per-key usage plan to be accepted",
