@@ -230,6 +230,8 @@ def test_constants_name_the_resources_the_local_stack_looks_up(resources: dict[s
     for logical_id in (
         c.TASKS_TABLE_ID, c.KEYS_TABLE_ID, c.FILES_TABLE_ID, c.IDEMPOTENCY_TABLE_ID, c.MEDIA_BUCKET_ID,
         c.TRIGGER_BUCKET_ID, c.TRIGGER_QUEUE_ID, c.TRIGGER_DEAD_LETTER_QUEUE_ID, c.STATE_MACHINE_ID,
+        c.WEBHOOK_SECRETS_TABLE_ID, c.WEBHOOK_DELIVERIES_TABLE_ID, c.WEBHOOK_KEY_ID,
+        c.DELIVERY_STATE_MACHINE_ID, c.DELIVER_FUNCTION_ID, c.DISPATCH_FUNCTION_ID,
     ):  # fmt: skip
         assert logical_id in resources
 
@@ -240,5 +242,5 @@ def test_constants_name_the_stack_outputs_ops_read() -> None:
     # besides ours, only the endpoint output CDK's RestApi always adds (the same URL as ApiUrl)
     assert {name for name in outputs if not name.startswith("ApiRestApiEndpoint")} == {
         c.OUTPUT_API_URL, c.OUTPUT_USAGE_PLAN_ID, c.OUTPUT_KEYS_TABLE, c.OUTPUT_MEDIA_BUCKET,
-        c.OUTPUT_TRIGGER_BUCKET, c.OUTPUT_ALARM_TOPIC,
+        c.OUTPUT_TRIGGER_BUCKET, c.OUTPUT_ALARM_TOPIC, c.OUTPUT_WEBHOOK_SECRETS_TABLE,
     }  # fmt: skip

@@ -90,7 +90,8 @@ def openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and their pydantic models.
 
     Powertools documents a 422 for every validated route; this API answers validation errors
-    with 400 and the error body instead (`_invalid_request`), so those entries are removed."""
+    with 400 and the error body instead (`_invalid_request`), so those entries are removed (a
+    route's own 422, such as idempotency_key_reused, stays)."""
     schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
@@ -100,7 +101,8 @@ def openapi_document() -> str:
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
     for operations in schema["paths"].values():
         for operation in operations.values():
-            operation["responses"].pop("422", None)
+            if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
+                operation["responses"].pop("422")
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schema["components"]["schemas"].pop(unused, None)
     return json.dumps(schema, indent=2)
