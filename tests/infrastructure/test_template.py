@@ -149,7 +149,7 @@ def test_idempotency_records_expire(arm64: Template) -> None:
 def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
     methods = arm64.find_resources("AWS::ApiGateway::Method").values()
     protected = [m for m in methods if m["Properties"]["AuthorizationType"] == "CUSTOM"]
-    assert len(protected) == 4
+    assert len(protected) == 7  # the task routes, the webhook routes
     assert all(m["Properties"]["ApiKeyRequired"] for m in protected)
     assert public_routes(arm64.to_json()) == {("GET", "/openapi.json")}
     arm64.has_resource_properties(

@@ -126,7 +126,7 @@ MAX_VERSION_LENGTH = 32
 
 def _requested_version() -> str:
     for name in VERSION_HEADERS:
-        value = (app.current_event.get_header_value(name, "") or "").strip()
+        value = (app.current_event.headers.get(name) or "").strip()
         if value and len(value) <= MAX_VERSION_LENGTH:
             return value
     return "latest"
@@ -189,7 +189,7 @@ def caller_project() -> str:
 )
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
     tasks, project, version = service(), caller_project(), _requested_version()
-    key = idempotency.checked_key(app.current_event.get_header_value(idempotency.IDEMPOTENCY_HEADER))
+    key = idempotency.checked_key(app.current_event.headers.get(idempotency.IDEMPOTENCY_HEADER))
 
     def make() -> dict[str, Any]:
         return tasks.present(tasks.create(project, request, version)).model_dump(mode="json")
