@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class Api:
     key: str
     # the server's temporary folder (its TMPDIR): each step's scratch space is made under it
     temporary: Path
+    # the development project's webhook signing secret, as serve printed it
+    webhook_secret: str = ""
     seen_statuses: dict[str, list[str]] = field(default_factory=dict)
 
     def as_project(self, key: str) -> Api:
@@ -106,8 +109,9 @@ def emulator(api: Api, service: str) -> Any:
     )
 
 
-def new_key(api: Api, project: str) -> str:
-    """`mediatasks keys create` against the running stack's emulator, as a user would."""
+def new_project(api: Api, project: str) -> tuple[str, str | None]:
+    """`mediatasks keys create` against the running stack's emulator, as a user would: the key,
+    and the project's webhook signing secret when this key made the project."""
     result = subprocess.run(
         [
             sys.executable,
@@ -124,13 +128,20 @@ def new_key(api: Api, project: str) -> str:
         capture_output=True,
         text=True,
     )
-    return result.stdout.strip()
+    secret = re.search(r"webhook signing secret: (\S+)", result.stderr)
+    return result.stdout.strip(), secret.group(1) if secret else None
 
 
-@pytest.fixture(scope="session")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def new_key(api: Api, project: str) -> str:
+    return new_project(api, project)[0]
+
+
+@contextmanager
+def serving(
+    temporary: Path, arguments: list[str], environment: dict[str, str] | None = None
+) -> Iterator[Api]:
+    """`mediatasks serve` with loopback inputs allowed and `arguments`, in its own process."""
     port = free_port()
-    temporary = tmp_path_factory.mktemp("serve-tmp")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -140,34 +151,45 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
             "--port",
             str(port),
             "--allow-local-inputs",
-            "--output-bucket",
-            DESTINATION_BUCKET,
+            *arguments,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=os.environ | {"TMPDIR": str(temporary)},
+        env=os.environ | {"TMPDIR": str(temporary)} | (environment or {}),
     )
     assert process.stdout is not None
     output: list[str] = []
-    api_url = emulator_url = key = None
+    api_url = emulator_url = key = secret = None
     deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline and process.poll() is None and not (api_url and emulator_url and key):
+    while (
+        time.monotonic() < deadline
+        and process.poll() is None
+        and not (api_url and emulator_url and key and secret)
+    ):
         line = process.stdout.readline()
         output.append(line)
         if match := re.search(r"API key \(project 'dev'\): (\S+)", line):
             key = match.group(1)
+        if match := re.search(r"webhook signing secret \(project 'dev'\): (\S+)", line):
+            secret = match.group(1)
         if match := re.search(r"AWS emulation \(moto\) on (\S+)", line):
             emulator_url = match.group(1)
         if match := re.search(r"API listening on (\S+)", line):
             api_url = match.group(1)
-    if not (api_url and emulator_url and key):
+    if not (api_url and emulator_url and key and secret):
         process.kill()
         raise AssertionError("mediatasks serve did not start:\n" + "".join(output))
     # keep draining its output so the server never blocks on a full pipe
     threading.Thread(target=process.stdout.read, daemon=True).start()
     try:
-        yield Api(api_url, emulator_url, key, temporary)
+        yield Api(api_url, emulator_url, key, temporary, secret)
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
         assert process.wait(timeout=30) == 0
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    with serving(tmp_path_factory.mktemp("serve-tmp"), ["--output-bucket", DESTINATION_BUCKET]) as product:
+        yield product

@@ -32,10 +32,19 @@ class Settings(BaseModel):
     trigger_bucket: str = ""
     # project -> prefixes of the trigger bucket its tasks may read (every function checks inputs)
     trigger_prefixes: dict[str, list[str]] = Field(default_factory=dict)
-    # the rules themselves, and the idempotency table: only the trigger function has them
+    # the rules themselves: only the trigger function has them
     trigger_rules: TriggerRules = Field(default_factory=TriggerRules)
+    # Powertools idempotency records: the trigger's (per object version) and the API's (per key)
     idempotency_table: str = ""
     cursor_secret_arn: str = ""  # the Secrets Manager secret signing listing cursors (API function only)
+    webhook_secrets_table: str = ""
+    webhook_deliveries_table: str = ""
+    webhook_key_id: str = ""
+    delivery_state_machine_arn: str | None = None
+    # how long a replaced signing secret keeps signing beside the new one
+    webhook_secret_grace_seconds: int = Field(default=24 * 3600, gt=0)
+    webhook_first_retry_seconds: int = Field(default=1, ge=1)
+    webhook_retry_for_seconds: int = Field(default=24 * 3600, gt=0)
     max_input_bytes: int = Field(default=5 * 1024**3, gt=0)
     max_output_bytes: int = Field(default=5 * 1024**3, gt=0)
     ffmpeg_timeout_seconds: int = Field(default=840, gt=0)
@@ -73,6 +82,10 @@ class Settings(BaseModel):
             "trigger_rules": TriggerRules.from_list(json.loads(env.get(c.ENV_TRIGGER_RULES) or "[]")),
             "idempotency_table": env.get(c.ENV_IDEMPOTENCY_TABLE, ""),
             "cursor_secret_arn": env.get(c.ENV_CURSOR_SECRET_ARN, ""),
+            "webhook_secrets_table": env.get(c.ENV_WEBHOOK_SECRETS_TABLE, ""),
+            "webhook_deliveries_table": env.get(c.ENV_WEBHOOK_DELIVERIES_TABLE, ""),
+            "webhook_key_id": env.get(c.ENV_WEBHOOK_KEY_ID, ""),
+            "delivery_state_machine_arn": env.get(c.ENV_DELIVERY_STATE_MACHINE_ARN) or None,
         }
         optional = {
             "max_input_bytes": c.ENV_MAX_INPUT_BYTES,
@@ -82,6 +95,9 @@ class Settings(BaseModel):
             "max_input_seconds": c.ENV_MAX_INPUT_SECONDS,
             "max_input_pixels": c.ENV_MAX_INPUT_PIXELS,
             "max_input_fps": c.ENV_MAX_INPUT_FPS,
+            "webhook_secret_grace_seconds": c.ENV_WEBHOOK_SECRET_GRACE_SECONDS,
+            "webhook_first_retry_seconds": c.ENV_WEBHOOK_FIRST_RETRY_SECONDS,
+            "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

@@ -22,6 +22,13 @@ ENV_IDEMPOTENCY_TABLE = "MEDIATASKS_IDEMPOTENCY_TABLE"
 ENV_WORK_DIR = "MEDIATASKS_WORK_DIR"
 ENV_CURSOR_SECRET_ARN = "MEDIATASKS_CURSOR_SECRET_ARN"  # noqa: S105 - a variable's name, not a secret
 ENV_FFMPEG_DIR = "MEDIATASKS_FFMPEG_DIR"
+ENV_WEBHOOK_SECRETS_TABLE = "MEDIATASKS_WEBHOOK_SECRETS_TABLE"
+ENV_WEBHOOK_DELIVERIES_TABLE = "MEDIATASKS_WEBHOOK_DELIVERIES_TABLE"
+ENV_WEBHOOK_KEY_ID = "MEDIATASKS_WEBHOOK_KEY_ID"
+ENV_DELIVERY_STATE_MACHINE_ARN = "MEDIATASKS_DELIVERY_STATE_MACHINE_ARN"
+ENV_WEBHOOK_SECRET_GRACE_SECONDS = "MEDIATASKS_WEBHOOK_SECRET_GRACE_SECONDS"  # noqa: S105 - a name
+ENV_WEBHOOK_FIRST_RETRY_SECONDS = "MEDIATASKS_WEBHOOK_FIRST_RETRY_SECONDS"
+ENV_WEBHOOK_RETRY_FOR_SECONDS = "MEDIATASKS_WEBHOOK_RETRY_FOR_SECONDS"
 
 # Logical ids in the CDK app; the local stack finds the resources of the synthesized template by them.
 API_FUNCTION_ID = "ApiFunction"
@@ -44,6 +51,14 @@ MEDIA_BUCKET_ID = "MediaBucket"
 STATE_MACHINE_ID = "TaskStateMachine"
 FFMPEG_LAYER_ID = "FfmpegLayer"
 STACK_NAME = "MediaTasks"
+WEBHOOK_SECRETS_TABLE_ID = "WebhookSecretsTable"
+WEBHOOK_DELIVERIES_TABLE_ID = "WebhookDeliveriesTable"
+WEBHOOK_KEY_ID = "WebhookSecretsKey"
+DELIVERY_STATE_MACHINE_ID = "WebhookDeliveryStateMachine"
+DELIVER_FUNCTION_ID = "DeliverWebhookFunction"
+DISPATCH_FUNCTION_ID = "WebhookDispatchFunction"
+# The signing secrets' KMS key, by an alias the functions, the CLI and the local stack all know.
+WEBHOOK_KEY_ALIAS = f"alias/{STACK_NAME}-webhook-secrets"
 # The stack's outputs, which ops read after `cdk deploy` (docs/deploy.md).
 OUTPUT_API_URL = "ApiUrl"
 OUTPUT_USAGE_PLAN_ID = "UsagePlanId"
@@ -51,6 +66,7 @@ OUTPUT_KEYS_TABLE = "ApiKeysTableName"
 OUTPUT_MEDIA_BUCKET = "MediaBucketName"
 OUTPUT_TRIGGER_BUCKET = "TriggerBucketName"
 OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
+OUTPUT_WEBHOOK_SECRETS_TABLE = "WebhookSecretsTableName"
 # The tasks table's indexes for listing a project's tasks: one per filter the API offers and sort
 # order, each partitioned by an attribute naming the project and the filter's values
 # ("prj_x#failed"), so a filtered listing reads only the tasks that match. Keys only: a page's tasks

@@ -19,6 +19,7 @@ from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.pipeline import Pipeline
 from mediatasks_infra.storage import Storage
+from mediatasks_infra.webhooks import Webhooks
 
 RATE_LIMITED = {"kind": "rate_limited", "message": "too many requests; retry after the Retry-After seconds"}
 
@@ -38,6 +39,7 @@ class Api(Construct):
         data: Data,
         storage: Storage,
         pipeline: Pipeline,
+        webhooks: Webhooks,
     ) -> None:
         super().__init__(scope, construct_id)
         # The key that signs listing cursors; only the API function may read it.
@@ -64,6 +66,8 @@ class Api(Construct):
             environment={
                 c.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
                 c.ENV_CURSOR_SECRET_ARN: cursor_secret.secret_arn,
+                c.ENV_DELIVERY_STATE_MACHINE_ARN: webhooks.state_machine.state_machine_arn,
+                c.ENV_IDEMPOTENCY_TABLE: data.idempotency.table_name,
             },
         )
         cursor_secret.grant_read(self.function)
@@ -72,6 +76,8 @@ class Api(Construct):
         storage.bucket.grant_read(self.function)  # presigned links to outputs
         pipeline.state_machine.grant_start_execution(self.function)
         pipeline.state_machine.grant_execution(self.function, "states:StopExecution")
+        data.idempotency.grant_read_write_data(self.function)  # Idempotency-Key records
+        webhooks.grant_api(self.function, data)
         self.authorizer_function = functions.create(
             c.AUTHORIZER_FUNCTION_ID,
             "authorizer",
@@ -129,11 +135,15 @@ class Api(Construct):
         integration = apigw.LambdaIntegration(self.function)
         tasks_resource = self.rest_api.root.add_resource("tasks")
         task_resource = tasks_resource.add_resource("{task_id}")
+        task_webhooks = task_resource.add_resource("webhooks")
         routes = (
             (tasks_resource, "POST"),
             (tasks_resource, "GET"),
             (task_resource, "GET"),
             (task_resource.add_resource("cancel"), "POST"),
+            (task_webhooks, "GET"),
+            (task_webhooks.add_resource("replay"), "POST"),
+            (self.rest_api.root.add_resource("webhooks").add_resource("secret"), "POST"),
         )
         for resource, method in routes:
             resource.add_method(

@@ -11,7 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mediatasks.service.trigger_rules import TriggerRules
 
 PREFIX = "mediatasks:"
-FunctionRole = Literal["api", "authorizer", "probe", "ingest", "encode", "upload", "markFailed", "trigger"]
+FunctionRole = Literal[
+    "api",
+    "authorizer",
+    "probe",
+    "ingest",
+    "encode",
+    "upload",
+    "markFailed",
+    "trigger",
+    "deliverWebhook",
+    "dispatchWebhooks",
+]
 
 
 class FunctionSize(BaseModel):

@@ -1,4 +1,5 @@
-"""DynamoDB: tasks, API keys (hashed), published files, and the trigger's idempotency records."""
+"""DynamoDB: tasks, API keys (hashed), published files, webhook secrets and attempts, and
+idempotency records."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from mediatasks import constants as c
 from mediatasks_infra.common import override_id
 
 
-def _table(scope: Construct, logical_id: str, key: str, *, expires: str | None = None) -> dynamodb.Table:
+def _table(
+    scope: Construct,
+    logical_id: str,
+    key: str,
+    *,
+    sort_key: str | None = None,
+    expires: str | None = None,
+    stream: dynamodb.StreamViewType | None = None,
+) -> dynamodb.Table:
     """A table as every table here is: on demand, encrypted, recoverable, kept on stack deletion."""
     table = dynamodb.Table(
         scope,
         logical_id,
         partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
+        stream=stream,
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -31,7 +42,8 @@ def _table(scope: Construct, logical_id: str, key: str, *, expires: str | None =
 class Data(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.table = _table(self, c.TASKS_TABLE_ID, "id")
+        # its stream tells the webhook dispatcher which tasks just ended
+        self.table = _table(self, c.TASKS_TABLE_ID, "id", stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         # Listing indexes (8 of the 20 a table may have): keys only, since a page reads its tasks by id.
         for (partition, sort), index_name in c.INDEX_BY_SORT.items():
             self.table.add_global_secondary_index(
@@ -44,5 +56,11 @@ class Data(Construct):
         self.keys = _table(self, c.KEYS_TABLE_ID, "key_hash")
         # files tasks published, by id, for later tasks' file_id inputs
         self.files = _table(self, c.FILES_TABLE_ID, "id")
-        # Powertools idempotency records (one per uploaded object version), removed when they expire
+        # each project's webhook signing secrets (KMS ciphertexts), and every delivery attempt by task
+        self.webhook_secrets = _table(self, c.WEBHOOK_SECRETS_TABLE_ID, "project_id")
+        self.webhook_deliveries = _table(
+            self, c.WEBHOOK_DELIVERIES_TABLE_ID, "task_id", sort_key="attempt_key", expires="expires"
+        )
+        # Powertools idempotency records (one per uploaded object version, one per API
+        # Idempotency-Key), removed when they expire
         self.idempotency = _table(self, c.IDEMPOTENCY_TABLE_ID, "id", expires="expiration")

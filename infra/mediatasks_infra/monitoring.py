@@ -16,6 +16,7 @@ from mediatasks_infra.api import Api
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.pipeline import Pipeline
 from mediatasks_infra.triggers import Triggers
+from mediatasks_infra.webhooks import Webhooks
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
@@ -30,6 +31,7 @@ class Monitoring(Construct):
         api: Api,
         pipeline: Pipeline,
         triggers: Triggers | None,
+        webhooks: Webhooks,
         functions: list[lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -80,6 +82,14 @@ class Monitoring(Construct):
                     period=FIVE_MINUTES,
                 ),
                 "A function was throttled: raise the account's Lambda concurrency or lower the load",
+            ),
+            # a delivery fails only after a day of retries (or when its task is gone)
+            "FailedWebhookDeliveries": _any(
+                self,
+                "FailedWebhookDeliveries",
+                webhooks.state_machine.metric_failed(period=FIVE_MINUTES),
+                "A webhook could not be delivered for a day: see GET /tasks/{id}/webhooks and the "
+                "delivery function's logs",
             ),
             "ApiClientErrors": _any(
                 self,

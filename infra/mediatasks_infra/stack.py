@@ -18,6 +18,7 @@ from mediatasks_infra.monitoring import Monitoring
 from mediatasks_infra.pipeline import Pipeline
 from mediatasks_infra.storage import Storage
 from mediatasks_infra.triggers import Triggers, WatchedBucket
+from mediatasks_infra.webhooks import Webhooks
 
 
 class MediaTasksStack(cdk.Stack):
@@ -41,6 +42,9 @@ class MediaTasksStack(cdk.Stack):
                 c.ENV_ALLOWED_OUTPUT_BUCKETS: ",".join(config.allowed_output_buckets),
                 c.ENV_MAX_INPUT_BYTES: str(config.max_input_bytes),
                 c.ENV_MAX_OUTPUT_BYTES: str(config.max_output_bytes),
+                c.ENV_WEBHOOK_SECRETS_TABLE: data.webhook_secrets.table_name,
+                c.ENV_WEBHOOK_DELIVERIES_TABLE: data.webhook_deliveries.table_name,
+                c.ENV_WEBHOOK_KEY_ID: c.WEBHOOK_KEY_ALIAS,
                 **(watched.environment(config) if watched else {}),
             },
         )
@@ -56,8 +60,16 @@ class MediaTasksStack(cdk.Stack):
             storage=storage,
             input_buckets=input_buckets + ([watched.bucket] if watched else []),
         )
+        webhooks = Webhooks(self, "Webhooks", functions=functions, data=data, storage=storage)
         api = Api(
-            self, "Api", config=config, functions=functions, data=data, storage=storage, pipeline=pipeline
+            self,
+            "Api",
+            config=config,
+            functions=functions,
+            data=data,
+            storage=storage,
+            pipeline=pipeline,
+            webhooks=webhooks,
         )
         triggers = (
             Triggers(
@@ -79,16 +91,20 @@ class MediaTasksStack(cdk.Stack):
             api=api,
             pipeline=pipeline,
             triggers=triggers,
+            webhooks=webhooks,
             functions=[
                 *pipeline.step_functions,
                 api.function,
                 api.authorizer_function,
+                webhooks.deliver,
+                webhooks.dispatch,
                 *([triggers.function] if triggers else []),
             ],
         )
         acknowledge_grant_wildcards(self, config)
         cdk.CfnOutput(self, c.OUTPUT_MEDIA_BUCKET, value=storage.bucket.bucket_name)
         cdk.CfnOutput(self, c.OUTPUT_KEYS_TABLE, value=data.keys.table_name)
+        cdk.CfnOutput(self, c.OUTPUT_WEBHOOK_SECRETS_TABLE, value=data.webhook_secrets.table_name)
         if watched:
             cdk.CfnOutput(self, c.OUTPUT_TRIGGER_BUCKET, value=watched.bucket.bucket_name)
 
@@ -104,8 +120,8 @@ def acknowledge_grant_wildcards(stack: cdk.Stack, config: StackConfig) -> None:
         "Action::s3:DeleteObject*": "removing a task's work files and withdrawn outputs",
         "Action::s3:Abort*": "aborting a failed multipart upload of a large output",
         "Action::s3:PutObject*": "writing outputs and work files (PutObject, PutObjectLegalHold…)",
-        "Resource::*": "X-Ray's PutTraceSegments/PutTelemetryRecords and CloudWatch Logs' log "
-        "delivery actions take no resource ARN: AWS requires *",
+        "Resource::*": "X-Ray's PutTraceSegments/PutTelemetryRecords, CloudWatch Logs' log "
+        "delivery actions and DynamoDB's ListStreams take no resource ARN: AWS requires *",
         f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/*": objects,
         f"Resource::<{c.TRIGGER_BUCKET_ID}.Arn>/*": objects,
         f"Resource::<{c.TASKS_TABLE_ID}.Arn>/index/*": "the tasks table's listing indexes",

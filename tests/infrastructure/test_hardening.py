@@ -35,6 +35,7 @@ ACTIONS_WITHOUT_RESOURCES = {
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "s3:PutBucketNotification",  # CDK's notifications handler: the bucket is named at deploy time
+    "dynamodb:ListStreams",  # the stream event source of the webhook dispatcher
 }
 
 
@@ -147,8 +148,11 @@ def test_uploads_reach_the_trigger_through_a_queue_with_a_dead_letter_queue(
         "Fn::GetAtt": [c.TRIGGER_DEAD_LETTER_QUEUE_ID, "Arn"]
     }
     assert queue["SqsManagedSseEnabled"] is True
-    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
-    assert mapping["FunctionName"] == {"Ref": c.TRIGGER_FUNCTION_ID}
+    (mapping,) = [
+        props
+        for props in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if props["FunctionName"] == {"Ref": c.TRIGGER_FUNCTION_ID}
+    ]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     (notifications,) = of_type(resources, "Custom::S3BucketNotifications").values()
     (queued,) = notifications["NotificationConfiguration"]["QueueConfigurations"]
@@ -230,6 +234,8 @@ def test_constants_name_the_resources_the_local_stack_looks_up(resources: dict[s
     for logical_id in (
         c.TASKS_TABLE_ID, c.KEYS_TABLE_ID, c.FILES_TABLE_ID, c.IDEMPOTENCY_TABLE_ID, c.MEDIA_BUCKET_ID,
         c.TRIGGER_BUCKET_ID, c.TRIGGER_QUEUE_ID, c.TRIGGER_DEAD_LETTER_QUEUE_ID, c.STATE_MACHINE_ID,
+        c.WEBHOOK_SECRETS_TABLE_ID, c.WEBHOOK_DELIVERIES_TABLE_ID, c.WEBHOOK_KEY_ID,
+        c.DELIVERY_STATE_MACHINE_ID, c.DELIVER_FUNCTION_ID, c.DISPATCH_FUNCTION_ID,
     ):  # fmt: skip
         assert logical_id in resources
 
@@ -240,5 +246,5 @@ def test_constants_name_the_stack_outputs_ops_read() -> None:
     # besides ours, only the endpoint output CDK's RestApi always adds (the same URL as ApiUrl)
     assert {name for name in outputs if not name.startswith("ApiRestApiEndpoint")} == {
         c.OUTPUT_API_URL, c.OUTPUT_USAGE_PLAN_ID, c.OUTPUT_KEYS_TABLE, c.OUTPUT_MEDIA_BUCKET,
-        c.OUTPUT_TRIGGER_BUCKET, c.OUTPUT_ALARM_TOPIC,
+        c.OUTPUT_TRIGGER_BUCKET, c.OUTPUT_ALARM_TOPIC, c.OUTPUT_WEBHOOK_SECRETS_TABLE,
     }  # fmt: skip

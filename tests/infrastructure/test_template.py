@@ -29,6 +29,8 @@ OUR_FUNCTIONS = {
     c.FAIL_FUNCTION_ID: "mediatasks.handlers.steps.mark_failed",
     c.AUTHORIZER_FUNCTION_ID: "mediatasks.handlers.authorizer.handler",
     c.TRIGGER_FUNCTION_ID: "mediatasks.handlers.trigger.handler",
+    c.DELIVER_FUNCTION_ID: "mediatasks.handlers.webhooks.deliver",
+    c.DISPATCH_FUNCTION_ID: "mediatasks.handlers.webhooks.dispatch",
 }
 
 
@@ -44,16 +46,17 @@ def test_holds_the_whole_product(arm64: Template) -> None:
         "AWS::ApiGateway::UsagePlan": 1,
         "AWS::WAFv2::WebACL": 1,
         "AWS::WAFv2::WebACLAssociation": 1,
-        "AWS::DynamoDB::Table": 4,
+        "AWS::DynamoDB::Table": 6,
         "AWS::S3::Bucket": 3,  # access logs, managed, watched
         "AWS::SQS::Queue": 2,
-        "AWS::Lambda::EventSourceMapping": 1,
+        "AWS::Lambda::EventSourceMapping": 2,  # the trigger queue, the tasks table's stream
         "AWS::Lambda::LayerVersion": 1,
         # ours, and CDK's handler that sets the watched bucket's notifications
         "AWS::Lambda::Function": len(OUR_FUNCTIONS) + 1,
-        "AWS::StepFunctions::StateMachine": 1,
+        "AWS::StepFunctions::StateMachine": 2,  # tasks, webhook deliveries
+        "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1,
-        "AWS::CloudWatch::Alarm": 7,
+        "AWS::CloudWatch::Alarm": 8,
     }.items():
         arm64.resource_count_is(resource_type, count)
 
@@ -146,7 +149,7 @@ def test_idempotency_records_expire(arm64: Template) -> None:
 def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
     methods = arm64.find_resources("AWS::ApiGateway::Method").values()
     protected = [m for m in methods if m["Properties"]["AuthorizationType"] == "CUSTOM"]
-    assert len(protected) == 4
+    assert len(protected) == 7  # the task routes, the webhook routes
     assert all(m["Properties"]["ApiKeyRequired"] for m in protected)
     assert public_routes(arm64.to_json()) == {("GET", "/openapi.json")}
     arm64.has_resource_properties(
@@ -226,3 +229,52 @@ def test_x86_64_is_selectable() -> None:
     _, stack = build_app({"mediatasks:architecture": "x86_64"})
     resources = Template.from_stack(stack).to_json()["Resources"]
     assert resources[c.ENCODE_FUNCTION_ID]["Properties"]["Architectures"] == ["x86_64"]
+
+
+def test_a_delivery_is_a_wait_loop_around_one_post(arm64: Template) -> None:
+    definition = json.loads(LocalCloud(arm64.to_json()).state_machine_definition(c.DELIVERY_STATE_MACHINE_ID))
+    states = definition["States"]
+    assert definition["StartAt"] == "Attempt"
+    assert (states["Attempt"]["Next"], states["Backoff"]["Next"]) == ("Outcome", "Attempt")
+    assert states["Backoff"]["SecondsPath"] == "$.wait_seconds"
+    nexts = {choice["StringEquals"]: choice["Next"] for choice in states["Outcome"]["Choices"]}
+    assert nexts == {"retrying": "Backoff", "delivered": "Delivered"}
+    assert states[states["Outcome"]["Default"]]["Type"] == "Fail"
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+            name="check", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x"
+        )
+
+
+def test_only_the_api_encrypts_and_only_the_delivery_function_decrypts_secrets(arm64: Template) -> None:
+    resources = arm64.to_json()["Resources"]
+    users: dict[str, set[str]] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in (a for a in actions if a.startswith("kms:")):
+                for role in resource["Properties"]["Roles"]:
+                    users.setdefault(action, set()).add(role["Ref"])
+    assert set(users) == {"kms:Encrypt", "kms:Decrypt"}
+    (encrypts,), (decrypts,) = users["kms:Encrypt"], users["kms:Decrypt"]
+    assert encrypts.startswith(c.API_FUNCTION_ID)
+    assert decrypts.startswith(c.DELIVER_FUNCTION_ID)
+
+
+def test_the_tasks_stream_reaches_the_dispatcher_for_ended_tasks_only(arm64: Template) -> None:
+    resources = arm64.to_json()["Resources"]
+    assert resources[c.TASKS_TABLE_ID]["Properties"]["StreamSpecification"] == {
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    }
+    (mapping,) = [
+        props
+        for props in (
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        )
+        if props["FunctionName"] == {"Ref": c.DISPATCH_FUNCTION_ID}
+    ]
+    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern["dynamodb"]["NewImage"]["status"] == {"S": ["succeeded", "failed", "cancelled"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -18,10 +18,16 @@ GOOD = {"kind": "video", "input": "https://example.com/a.mp4"}
 
 
 def call(
-    method: str, path: str, body: Any = None, raw: str | None = None, authorizer: dict[str, str] | None = None
+    method: str,
+    path: str,
+    body: Any = None,
+    raw: str | None = None,
+    authorizer: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     data = raw if raw is not None else (json.dumps(body) if body is not None else "")
-    event = proxy_event(method, path, {"Content-Type": "application/json"}, data.encode(), "127.0.0.1")
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    event = proxy_event(method, path, sent, data.encode(), "127.0.0.1")
     event["requestContext"]["authorizer"] = {"project_id": "prj_test"} if authorizer is None else authorizer
     context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
     reply = handler(event, context)
@@ -131,6 +137,13 @@ BAD_REQUESTS = [
     ({**GOOD, "webhook_url": "http://example.com/hook"}, "invalid_option", "webhook_url"),
     ({**GOOD, "webhook_url": "https://10.0.0.1/hook"}, "invalid_option", "webhook_url"),
     ({**GOOD, "webhook_url": "hook"}, "invalid_option", "webhook_url"),
+    # a webhook to a blocked address is refused at create without the local flag
+    ({**GOOD, "webhook_url": "http://127.0.0.1:8080/hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://127.0.0.1/hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://[::1]/hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://169.254.169.254/latest"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "https://192.168.1.10/hook"}, "invalid_option", "webhook_url"),
+    ({**GOOD, "webhook_url": "http://localhost:8080/hook"}, "invalid_option", "webhook_url"),
     ({**GOOD, "filename": "../../etc/passwd"}, "invalid_option", "filename"),
     ({**GOOD, "filename": ".hidden"}, "invalid_option", "filename"),
     ({**GOOD, "folder": "a/../b"}, "invalid_option", "folder"),
@@ -321,3 +334,8 @@ def test_error_bodies_carry_no_internals() -> None:
         text = json.dumps(error)
         for leak in ("Traceback", "/work/", "site-packages", "pydantic"):
             assert leak.lower() not in text.lower()
+
+
+def test_an_idempotency_key_longer_than_255_characters_is_refused() -> None:
+    status, error = call("POST", "/tasks", GOOD, headers={"Idempotency-Key": "k" * 256})
+    assert (status, error["kind"], error["field"]) == (400, "invalid_idempotency_key", "Idempotency-Key")

@@ -26,7 +26,14 @@ def test_served_without_a_key() -> None:
 
 def test_documents_every_route_and_the_option_models() -> None:
     document = json.loads(openapi_document())
-    assert set(document["paths"]) == {"/tasks", "/tasks/{task_id}", "/tasks/{task_id}/cancel"}
+    assert set(document["paths"]) == {
+        "/tasks",
+        "/tasks/{task_id}",
+        "/tasks/{task_id}/cancel",
+        "/tasks/{task_id}/webhooks",
+        "/tasks/{task_id}/webhooks/replay",
+        "/webhooks/secret",
+    }
     assert set(document["paths"]["/tasks"]) == {"get", "post"}
     schemas = document["components"]["schemas"]
     assert {"VideoTaskRequest", "AudioTaskRequest", "VideoOptions", "AudioOptions"} <= set(schemas)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -109,7 +109,14 @@ class BoundedStream(io.RawIOBase):
         super().close()
 
 
-def _request(url: str, policy: FetchPolicy, resolver: Resolver) -> urllib3.BaseHTTPResponse:
+def _request(
+    url: str,
+    policy: FetchPolicy,
+    resolver: Resolver,
+    method: str = "GET",
+    body: bytes | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> urllib3.BaseHTTPResponse:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputUnreachable("only http and https URLs can be fetched")
@@ -128,10 +135,11 @@ def _request(url: str, policy: FetchPolicy, resolver: Resolver) -> urllib3.BaseH
         "Host": parts.netloc.rsplit("@", 1)[-1],
         "User-Agent": "mediatasks",
         "Accept-Encoding": "identity",
+        **(extra_headers or {}),
     }
     try:
         return pool.urlopen(
-            "GET", target, headers=headers, redirect=False, retries=False, preload_content=False
+            method, target, body=body, headers=headers, redirect=False, retries=False, preload_content=False
         )
     except urllib3.exceptions.HTTPError:
         raise InputUnreachable(f"the input host {parts.hostname!r} could not be reached") from None
@@ -150,3 +158,17 @@ def open_url(url: str, policy: FetchPolicy, resolver: Resolver = system_resolver
             raise InputUnreachable(f"the input URL answered HTTP {response.status}")
         return BoundedStream(response, policy.max_bytes)
     raise InputUnreachable(f"the input URL redirected more than {policy.max_redirects} times")
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    policy: FetchPolicy,
+    resolver: Resolver = system_resolver,
+) -> int:
+    """POSTs `body` to `url` under the policy and returns the HTTP status. Redirects are not
+    followed: a 3xx is an answer like any other (webhooks)."""
+    response = _request(url, policy, resolver, "POST", body, headers)
+    response.release_conn()
+    return response.status

@@ -441,32 +441,55 @@ def keys() -> None:
     show_default=True,
     help="the keys table: the stack output ApiKeysTableName when deployed (default: the local stack's)",
 )
-@click.option("--endpoint-url", help="DynamoDB endpoint, e.g. the local stack's emulator URL")
+@click.option(
+    "--secrets-table",
+    default="mediatasks-webhook-secrets",
+    show_default=True,
+    help="the webhook secrets table: the stack output WebhookSecretsTableName when deployed "
+    "(default: the local stack's); a project's first key makes its signing secret",
+)
+@click.option("--endpoint-url", help="DynamoDB and KMS endpoint, e.g. the local stack's emulator URL")
 @click.option(
     "--usage-plan-id",
     help="the stack output UsagePlanId: deployed keys must join the per-key usage plan to be accepted",
 )
-def create_key(project: str, table: str, endpoint_url: str | None, usage_plan_id: str | None) -> None:
-    """Make a key for a project and print it (once)."""
+def create_key(
+    project: str, table: str, secrets_table: str, endpoint_url: str | None, usage_plan_id: str | None
+) -> None:
+    """Make a key for a project and print it (once), and the project's webhook signing secret when
+    it has none yet (on stderr, once)."""
     import boto3
 
     from mediatasks.adapters.keys import KeyStore, add_to_usage_plan
+    from mediatasks.adapters.webhooks import SecretStore
+    from mediatasks.constants import WEBHOOK_KEY_ALIAS
+    from mediatasks.service.webhooks import create_first_secret
 
-    if endpoint_url:  # the emulator takes any credentials; a deployed table uses the caller's own
-        resource = boto3.resource(
-            "dynamodb",
-            endpoint_url=endpoint_url,
+    # the emulator takes any credentials; a deployed stack is reached with the caller's own
+    session = (
+        boto3.Session(
             region_name="us-east-1",
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - the emulator's placeholder, not a secret
         )
-    else:
-        resource = boto3.resource("dynamodb")
+        if endpoint_url
+        else boto3.Session()
+    )
+    resource = session.resource("dynamodb", endpoint_url=endpoint_url)
     key = KeyStore(table, resource.Table(table)).create(project)
     if usage_plan_id:
         add_to_usage_plan(key, project, usage_plan_id)
+    secrets = SecretStore(
+        secrets_table,
+        WEBHOOK_KEY_ALIAS,
+        resource.Table(secrets_table),
+        session.client("kms", endpoint_url=endpoint_url),
+    )
+    secret = create_first_secret(secrets, project)
     click.echo(key)
     _err(f"(project {project!r}; shown once, stored only as a hash)")
+    if secret is not None:
+        _err(f"webhook signing secret: {secret} (shown once)")
 
 
 @cli.command(

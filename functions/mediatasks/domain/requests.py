@@ -197,7 +197,7 @@ class TaskRequest(BaseModel):
     webhook_url: str | None = Field(
         default=None,
         max_length=2048,
-        description="https URL told when the task ends (stored; delivery is not built yet)",
+        description="https URL sent the task, signed, when it ends (see the README's Webhooks)",
     )
     filename: Filename | None = Field(default=None, description="Name of the output file in managed storage")
     folder: Folder | None = Field(default=None, description="Folder of the output file in managed storage")
@@ -240,7 +240,13 @@ class TaskRequest(BaseModel):
     def _webhook(cls, value: str | None) -> str | None:
         if value is not None:
             parts = urlsplit(value)
-            if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+            # http is for loopback receivers under the local flag only, which the service checks
+            if (
+                parts.scheme not in ("https", "http")
+                or not parts.hostname
+                or parts.username
+                or parts.password
+            ):
                 raise PydanticCustomError(
                     "invalid_webhook", "webhook_url must be an https:// URL with a host"
                 )

@@ -180,6 +180,8 @@ class Task(BaseModel):
     destination: str | None = None
     naming: OutputNaming = Field(default_factory=OutputNaming)
     webhook_url: str | None = None
+    # the API version (Accept-Version) the task was created with: its webhooks are rendered in it
+    api_version: str = "latest"
     metadata: dict[str, Any] = Field(default_factory=dict)
     status: Status = Status.waiting
     progress: int | None = None
@@ -206,6 +208,7 @@ class Task(BaseModel):
         metadata: dict[str, Any],
         naming: OutputNaming | None = None,
         webhook_url: str | None = None,
+        api_version: str = "latest",
     ) -> Task:
         created = now_ms()
         return cls(
@@ -218,6 +221,7 @@ class Task(BaseModel):
             destination=destination,
             naming=naming or OutputNaming(),
             webhook_url=webhook_url,
+            api_version=api_version,
             metadata=metadata,
             steps={
                 name: Step(

@@ -23,12 +23,15 @@ from mediatasks.contract.common import Exchange
 from mediatasks.contract.latest import ErrorBody, TaskList, TaskView
 from mediatasks.contract.versions import ApiVersion, Shape, latest_query, render, requested_version
 from mediatasks.contract.versions import openapi_parameter as version_parameter
+from mediatasks.contract.webhooks import WebhookAttemptList, WebhookReplay, WebhookSecret
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import ListQuery
 from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
+from mediatasks.handlers import idempotency
 from mediatasks.handlers.authorizer import INVALID
 from mediatasks.kinds.registry import rejection_from, request_union
 from mediatasks.service.tasks import TaskService
+from mediatasks.service.webhooks import WebhookService
 
 if TYPE_CHECKING:
     # Statically every member of the union is a TaskRequest; at run time it is built from the registry.
@@ -53,12 +56,16 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.invalid_json: 400,
     ErrorKind.invalid_version: 400,
     ErrorKind.kind_unsupported: 400,
+    ErrorKind.invalid_idempotency_key: 400,
     ErrorKind.token_missing: 401,
     ErrorKind.token_invalid: 401,
     ErrorKind.not_found: 404,
     ErrorKind.task_not_found: 404,
     ErrorKind.task_not_cancellable: 409,
+    ErrorKind.webhook_unavailable: 409,
+    ErrorKind.request_in_progress: 409,
     ErrorKind.payload_too_large: 413,
+    ErrorKind.idempotency_key_reused: 422,
     ErrorKind.rate_limited: 429,
     ErrorKind.internal_error: 500,
 }
@@ -89,9 +96,10 @@ def openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and their pydantic models.
 
     Powertools documents a 422 for every validated route; this API answers validation errors
-    with 400 and the error body instead (`_invalid_request`), so those entries are removed. Every
-    operation takes the Accept-Version header, which is read before routing; the bodies documented
-    are the latest version's."""
+    with 400 and the error body instead (`_invalid_request`), so those entries are removed (a
+    route's own 422, such as idempotency_key_reused, stays). Every operation takes the
+    Accept-Version header, which is read before routing; the bodies documented are the latest
+    version's."""
     schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
@@ -101,7 +109,8 @@ def openapi_document() -> str:
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
     for operations in schema["paths"].values():
         for operation in operations.values():
-            operation["responses"].pop("422", None)
+            if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
+                operation["responses"].pop("422")
             operation.setdefault("parameters", []).append(version_parameter())
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schema["components"]["schemas"].pop(unused, None)
@@ -111,6 +120,11 @@ def openapi_document() -> str:
 @lru_cache(maxsize=1)
 def service() -> TaskService:
     return TaskService.from_settings(settings())
+
+
+@lru_cache(maxsize=1)
+def webhooks() -> WebhookService:
+    return WebhookService.from_settings(settings(), service())
 
 
 def _exchange(event: dict[str, Any]) -> Exchange:
@@ -139,6 +153,13 @@ def _in_version(
 def _answer(shape: Shape, status: int, latest: BaseModel) -> Response[str]:
     """A route's reply, in the version the caller asked for (read before routing)."""
     return _in_version(app.context[VERSION_CONTEXT], shape, status, latest, app.context[ASKED_CONTEXT])
+
+
+def _reply(status: int, body: BaseModel) -> Response[str]:
+    """A body with one shape in every version: the webhook resources, newer than the dated versions."""
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+    )
 
 
 def _error_body(error: RequestRejected) -> ErrorBody:
@@ -209,13 +230,26 @@ def caller_project() -> str:
     "/tasks",
     summary="Create a task",
     responses={
-        201: _body_response("The task, created and started", TaskView),
-        **_error_responses(400, *_ANY_ROUTE),
+        201: _body_response(
+            "The task, created and started (or, for a repeated Idempotency-Key, the first reply again)",
+            TaskView,
+        ),
+        **_error_responses(400, 409, 422, *_ANY_ROUTE),
     },
 )
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
-    tasks = service()
-    return _answer("task", 201, tasks.present(tasks.create(caller_project(), request)))
+    tasks, project, version = service(), caller_project(), app.context[VERSION_CONTEXT]
+    key = idempotency.checked_key(app.current_event.headers.get(idempotency.IDEMPOTENCY_HEADER))
+
+    def make() -> dict[str, Any]:
+        return tasks.present(tasks.create(project, request, version.value)).model_dump(mode="json")
+
+    if key is None:
+        return _answer("task", 201, TaskView.model_validate(make()))
+    same_request = {"body": app.current_event.json_body, "version": version.value}
+    return _answer(
+        "task", 201, TaskView.model_validate(idempotency.once_per_key(project, key, same_request, make))
+    )
 
 
 @app.get(
@@ -253,6 +287,45 @@ def get_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
 def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     tasks = service()
     return _answer("task", 200, tasks.present(tasks.cancel(caller_project(), task_id)))
+
+
+@app.get(
+    "/tasks/<task_id>/webhooks",
+    summary="List the task's webhook attempts",
+    responses={
+        200: _body_response("Every attempt at delivering the task's webhooks", WebhookAttemptList),
+        **_error_responses(404, *_ANY_ROUTE),
+    },
+)
+def list_webhook_attempts(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    return _reply(200, webhooks().attempts(caller_project(), task_id))
+
+
+@app.post(
+    "/tasks/<task_id>/webhooks/replay",
+    summary="Send the task's terminal event again, as a new delivery",
+    responses={
+        202: _body_response("The new delivery, started", WebhookReplay),
+        **_error_responses(404, 409, *_ANY_ROUTE),
+    },
+)
+def replay_webhook(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    return _reply(202, webhooks().replay(caller_project(), task_id))
+
+
+@app.post(
+    "/webhooks/secret",
+    summary="Rotate the project's webhook signing secret",
+    responses={
+        201: _body_response(
+            "The new secret, shown once; the previous one signs beside it until previous_expires_at",
+            WebhookSecret,
+        ),
+        **_error_responses(409, *_ANY_ROUTE),
+    },
+)
+def rotate_webhook_secret() -> Response[str]:
+    return _reply(201, webhooks().rotate(caller_project()))
 
 
 @app.exception_handler(RequestValidationError)
@@ -312,6 +385,7 @@ def _in_latest_terms(event: dict[str, Any]) -> tuple[dict[str, Any], ApiVersion,
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register(context)
     event = _as_json(event)
     asked = _exchange(event)
     event, version, refusal = _in_latest_terms(event)

@@ -26,7 +26,13 @@ from mediatasks.local.template import ACCOUNT_ID, REGION, LocalNames, function_a
 
 Handler = Callable[[dict[str, Any], Any], Any]
 STATE_MACHINE_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/mediatasks-local-state-machine"
-_TABLE_CREATE_KEYS = ("KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes")
+_TABLE_CREATE_KEYS = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "GlobalSecondaryIndexes",
+    "StreamSpecification",
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -105,11 +111,15 @@ class LocalCloud:
                 c.KEYS_TABLE_ID: "mediatasks-api-keys",
                 c.FILES_TABLE_ID: "mediatasks-files",
                 c.IDEMPOTENCY_TABLE_ID: "mediatasks-idempotency",
+                c.WEBHOOK_SECRETS_TABLE_ID: "mediatasks-webhook-secrets",
+                c.WEBHOOK_DELIVERIES_TABLE_ID: "mediatasks-webhook-deliveries",
                 c.MEDIA_BUCKET_ID: "mediatasks-media",
                 c.TRIGGER_BUCKET_ID: _watched_bucket_name(template),
                 c.TRIGGER_QUEUE_ID: "mediatasks-trigger",
                 c.TRIGGER_DEAD_LETTER_QUEUE_ID: "mediatasks-trigger-dead-letters",
                 c.STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mediatasks-tasks",
+                c.DELIVERY_STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}"
+                ":stateMachine:mediatasks-webhook-deliveries",
             },
             types={logical_id: resource["Type"] for logical_id, resource in template["Resources"].items()},
         )
@@ -143,8 +153,8 @@ class LocalCloud:
         (props,) = resources_of_type(self.template, "AWS::ApiGateway::Authorizer").values()
         return int(props.get("AuthorizerResultTtlInSeconds", 300))
 
-    def state_machine_definition(self) -> str:
-        props = resources_of_type(self.template, "AWS::StepFunctions::StateMachine")[c.STATE_MACHINE_ID]
+    def state_machine_definition(self, logical_id: str = c.STATE_MACHINE_ID) -> str:
+        props = resources_of_type(self.template, "AWS::StepFunctions::StateMachine")[logical_id]
         definition: str = self.names.resolve(props["DefinitionString"])
         return definition
 
@@ -186,6 +196,8 @@ class LocalCloud:
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                # metrics are CloudWatch's (EMF lines on stdout); locally they would only be noise
+                "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             }
         )
@@ -230,11 +242,25 @@ class LocalCloud:
                 s3.create_bucket(Bucket=bucket)  # the watched bucket, created by the stack or the user's own
             configuration = self.names.resolve(props["NotificationConfiguration"])
             s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
-        boto3.client("stepfunctions").create_state_machine(
-            name=self.names.refs[c.STATE_MACHINE_ID].rsplit(":", 1)[1],
-            definition=self.state_machine_definition(),
-            roleArn=STATE_MACHINE_ROLE,
-        )
+        for machine_id in resources_of_type(self.template, "AWS::StepFunctions::StateMachine"):
+            boto3.client("stepfunctions").create_state_machine(
+                name=self.names.refs[machine_id].rsplit(":", 1)[1],
+                definition=self.state_machine_definition(machine_id),
+                roleArn=STATE_MACHINE_ROLE,
+            )
+        self._create_keys()
+
+    def _create_keys(self) -> None:
+        """The template's KMS keys, each under its aliases (the functions name keys by alias)."""
+        kms = boto3.client("kms")
+        aliases = resources_of_type(self.template, "AWS::KMS::Alias").values()
+        for key_id, props in resources_of_type(self.template, "AWS::KMS::Key").items():
+            created = kms.create_key(Description=str(props.get("Description", key_id)))["KeyMetadata"][
+                "KeyId"
+            ]
+            for alias in aliases:
+                if alias["TargetKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}:
+                    kms.create_alias(AliasName=alias["AliasName"], TargetKeyId=created)
 
     def create_buckets(self, names: tuple[str, ...]) -> None:
         """Buckets standing in for the user's own, e.g. `output` destinations."""
@@ -257,6 +283,8 @@ _OUR_FUNCTIONS = (
     c.FAIL_FUNCTION_ID,
     c.AUTHORIZER_FUNCTION_ID,
     c.TRIGGER_FUNCTION_ID,
+    c.DELIVER_FUNCTION_ID,
+    c.DISPATCH_FUNCTION_ID,
 )
 
 
@@ -271,16 +299,22 @@ def _watched_bucket_name(template: dict[str, Any]) -> str:
 def table_definition(template: dict[str, Any], logical_id: str, table_name: str) -> dict[str, Any]:
     """CreateTable arguments for a table as the template defines it."""
     props = resources_of_type(template, "AWS::DynamoDB::Table")[logical_id]
-    return {"TableName": table_name, **{key: props[key] for key in _TABLE_CREATE_KEYS if key in props}}
+    definition = {"TableName": table_name, **{key: props[key] for key in _TABLE_CREATE_KEYS if key in props}}
+    if "StreamSpecification" in definition:  # CloudFormation's form leaves StreamEnabled implied
+        definition["StreamSpecification"] = {"StreamEnabled": True, **definition["StreamSpecification"]}
+    return definition
 
 
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, authorizer, steps, trigger
+    from mediatasks.handlers import api, authorizer, idempotency, steps, trigger, webhooks
 
     config.settings.cache_clear()
     authorizer.keys.cache_clear()
     api.service.cache_clear()
+    api.webhooks.cache_clear()
+    idempotency.answer_once.cache_clear()
+    webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
     trigger.create_task_once.cache_clear()

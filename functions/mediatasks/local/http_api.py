@@ -274,6 +274,12 @@ def _handler_class(
     return ApiRequestHandler
 
 
+class _ApiServer(ThreadingHTTPServer):
+    # API Gateway takes many connections at once; socketserver's default backlog of 5 resets them
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class LocalApi:
     """The API on http://host:port, served from a background thread."""
 
@@ -281,8 +287,7 @@ class LocalApi:
         handler = _handler_class(
             cloud.functions[c.API_FUNCTION_ID], LocalAuthorizer(cloud), LocalWebAcl(cloud.template)
         )
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = _ApiServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
         bound_host, bound_port = self._server.server_address[:2]
         self.port = int(bound_port)

@@ -21,6 +21,7 @@ def serve(args: argparse.Namespace) -> int:
         allow_local_inputs=args.allow_local_inputs,
         output_buckets=tuple(args.output_bucket),
         api_key=args.api_key,
+        webhook_secret=args.webhook_secret,
         trigger_rules=trigger_rules,
     )
     stack.start()
@@ -31,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"mediatasks API listening on {stack.url}", flush=True)
     print(f"  AWS emulation (moto) on {stack.cloud.endpoint if stack.cloud else '?'}", flush=True)
     print(f"  API key (project {DEVELOPMENT_PROJECT!r}): {stack.api_key}", flush=True)
+    print(f"  webhook signing secret (project {DEVELOPMENT_PROJECT!r}): {stack.webhook_secret}", flush=True)
     if args.allow_local_inputs:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
     for bucket in args.output_bucket:
@@ -60,6 +62,10 @@ def parser() -> argparse.ArgumentParser:
         help="let tasks fetch input URLs on loopback (127.0.0.1), e.g. sample files you serve yourself",
     )
     run.add_argument("--api-key", help="the development key to accept (default: a new random one, printed)")
+    run.add_argument(
+        "--webhook-secret",
+        help="the development project's webhook signing secret (default: a new random one, printed)",
+    )
     run.add_argument(
         "--output-bucket",
         action="append",

@@ -11,11 +11,14 @@ from typing import Any
 
 from mediatasks import constants as c
 from mediatasks.adapters.keys import KeyStore
+from mediatasks.adapters.webhooks import SecretStore
 from mediatasks.domain.keys import new_api_key
+from mediatasks.domain.webhooks import new_secret
 from mediatasks.local.cloud import LocalCloud
-from mediatasks.local.event_sources import QueuePoller, queue_pollers
+from mediatasks.local.event_sources import Poller, event_sources
 from mediatasks.local.http_api import LocalApi
 from mediatasks.local.template import synthesize
+from mediatasks.service.webhooks import create_first_secret
 
 DEVELOPMENT_PROJECT = "dev"
 
@@ -46,6 +49,7 @@ class LocalStack:
         allow_local_inputs: bool = False,
         output_buckets: tuple[str, ...] = (),
         api_key: str | None = None,
+        webhook_secret: str | None = None,
         template: dict[str, Any] | None = None,
         trigger_rules: list[dict[str, Any]] | None = None,
     ) -> None:
@@ -54,9 +58,10 @@ class LocalStack:
         self._allow_local_inputs = allow_local_inputs
         self._output_buckets = output_buckets
         self.api_key = api_key or new_api_key()
+        self.webhook_secret = webhook_secret or new_secret()
         self._template = template
         self._trigger_rules = trigger_rules
-        self._pollers: list[QueuePoller] = []
+        self._pollers: list[Poller] = []
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
         self.cloud: LocalCloud | None = None
         self.api: LocalApi | None = None
@@ -79,8 +84,10 @@ class LocalStack:
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
+        secrets = SecretStore(environment[c.ENV_WEBHOOK_SECRETS_TABLE], environment[c.ENV_WEBHOOK_KEY_ID])
+        create_first_secret(secrets, DEVELOPMENT_PROJECT, self.webhook_secret)
         self.api.start()
-        self._pollers = queue_pollers(self.cloud)
+        self._pollers = event_sources(self.cloud)
         for poller in self._pollers:
             poller.start()
         return self
@@ -88,7 +95,7 @@ class LocalStack:
     @property
     def watched_bucket(self) -> str | None:
         """The bucket whose uploads become tasks, when the template has trigger rules."""
-        if self.cloud is None or not self._pollers:
+        if self.cloud is None or c.TRIGGER_QUEUE_ID not in self.cloud.template["Resources"]:
             return None
         return self.cloud.names.refs[c.TRIGGER_BUCKET_ID]
 

@@ -87,10 +87,8 @@ class TaskService:
                 )
         elif not self._public(input_url):
             raise RequestRejected(ErrorKind.invalid_input, "input must point at a public address", "input")
-        if request.webhook_url is not None and not self._public(request.webhook_url):
-            raise RequestRejected(
-                ErrorKind.invalid_option, "webhook_url must point at a public address", "webhook_url"
-            )
+        if request.webhook_url is not None:
+            self._check_webhook(request.webhook_url)
         if request.destination is not None:
             bucket, _ = parse_s3_url(request.destination)
             if bucket not in self.settings.allowed_output_buckets:
@@ -100,6 +98,21 @@ class TaskService:
                     request.destination_field,
                 )
 
+    def _check_webhook(self, url: str) -> None:
+        """https to a public address; plain http only to loopback, and only with the local flag
+        (names are checked after DNS resolution on every delivery)."""
+        if not self._public(url):
+            raise RequestRejected(
+                ErrorKind.invalid_option, "webhook_url must point at a public address", "webhook_url"
+            )
+        host = urlsplit(url).hostname or ""
+        address = literal_address(host)
+        loopback = host == "localhost" or (address is not None and address.is_loopback)
+        if urlsplit(url).scheme != "https" and not (self.settings.allow_loopback_inputs and loopback):
+            raise RequestRejected(
+                ErrorKind.invalid_option, "webhook_url must be an https:// URL with a host", "webhook_url"
+            )
+
     def _public(self, url: str) -> bool:
         """False when the URL names a non-public address literally (names are checked when fetched)."""
         address = literal_address(urlsplit(url).hostname or "")
@@ -107,7 +120,7 @@ class TaskService:
             address, allow_loopback=self.settings.allow_loopback_inputs
         )
 
-    def create(self, project_id: str, request: TaskRequest) -> Task:
+    def create(self, project_id: str, request: TaskRequest, api_version: str = "latest") -> Task:
         input_url, input_file_id = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
         task = Task.create(
@@ -121,6 +134,7 @@ class TaskService:
             metadata=request.metadata,
             naming=OutputNaming(filename=request.filename, folder=request.folder, ref=request.ref),
             webhook_url=request.webhook_url,
+            api_version=api_version,
         )
         self.store.create(task)
         try:
