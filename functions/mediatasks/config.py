@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from mediatasks import constants as c
 from mediatasks.domain.media import InputLimits
+from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
 from mediatasks.domain.triggers import TriggerRules
 
@@ -25,7 +27,8 @@ class Settings(BaseModel):
     media_bucket: str = ""
     state_machine_arn: str | None = None
     allowed_input_buckets: tuple[str, ...] = ()
-    allowed_output_buckets: tuple[str, ...] = ()
+    # where tasks may write outside managed storage: per bucket, the prefix each project owns
+    allowed_output_buckets: OutputAreas = Field(default_factory=OutputAreas)
     allow_loopback_inputs: bool = False
     trigger_bucket: str = ""
     # project -> prefixes of the trigger bucket its tasks may read (every function checks inputs)
@@ -40,6 +43,11 @@ class Settings(BaseModel):
     max_input_pixels: int = Field(default=InputLimits.max_pixels, gt=0)
     max_input_fps: float = Field(default=InputLimits.max_fps, gt=0)
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
+
+    @field_validator("allowed_output_buckets", mode="before")
+    @classmethod
+    def _output_areas(cls, value: Any) -> OutputAreas:
+        return OutputAreas.parse(value)
 
     def input_limits(self) -> InputLimits:
         return InputLimits(self.max_input_seconds, self.max_input_pixels, self.max_input_fps)
@@ -62,7 +70,7 @@ class Settings(BaseModel):
             "media_bucket": env.get(c.ENV_MEDIA_BUCKET, ""),
             "state_machine_arn": env.get(c.ENV_STATE_MACHINE_ARN) or None,
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),
-            "allowed_output_buckets": _csv(env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS)),
+            "allowed_output_buckets": env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS, ""),
             "allow_loopback_inputs": env.get(c.ENV_ALLOW_LOOPBACK_INPUTS, "").lower() in ("1", "true", "yes"),
             "trigger_bucket": env.get(c.ENV_TRIGGER_BUCKET, ""),
             "trigger_prefixes": json.loads(env.get(c.ENV_TRIGGER_PREFIXES) or "{}"),

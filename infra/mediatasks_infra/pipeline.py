@@ -72,10 +72,16 @@ class Pipeline(Construct):
         for bucket in input_buckets:
             bucket.grant_read(probe)
             bucket.grant_read(ingest)
-        for bucket_name in config.allowed_output_buckets:
-            destination = s3.Bucket.from_bucket_name(self, f"Output-{bucket_name}", bucket_name)
-            destination.grant_put(upload)
-            destination.grant_delete(upload)  # to withdraw a copy when the task was cancelled meanwhile
+        destinations: dict[str, s3.IBucket] = {}
+        for area in config.allowed_output_buckets.areas:
+            if area.bucket not in destinations:
+                destinations[area.bucket] = s3.Bucket.from_bucket_name(
+                    self, f"Output-{area.bucket}", area.bucket
+                )
+            # only under the area's prefix (up to its {project}: the projects' folders share that part)
+            destinations[area.bucket].grant_put(upload, f"{area.fixed_prefix}*")
+            # to withdraw what the task itself wrote when it fails or was cancelled meanwhile
+            destinations[area.bucket].grant_delete(upload, f"{area.fixed_prefix}*")
 
         failed = sfn.Fail(
             self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
@@ -95,12 +101,14 @@ class Pipeline(Construct):
             step.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             return step
 
-        # A probe task ends after probing; an ingest or export publishes its source as it is.
+        # The input is fetched once: ingest stores it, the probe and every later step read what was
+        # stored. A probe task ends after probing; an ingest or export publishes its source as it is.
         succeeded = sfn.Succeed(self, "Succeeded")
         publish = invoke("Upload", upload, "$.output").next(succeeded)
         transcode = invoke("Encode", encode, "$.rendition").next(publish)
-        after_ingest = (
-            sfn.Choice(self, "TranscodeOrPublish")
+        after_probe = (
+            sfn.Choice(self, "AfterProbe")
+            .when(sfn.Condition.string_equals("$.kind", "probe"), succeeded)
             .when(
                 sfn.Condition.or_(
                     sfn.Condition.string_equals("$.kind", "ingest"),
@@ -110,12 +118,9 @@ class Pipeline(Construct):
             )
             .otherwise(transcode)
         )
-        after_probe = (
-            sfn.Choice(self, "ProbeOnly")
-            .when(sfn.Condition.string_equals("$.kind", "probe"), succeeded)
-            .otherwise(invoke("Ingest", ingest, "$.source").next(after_ingest))
+        definition = (
+            invoke("Ingest", ingest, "$.source").next(invoke("Probe", probe, "$.probe")).next(after_probe)
         )
-        definition = invoke("Probe", probe, "$.probe").next(after_probe)
         self.state_machine = sfn.StateMachine(
             self,
             c.STATE_MACHINE_ID,

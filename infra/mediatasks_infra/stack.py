@@ -38,7 +38,7 @@ class MediaTasksStack(cdk.Stack):
                 c.ENV_FILES_TABLE: data.files.table_name,
                 c.ENV_MEDIA_BUCKET: storage.bucket.bucket_name,
                 c.ENV_ALLOWED_INPUT_BUCKETS: ",".join(config.allowed_input_buckets),
-                c.ENV_ALLOWED_OUTPUT_BUCKETS: ",".join(config.allowed_output_buckets),
+                c.ENV_ALLOWED_OUTPUT_BUCKETS: config.allowed_output_buckets.to_json(),
                 c.ENV_MAX_INPUT_BYTES: str(config.max_input_bytes),
                 c.ENV_MAX_OUTPUT_BYTES: str(config.max_output_bytes),
                 **(watched.environment(config) if watched else {}),
@@ -113,12 +113,12 @@ def acknowledge_grant_wildcards(stack: cdk.Stack, config: StackConfig) -> None:
         f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{c.STATE_MACHINE_ID}"}}]}}]}}:*': "stopping "
         "an execution of our own state machine (a cancelled task's)",
     }
-    for name in {
-        *config.allowed_input_buckets,
-        *config.allowed_output_buckets,
-        config.trigger_bucket_name,
-    } - {""}:
+    for name in {*config.allowed_input_buckets, config.trigger_bucket_name} - {""}:
         wildcards[f"Resource::arn:<AWS::Partition>:s3:::{name}/*"] = (
             f"objects of {name}, a bucket ops allowed"
+        )
+    for area in config.allowed_output_buckets.areas:
+        wildcards[f"Resource::arn:<AWS::Partition>:s3:::{area.bucket}/{area.fixed_prefix}*"] = (
+            f"objects under {area.prefix} in {area.bucket}, where ops let tasks write"
         )
     acknowledge(stack, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in wildcards.items()})

@@ -195,7 +195,7 @@ def _compared_kinds(choice: dict[str, Any]) -> set[str]:
 
 def _path(states: dict[str, Any], kind: str) -> list[str]:
     """The states an execution of `kind` passes through when every step succeeds."""
-    order, name = [], "Probe"
+    order, name = [], "Ingest"
     while states[name]["Type"] != "Succeed":
         state = states[name]
         if state["Type"] == "Choice":
@@ -211,12 +211,15 @@ def _path(states: dict[str, Any], kind: str) -> list[str]:
 
 
 def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Template) -> None:
-    states = _definition(arm64.to_json())["States"]
-    assert _path(states, "video") == ["Probe", "Ingest", "Encode", "Upload"]
-    assert _path(states, "audio") == ["Probe", "Ingest", "Encode", "Upload"]
-    assert _path(states, "ingest") == ["Probe", "Ingest", "Upload"]
-    assert _path(states, "export") == ["Probe", "Ingest", "Upload"]
-    assert _path(states, "probe") == ["Probe"]
+    definition = _definition(arm64.to_json())
+    states = definition["States"]
+    # one fetch: the input is stored first, and probed where it was stored
+    assert definition["StartAt"] == "Ingest"
+    assert _path(states, "video") == ["Ingest", "Probe", "Encode", "Upload"]
+    assert _path(states, "audio") == ["Ingest", "Probe", "Encode", "Upload"]
+    assert _path(states, "ingest") == ["Ingest", "Probe", "Upload"]
+    assert _path(states, "export") == ["Ingest", "Probe", "Upload"]
+    assert _path(states, "probe") == ["Ingest", "Probe"]
     assert states["RecordFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
 
@@ -240,3 +243,40 @@ def test_x86_64_is_selectable() -> None:
     _, stack = build_app({"mediatasks:architecture": "x86_64"})
     resources = Template.from_stack(stack).to_json()["Resources"]
     assert resources[c.ENCODE_FUNCTION_ID]["Properties"]["Architectures"] == ["x86_64"]
+
+
+def _resources_granted(resources: dict[str, Any], action: str) -> set[str]:
+    """Every S3 object resource (as `bucket/pattern`) some policy grants `action` on."""
+    granted = set()
+    for resource in resources.values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if action not in actions:
+                continue
+            targets = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            for target in targets:
+                text = json.dumps(target)
+                if ":s3:::" in text:
+                    granted.add(text.split(":s3:::", 1)[1].rstrip('"]}').replace('"', ""))
+    return granted
+
+
+def test_outputs_are_granted_only_under_their_prefix() -> None:
+    """A plain bucket name is each project's own folder; an entry names its prefix."""
+    areas = ["plain-destination", {"bucket": "deliveries", "prefix": "renders/{project}/"}]
+    _, stack = build_app({"mediatasks:allowedOutputBuckets": areas})
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    for action in ("s3:PutObject", "s3:DeleteObject*"):
+        granted = _resources_granted(resources, action)
+        # a {project} prefix is chosen per task: IAM can name the part before it
+        assert {"plain-destination/*", "deliveries/renders/*"} <= granted, granted
+        assert "deliveries/*" not in granted
+    environment = resources[c.UPLOAD_FUNCTION_ID]["Properties"]["Environment"]["Variables"]
+    assert json.loads(environment[c.ENV_ALLOWED_OUTPUT_BUCKETS]) == [
+        {"bucket": "plain-destination", "prefix": "{project}/"},
+        {"bucket": "deliveries", "prefix": "renders/{project}/"},
+    ]

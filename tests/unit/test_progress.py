@@ -7,7 +7,7 @@ from mediatasks.domain.tasks import StepName
 
 
 def test_task_progress_spans_the_steps_in_order() -> None:
-    assert task_progress(StepName.probe, 0) == 0
+    assert task_progress(StepName.ingest, 0) == 0
     assert task_progress(StepName.transcode, 0) == 15
     assert task_progress(StepName.transcode, 50) == 55
     assert task_progress(StepName.upload, 100) == 100

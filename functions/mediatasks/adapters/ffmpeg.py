@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import threading
@@ -20,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from mediatasks.adapters.streams import ByteStream
 from mediatasks.constants import ENV_FFMPEG_DIR
-from mediatasks.domain.errors import InputUnsupported, ProcessingFailed, StepTimeout
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported, ProcessingFailed, StepTimeout
 
 logger = Logger(child=True)
 
@@ -30,6 +31,9 @@ _CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 _BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _PIPE_CHUNK = 256 * 1024
 _STDERR_KEPT = 8 * 1024
+# What a decoder logs when a picture is over `-max_pixels` (libavutil's av_image_check_size2): the
+# frame is dropped, and ffmpeg may still exit 0 with whatever it made of the others.
+_OVER_PIXEL_CAP = re.compile(rb"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,11 @@ def _feed(stream: ByteStream, sink: IO[bytes]) -> None:
             sink.close()
 
 
-def _keep_tail(source: IO[bytes], tail: bytearray) -> None:
-    while chunk := source.read(_PIPE_CHUNK):
-        tail.extend(chunk)
+def _keep_tail(source: IO[bytes], tail: bytearray, over_cap: list[re.Match[bytes]]) -> None:
+    for line in source:
+        if not over_cap and (match := _OVER_PIXEL_CAP.search(line)):
+            over_cap.append(match)
+        tail.extend(line)
         del tail[:-_STDERR_KEPT]
 
 
@@ -94,7 +100,9 @@ def run(
 ) -> bytes:
     """Runs argv (no shell) and returns its stdout, or hands each stdout line to `on_line` instead.
 
-    Raises StepTimeout past the deadline and ProcessingFailed on a non-zero exit. If feeding stdin
+    Raises StepTimeout past the deadline, InputTooLarge when a decoder met a picture over the pixel
+    cap (whatever the exit code: the output would lack those frames), and ProcessingFailed on a
+    non-zero exit. If feeding stdin
     or `on_line` raises (the input broke off, the task was cancelled meanwhile), the process is
     killed and that error raised.
     """
@@ -108,6 +116,7 @@ def run(
         start_new_session=True,
     ) as process:
         stdout, stderr_tail = bytearray(), bytearray()
+        over_cap: list[re.Match[bytes]] = []
         errors: list[Exception] = []
 
         def guarded(work: Callable[..., None], *args: Any) -> threading.Thread:
@@ -122,7 +131,7 @@ def run(
 
         workers = [
             guarded(_lines, process.stdout, on_line, stdout),
-            guarded(_keep_tail, process.stderr, stderr_tail),
+            guarded(_keep_tail, process.stderr, stderr_tail, over_cap),
         ]
         if stdin is not None:
             workers.append(guarded(_feed, stdin, process.stdin))
@@ -139,6 +148,9 @@ def run(
                 worker.join(timeout=5)
     if errors:
         raise errors[0]
+    if over_cap:
+        width, height, cap = (int(value) for value in over_cap[0].groups())
+        raise InputTooLarge(f"the input has a {width}x{height} picture; the limit is {cap} pixels")
     if process.returncode != 0:
         logger.warning(
             "ffmpeg failed", extra={"tool": argv[0], "code": process.returncode, "stderr": bytes(stderr_tail)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
-from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
+from mediatasks.domain.media import ACCEPTED_DEMUXERS, InputLimits, ProbedMedia
 from mediatasks.domain.options import (
     MAX_SECONDS,
     AdaptiveOptions,
@@ -91,24 +91,39 @@ _ANCHOR: dict[Position, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one ffmpeg run, so a hostile or huge input cannot exhaust the function."""
+    """Bounds on one ffmpeg run, so a hostile or huge input cannot exhaust the function: enforced
+    while decoding and muxing, not only from what the probe read."""
 
     max_output_bytes: int
+    max_seconds: float = InputLimits.max_seconds
+    max_pixels: int = InputLimits.max_pixels
 
     def output_truncated(self, output_bytes: int) -> bool:
         """ffmpeg's -fs ends the file cleanly at the cap, so a full-size output means it was cut short."""
         return output_bytes >= self.max_output_bytes
 
 
-def ffprobe_args(ffprobe: str, source: str) -> list[str]:
-    """Probe `source` (a local path or `pipe:0`), reading nothing but that file or pipe."""
-    protocol = "pipe" if source.startswith("pipe:") else "file"
+def _protocols(source: str) -> list[str]:
+    """Only the protocol `source` is read with: a local file, a pipe, or (for a stored object, read
+    in ranges) http(s) with a verified certificate."""
+    scheme = source.split(":", 1)[0] if ":" in source else "file"
+    if scheme == "https":
+        return ["-protocol_whitelist", "https,tls,tcp", "-tls_verify", "1"]
+    if scheme in ("http", "pipe"):
+        return ["-protocol_whitelist", "http,tcp" if scheme == "http" else "pipe"]
+    return ["-protocol_whitelist", "file"]
+
+
+def ffprobe_args(ffprobe: str, source: str, ca_file: str | None = None) -> list[str]:
+    """Probe `source` (a local path, `pipe:0`, or a presigned link to a stored object), reading
+    nothing but that."""
+    certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
     return [
         ffprobe,
         "-v",
         "error",
-        "-protocol_whitelist",
-        protocol,
+        *_protocols(source),
+        *certificates,
         *INPUT_GUARDS,
         "-show_format",
         "-show_streams",
@@ -117,6 +132,17 @@ def ffprobe_args(ffprobe: str, source: str) -> list[str]:
         "-i",
         source,
     ]
+
+
+def demux_args(ffmpeg: str, media: ProbedMedia, source: str, ca_file: str | None = None) -> list[str]:
+    """Read every packet of `source` without decoding (stream copy to the null muxer), reporting
+    progress: the last `out_time_us` is how long the input really lasts."""
+    certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *_protocols(source), *certificates,
+        *INPUT_GUARDS, "-f", media.demuxer, "-i", source, "-map", "0", "-c", "copy",
+        "-progress", "pipe:1", "-nostats", "-f", "null", "-",
+    ]  # fmt: skip
 
 
 def _target_size(options: Framing, media: ProbedMedia) -> tuple[int | None, int | None]:
@@ -193,7 +219,7 @@ def video_encode_args(
     codec = options.codec or "h264"
     args = [
         ffmpeg,
-        *_input_args(media, options, source_path),
+        *_input_args(media, options, source_path, limits),
         "-map",
         "0:v:0",
         "-map",
@@ -246,18 +272,21 @@ AUDIO_ENCODING: dict[str, tuple[tuple[str, ...], str, tuple[str, dict[Quality, s
 }
 
 
-def _input_args(media: ProbedMedia, trim: Trim, source_path: str) -> list[str]:
-    """Read a local source file, in the format the probe found, from `start` for `end - start`."""
+def _input_args(media: ProbedMedia, trim: Trim, source_path: str, limits: Limits) -> list[str]:
+    """Read a local source file, in the format the probe found, from `start` for `end - start`;
+    its decoders refuse any picture over the pixel cap, even one that appears mid-stream."""
     demuxer_options = ["-enable_drefs", "0", "-use_absolute_path", "0"] if media.demuxer == "mov" else []
     return [
         "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-protocol_whitelist", "file", *INPUT_GUARDS,
-        "-f", media.demuxer, *demuxer_options, *_trim_input_args(trim), "-i", source_path,
+        "-f", media.demuxer, *demuxer_options, "-max_pixels", str(limits.max_pixels),
+        *_trim_input_args(trim), "-i", source_path,
     ]  # fmt: skip
 
 
 def _output_args(limits: Limits, muxer: str, output_path: str) -> list[str]:
-    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-progress", "pipe:1", "-nostats",
-            "-f", muxer, output_path]  # fmt: skip
+    """Every output stops at the size cap and the duration cap, whatever the input claimed."""
+    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-t", f"{limits.max_seconds:g}",
+            "-progress", "pipe:1", "-nostats", "-f", muxer, output_path]  # fmt: skip
 
 
 def audio_encode_args(
@@ -272,7 +301,7 @@ def audio_encode_args(
         flag, by_quality = rate_setting
         rate = [flag, by_quality[options.quality]]
     return [
-        ffmpeg, *_input_args(media, options, source_path), "-map", "0:a:0", "-vn", *codec, *rate,
+        ffmpeg, *_input_args(media, options, source_path, limits), "-map", "0:a:0", "-vn", *codec, *rate,
         *_output_args(limits, muxer, output_path),
     ]  # fmt: skip
 
@@ -302,7 +331,7 @@ def _frames_args(
 ) -> list[str]:
     """Frames as RGB PPM files (`frames_pattern` like /dir/%05d.ppm) for the picture encoder."""
     return [
-        ffmpeg, *_input_args(media, trim, source_path), "-map", "0:v:0", *count,
+        ffmpeg, *_input_args(media, trim, source_path, limits), "-map", "0:v:0", *count,
         "-vf", ",".join([*filters, "format=rgb24"]), "-c:v", "ppm",
         *_output_args(limits, "image2", frames_pattern),
     ]  # fmt: skip
@@ -367,7 +396,7 @@ def animation_args(
         "[palette];[frames][palette]paletteuse"
     )
     return [
-        ffmpeg, *_input_args(media, trim, source_path), "-map", "0:v:0",
+        ffmpeg, *_input_args(media, trim, source_path, limits), "-map", "0:v:0",
         "-vf", ",".join([*filters, palette]), "-loop", "0", *_output_args(limits, "gif", output_path),
     ]  # fmt: skip
 
@@ -437,7 +466,7 @@ def hls_args(
     graph = ",".join([*framing_filters(options, media), "format=yuv420p", f"split={count}"])
     graph += "".join(f"[s{i}]" for i in range(count))
     graph += "".join(f";[s{i}]scale={r.width}:{r.height},setsar=1[o{i}]" for i, r in enumerate(ladder))
-    args = [ffmpeg, *_input_args(media, options, source_path), "-filter_complex", graph]
+    args = [ffmpeg, *_input_args(media, options, source_path, limits), "-filter_complex", graph]
     for index in range(count):
         args += ["-map", f"[o{index}]"]
     if media.has_audio:
@@ -452,7 +481,8 @@ def hls_args(
         args += [f"-bufsize:v:{index}", f"{rate * 2}k"]
     streams = [f"v:{i},a:{i}" if media.has_audio else f"v:{i}" for i in range(count)]
     return [
-        *args, "-var_stream_map", " ".join(streams), "-map_metadata", "-1", "-progress", "pipe:1", "-nostats",
+        *args, "-var_stream_map", " ".join(streams), "-map_metadata", "-1", "-t", f"{limits.max_seconds:g}",
+        "-progress", "pipe:1", "-nostats",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_filename", f"{folder}/v%v/segment_%05d.ts", "-master_pl_name", MASTER_PLAYLIST,
         f"{folder}/v%v/index.m3u8",

@@ -9,8 +9,8 @@ from mediatasks.domain.tasks import StepName
 
 # Each step's share of the task's 0-100: the transcode is nearly all of the work.
 STEP_SPAN: dict[StepName, tuple[int, int]] = {
-    StepName.probe: (0, 5),
-    StepName.ingest: (5, 15),
+    StepName.ingest: (0, 10),
+    StepName.probe: (10, 15),
     StepName.transcode: (15, 95),
     StepName.upload: (95, 100),
 }

@@ -47,23 +47,24 @@ class StepStatus(StrEnum):
 class StepName(StrEnum):
     """A pipeline step. The transcode step is shown with the task's kind ("video"), as in seed 001."""
 
-    probe = "probe"
     ingest = "ingest"
+    probe = "probe"
     transcode = "transcode"
     upload = "upload"
 
 
 # The task status while each step runs, and once it has finished (a kind's last step, always
-# upload or a probe's probe, ends the task itself).
+# upload or a probe's probe, ends the task itself). The input is fetched once, by ingest, and probed
+# where it was stored: both steps are the validation of the input.
 TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
+    StepName.ingest: Status.validating,
     StepName.probe: Status.validating,
-    StepName.ingest: Status.processing,
     StepName.transcode: Status.processing,
     StepName.upload: Status.finishing,
 }
 TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
+    StepName.ingest: Status.validating,
     StepName.probe: Status.queued,
-    StepName.ingest: Status.processing,
     StepName.transcode: Status.processing,
 }
 
@@ -143,12 +144,14 @@ class Step(BaseModel):
     updated_at: int
 
 
-PIPELINE_STEPS: tuple[StepName, ...] = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
-# Utility kinds run part of the pipeline: a probe only looks, an ingest stores the input as it is.
+# The input crosses the network once: ingest stores it, every later step reads what was stored.
+PIPELINE_STEPS: tuple[StepName, ...] = (StepName.ingest, StepName.probe, StepName.transcode, StepName.upload)
+# Utility kinds run part of the pipeline: a probe stores the input only to look at it (and discards
+# it), an ingest publishes what it stored as it is.
 STEPS_BY_UTILITY_KIND: dict[str, tuple[StepName, ...]] = {
-    "probe": (StepName.probe,),
-    "ingest": (StepName.probe, StepName.ingest, StepName.upload),
-    "export": (StepName.probe, StepName.ingest, StepName.upload),
+    "probe": (StepName.ingest, StepName.probe),
+    "ingest": (StepName.ingest, StepName.probe, StepName.upload),
+    "export": (StepName.ingest, StepName.probe, StepName.upload),
 }
 
 

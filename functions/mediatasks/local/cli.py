@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from mediatasks.adapters.ffmpeg import binaries
+from mediatasks.domain.outputs import DEFAULT_PREFIX, OutputArea, OutputAreas
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -18,11 +19,12 @@ def serve(args: argparse.Namespace) -> int:
 
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
     trigger_rules = json.loads(args.trigger_rules) if args.trigger_rules else DEMO_TRIGGER_RULES
+    output_areas = OutputAreas(areas=tuple(_output_area(flag) for flag in args.output_bucket))
     stack = LocalStack(
         host=args.host,
         port=args.port,
         allow_local_inputs=args.allow_local_inputs,
-        output_buckets=tuple(args.output_bucket),
+        output_areas=output_areas,
         api_key=args.api_key,
         trigger_rules=trigger_rules,
     )
@@ -36,8 +38,8 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  API key (project {DEVELOPMENT_PROJECT!r}): {stack.api_key}", flush=True)
     if args.allow_local_inputs:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
-    for bucket in args.output_bucket:
-        print(f"  output destination bucket: s3://{bucket}/", flush=True)
+    for area in output_areas.areas:
+        print(f"  output destination: s3://{area.bucket}/{area.prefix}", flush=True)
     if stack.watched_bucket:
         print(f"  uploads to s3://{stack.watched_bucket}/ become tasks under these rules:", flush=True)
         for rule in trigger_rules:
@@ -49,6 +51,12 @@ def serve(args: argparse.Namespace) -> int:
         print("stopping ...", flush=True)
         stack.stop()
     return 0
+
+
+def _output_area(flag: str) -> OutputArea:
+    """`NAME` (each project writes under NAME/<project>/) or `NAME/PREFIX` (PREFIX may hold {project})."""
+    bucket, _, prefix = flag.partition("/")
+    return OutputArea(bucket=bucket, prefix=prefix or DEFAULT_PREFIX)
 
 
 def create_key(args: argparse.Namespace) -> int:
@@ -106,8 +114,9 @@ def parser() -> argparse.ArgumentParser:
         "--output-bucket",
         action="append",
         default=[],
-        metavar="NAME",
-        help="create a bucket in the emulator and allow it as a task's `output` destination (repeatable)",
+        metavar="NAME[/PREFIX]",
+        help="create a bucket in the emulator and let tasks write their `output` there, each project "
+        "under PREFIX with {project} its id (default: NAME/{project}/); repeatable",
     )
     run.add_argument(
         "--trigger-rules",

@@ -12,6 +12,7 @@ from typing import Any
 from mediatasks import constants as c
 from mediatasks.adapters.keys import KeyStore
 from mediatasks.domain.keys import new_api_key
+from mediatasks.domain.outputs import OutputAreas
 from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.event_sources import QueuePoller, queue_pollers
 from mediatasks.local.http_api import LocalApi
@@ -44,7 +45,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 8000,
         allow_local_inputs: bool = False,
-        output_buckets: tuple[str, ...] = (),
+        output_areas: OutputAreas | None = None,
         api_key: str | None = None,
         template: dict[str, Any] | None = None,
         trigger_rules: list[dict[str, Any]] | None = None,
@@ -52,7 +53,7 @@ class LocalStack:
         self._host = host
         self._port = port
         self._allow_local_inputs = allow_local_inputs
-        self._output_buckets = output_buckets
+        self._output_areas = output_areas or OutputAreas()
         self.api_key = api_key or new_api_key()
         self._template = template
         self._trigger_rules = trigger_rules
@@ -73,9 +74,9 @@ class LocalStack:
         environment = self.cloud.function_environment()
         environment[c.ENV_WORK_DIR] = self._work_dir.name
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
-        environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = ",".join(self._output_buckets)
+        environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = self._output_areas.to_json()
         self.cloud.start(environment)
-        self.cloud.create_buckets(self._output_buckets)
+        self.cloud.create_buckets(self._output_areas.buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
         self.api = LocalApi(self.cloud, self._host, self._port)
         self.api.start()

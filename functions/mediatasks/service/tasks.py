@@ -70,11 +70,12 @@ class TaskService:
             raise ApiError(400, "invalid_option", "webhook_url must point at a public address", "webhook_url")
         destination, field = _destination(request)
         if destination is not None:
-            bucket, _ = parse_s3_url(destination)
-            if bucket not in self.settings.allowed_output_buckets:
-                raise ApiError(
-                    400, "invalid_option", f"bucket {bucket!r} is not an allowed output bucket", field
-                )
+            bucket, key = parse_s3_url(destination)
+            areas = self.settings.allowed_output_buckets
+            if not areas.allows(bucket, key, project_id):
+                where = areas.where(project_id)
+                message = f"s3://{bucket}/{key} is outside the places this project may write ({where})"
+                raise ApiError(400, "invalid_option", message, field)
 
     def _public(self, url: str) -> bool:
         """False when the URL names a non-public address literally (names are checked when fetched)."""
