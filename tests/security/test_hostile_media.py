@@ -16,7 +16,12 @@ import pytest
 from mediatasks.adapters.ffmpeg import binaries
 from tests.conftest import FileServer, MakeClip
 from tests.local_product import Api
-from tests.security.hostile_files import avi_with_gab2_subtitle, gif_claiming
+from tests.security.hostile_files import (
+    avi_with_gab2_subtitle,
+    gif_claiming,
+    huge_jpeg,
+    ten_hours_in_a_few_kb,
+)
 
 
 class Canary:
@@ -83,6 +88,10 @@ def corpus(canary: Canary, clip: bytes, frame: bytes, ten_hours: bytes) -> dict[
         "screen-16000x16000.gif": (gif_claiming(16000, 16000), too_large),
         "screen-65535x65535.gif": (gif_claiming(65535, 65535), unsupported),  # beyond what ffmpeg sizes
         "ten-hours-in-a-few-kb.mp4": (ten_hours, too_large),
+        # sizes and durations only the stored (seekable) object, or a demux of it, reveals
+        "ten-hours-no-duration.mkv": (ten_hours_in_a_few_kb("matroska"), too_large),
+        "ten-hours-zero-duration.flv": (ten_hours_in_a_few_kb("flv"), too_large),
+        "picture-10000x10000.jpg": (huge_jpeg(), too_large),
     }
 
 

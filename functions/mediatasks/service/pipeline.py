@@ -238,7 +238,7 @@ class Pipeline:
         duration = expected_duration(job.options, job.media) if isinstance(job.options, Trim) else None
         on_line = FfmpegProgress(duration, report).line
         if watched_folder is not None:
-            on_line = _FolderCap(watched_folder, job.limits.max_output_bytes, on_line).line
+            on_line = OutputFolderCap(watched_folder, job.limits.max_output_bytes, on_line).line
         ffmpeg.run(argv, self._deadline(job.seconds_left), on_line=on_line)
 
     def _describe(self, job: _Job, path: Path) -> ProbedMedia:
@@ -380,7 +380,7 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
-class _FolderCap:
+class OutputFolderCap:
     """Passes ffmpeg's progress lines on; at the end of each progress block (about twice a second)
     it sizes the output folder and stops the run once it reaches `max_bytes`."""
 
