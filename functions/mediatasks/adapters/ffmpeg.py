@@ -1,9 +1,8 @@
 """Running the pinned ffmpeg/ffprobe build: found in one place, run with a bare environment and a
-deadline, fed untrusted bytes only through a pipe or a local file."""
+deadline, reading untrusted bytes only from a local file or a presigned link to a stored object."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -19,7 +18,6 @@ from typing import IO, Any
 
 from aws_lambda_powertools import Logger
 
-from mediatasks.adapters.streams import ByteStream
 from mediatasks.constants import ENV_FFMPEG_DIR
 from mediatasks.domain.errors import InputTooLarge, InputUnsupported, ProcessingFailed, StepTimeout
 
@@ -29,7 +27,6 @@ LAMBDA_LAYER_BIN = Path("/opt/bin")
 _CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 # ffmpeg gets no credentials or other secrets from our environment.
 _BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-_PIPE_CHUNK = 256 * 1024
 _STDERR_KEPT = 8 * 1024
 # What a decoder logs when a picture is over `-max_pixels` (libavutil's av_image_check_size2): the
 # frame is dropped, and ffmpeg may still exit 0 with whatever it made of the others.
@@ -64,18 +61,6 @@ def binaries() -> Binaries:
     return Binaries(str(folder / f"ffmpeg-linux-{cpu}"), str(folder / f"ffprobe-linux-{cpu}"))
 
 
-def _feed(stream: ByteStream, sink: IO[bytes]) -> None:
-    """Copies `stream` into a child's stdin until either ends; the child may stop reading early."""
-    try:
-        while chunk := stream.read(_PIPE_CHUNK):
-            sink.write(chunk)
-    except (BrokenPipeError, ValueError, OSError):
-        pass  # the child closed its end: it has read all it wanted
-    finally:
-        with contextlib.suppress(OSError):
-            sink.close()
-
-
 def _keep_tail(source: IO[bytes], tail: bytearray, over_cap: list[re.Match[bytes]]) -> None:
     for line in source:
         if not over_cap and (match := _OVER_PIXEL_CAP.search(line)):
@@ -95,20 +80,18 @@ def _lines(source: IO[bytes], on_line: Callable[[str], None] | None, collected: 
 def run(
     argv: list[str],
     timeout: float,
-    stdin: ByteStream | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> bytes:
     """Runs argv (no shell) and returns its stdout, or hands each stdout line to `on_line` instead.
 
     Raises StepTimeout past the deadline, InputTooLarge when a decoder met a picture over the pixel
     cap (whatever the exit code: the output would lack those frames), and ProcessingFailed on a
-    non-zero exit. If feeding stdin
-    or `on_line` raises (the input broke off, the task was cancelled meanwhile), the process is
-    killed and that error raised.
+    non-zero exit. If `on_line` raises (a limit was reached, the task was cancelled meanwhile), the
+    process is killed and that error raised.
     """
     with subprocess.Popen(
         argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_BARE_ENV,
@@ -133,8 +116,6 @@ def run(
             guarded(_lines, process.stdout, on_line, stdout),
             guarded(_keep_tail, process.stderr, stderr_tail, over_cap),
         ]
-        if stdin is not None:
-            workers.append(guarded(_feed, stdin, process.stdin))
         for worker in workers:
             worker.start()
         try:
@@ -159,10 +140,10 @@ def run(
     return bytes(stdout)
 
 
-def probe(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> dict[str, Any]:
+def probe(argv: list[str], timeout: float) -> dict[str, Any]:
     """Runs an ffprobe argv; a file ffprobe cannot read is the input's fault, not ours."""
     try:
-        report: dict[str, Any] = json.loads(run(argv, timeout, stdin) or b"{}")
+        report: dict[str, Any] = json.loads(run(argv, timeout) or b"{}")
     except ProcessingFailed:
         raise InputUnsupported("the input is not a media file we can read") from None
     return report

@@ -104,19 +104,17 @@ class Limits:
 
 
 def _protocols(source: str) -> list[str]:
-    """Only the protocol `source` is read with: a local file, a pipe, or (for a stored object, read
-    in ranges) http(s) with a verified certificate."""
-    scheme = source.split(":", 1)[0] if ":" in source else "file"
-    if scheme == "https":
+    """Only the protocol `source` is read with: a local file, or a presigned link to a stored object
+    (read in ranges): https with a verified certificate, or http to the local emulator."""
+    if source.startswith("https://"):
         return ["-protocol_whitelist", "https,tls,tcp", "-tls_verify", "1"]
-    if scheme in ("http", "pipe"):
-        return ["-protocol_whitelist", "http,tcp" if scheme == "http" else "pipe"]
+    if source.startswith("http://"):
+        return ["-protocol_whitelist", "http,tcp"]
     return ["-protocol_whitelist", "file"]
 
 
 def ffprobe_args(ffprobe: str, source: str, ca_file: str | None = None) -> list[str]:
-    """Probe `source` (a local path, `pipe:0`, or a presigned link to a stored object), reading
-    nothing but that."""
+    """Probe `source` (a local path or a presigned link to a stored object), reading nothing but that."""
     certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
     return [
         ffprobe,
