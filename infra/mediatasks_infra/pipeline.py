@@ -62,15 +62,16 @@ class Pipeline(Construct):
         )
         data.table.grant_read_write_data(mark_failed)
         self.step_functions = [probe, ingest, encode, upload, mark_failed]
-        storage.bucket.grant_read(probe)
+        # the probe reads (through a presigned link) and, for a probe task, discards what ingest stored
+        storage.bucket.grant_read(probe, f"{c.WORK_PREFIX}*")
+        storage.bucket.grant_delete(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_read_write(ingest)
         storage.bucket.grant_read_write(encode)
         storage.bucket.grant_read_write(upload)
         data.files.grant_read_write_data(upload)
         storage.bucket.grant_delete(mark_failed)
         storage.bucket.grant_read(mark_failed)
-        for bucket in input_buckets:
-            bucket.grant_read(probe)
+        for bucket in input_buckets:  # only ingest fetches inputs
             bucket.grant_read(ingest)
         destinations: dict[str, s3.IBucket] = {}
         for area in config.allowed_output_buckets.areas:

@@ -1,5 +1,5 @@
 """The mediatasks stack: REST API -> API Lambda -> DynamoDB, one Step Functions execution per task
-running probe -> ingest -> encode -> upload Lambdas with the ffmpeg layer, writing to S3; S3 uploads
+running ingest -> probe -> encode -> upload Lambdas with the ffmpeg layer, writing to S3; S3 uploads
 to the watched bucket become tasks; alarms for ops."""
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def acknowledge_grant_wildcards(stack: cdk.Stack, config: StackConfig) -> None:
         "Resource::*": "X-Ray's PutTraceSegments/PutTelemetryRecords and CloudWatch Logs' log "
         "delivery actions take no resource ARN: AWS requires *",
         f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/*": objects,
+        f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/{c.WORK_PREFIX}*": "a task's work files (keys made per task "
+        "at run time)",
         f"Resource::<{c.TRIGGER_BUCKET_ID}.Arn>/*": objects,
         f"Resource::<{c.TASKS_TABLE_ID}.Arn>/index/*": "the tasks table's listing indexes",
         "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"

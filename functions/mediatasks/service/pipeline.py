@@ -37,6 +37,7 @@ from mediatasks.domain.errors import (
     InputUnsupported,
     OutputTooLarge,
     OutputUnwritable,
+    ProcessingFailed,
     TaskFailure,
     failure_kind_of_error_type,
 )
@@ -178,7 +179,10 @@ class Pipeline:
             check_input_limits(media, limits)
             if duration_needs_measuring(media):
                 meter = DemuxedDuration(limits.max_seconds)
-                ffmpeg.run(demux_args(tools.ffmpeg, media, link, CA_BUNDLE), deadline, on_line=meter.line)
+                try:
+                    ffmpeg.run(demux_args(tools.ffmpeg, media, link, CA_BUNDLE), deadline, on_line=meter.line)
+                except ProcessingFailed:
+                    raise InputUnsupported("the input could not be read to its end") from None
                 media = replace(media, duration=meter.seconds)
             kind = MEDIA_KINDS.get(task.kind)
             if kind is None and not (media.has_video or media.has_audio):
@@ -186,8 +190,8 @@ class Pipeline:
             if kind is not None and not (media.has_video if kind.needs == "video" else media.has_audio):
                 raise InputUnsupported(f"the input has no {kind.needs} stream")
             if task.kind == "probe":  # it only looks: nothing it stored is kept
-                self.store.succeed(task.id, StepName.probe, source_file(media))
                 self._discard_work(task.id)
+                self.store.succeed(task.id, StepName.probe, source_file(media))
             return asdict(media)
 
         return self._run_step(task_id, StepName.probe, work)
