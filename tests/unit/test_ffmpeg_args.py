@@ -174,4 +174,6 @@ def test_every_run_caps_decoded_pictures_and_the_output_duration() -> None:
     )
     assert value_after(args, "-max_pixels") == "4096"
     assert args.index("-max_pixels") < args.index("-i")  # a decoder option of the input
-    assert value_after(args[args.index("-i") :], "-t") == "600"  # an output option
+    output = args[args.index("-i") :]
+    assert value_after(output, "-t") == "600"  # options of the output
+    assert value_after(output, "-max_pixels") == str(7680 * 7680)  # what a caller may ask for at most

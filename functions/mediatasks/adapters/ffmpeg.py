@@ -28,8 +28,9 @@ _CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 # ffmpeg gets no credentials or other secrets from our environment.
 _BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _STDERR_KEPT = 8 * 1024
-# What a decoder logs when a picture is over `-max_pixels` (libavutil's av_image_check_size2): the
-# frame is dropped, and ffmpeg may still exit 0 with whatever it made of the others.
+# What a decoder or encoder logs when a picture is over `-max_pixels` (libavutil's
+# av_image_check_size2): a decoder drops the frame, and ffmpeg may still exit 0 with whatever it
+# made of the others.
 _OVER_PIXEL_CAP = re.compile(rb"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
 
 
@@ -131,7 +132,7 @@ def run(
         raise errors[0]
     if over_cap:
         width, height, cap = (int(value) for value in over_cap[0].groups())
-        raise InputTooLarge(f"the input has a {width}x{height} picture; the limit is {cap} pixels")
+        raise InputTooLarge(f"a picture of {width}x{height} is over the limit of {cap} pixels")
     if process.returncode != 0:
         logger.warning(
             "ffmpeg failed", extra={"tool": argv[0], "code": process.returncode, "stderr": bytes(stderr_tail)}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, InputLimits, ProbedMedia
 from mediatasks.domain.options import (
+    MAX_PIXELS_PER_SIDE,
     MAX_SECONDS,
     AdaptiveOptions,
     AnimationOptions,
@@ -97,6 +98,12 @@ class Limits:
     max_output_bytes: int
     max_seconds: float = InputLimits.max_seconds
     max_pixels: int = InputLimits.max_pixels
+
+    @property
+    def max_output_pixels(self) -> int:
+        """An output picture is the input's (within the decoders' cap) or a size the caller asked
+        for, which may be an upscale to MAX_PIXELS_PER_SIDE on both sides."""
+        return max(self.max_pixels, MAX_PIXELS_PER_SIDE**2)
 
     def output_truncated(self, output_bytes: int) -> bool:
         """ffmpeg's -fs ends the file cleanly at the cap, so a full-size output means it was cut short."""
@@ -281,9 +288,15 @@ def _input_args(media: ProbedMedia, trim: Trim, source_path: str, limits: Limits
     ]  # fmt: skip
 
 
+def _output_bounds(limits: Limits) -> list[str]:
+    """Every output stops at the duration cap whatever the input claimed, and its encoders refuse
+    to open for a picture over the output pixel bound."""
+    return ["-t", f"{limits.max_seconds:g}", "-max_pixels", str(limits.max_output_pixels)]
+
+
 def _output_args(limits: Limits, muxer: str, output_path: str) -> list[str]:
-    """Every output stops at the size cap and the duration cap, whatever the input claimed."""
-    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-t", f"{limits.max_seconds:g}",
+    """Every output also stops at the size cap."""
+    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), *_output_bounds(limits),
             "-progress", "pipe:1", "-nostats", "-f", muxer, output_path]  # fmt: skip
 
 
@@ -479,7 +492,7 @@ def hls_args(
         args += [f"-bufsize:v:{index}", f"{rate * 2}k"]
     streams = [f"v:{i},a:{i}" if media.has_audio else f"v:{i}" for i in range(count)]
     return [
-        *args, "-var_stream_map", " ".join(streams), "-map_metadata", "-1", "-t", f"{limits.max_seconds:g}",
+        *args, "-var_stream_map", " ".join(streams), "-map_metadata", "-1", *_output_bounds(limits),
         "-progress", "pipe:1", "-nostats",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_filename", f"{folder}/v%v/segment_%05d.ts", "-master_pl_name", MASTER_PLAYLIST,

@@ -66,13 +66,7 @@ from mediatasks.domain.media import (
     playlist_file,
     source_file,
 )
-from mediatasks.domain.options import (
-    MAX_PIXELS_PER_SIDE,
-    AdaptiveOptions,
-    AnimationOptions,
-    MediaOptions,
-    Trim,
-)
+from mediatasks.domain.options import AdaptiveOptions, AnimationOptions, MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress, Throttle
 from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import (
@@ -294,9 +288,7 @@ class Pipeline:
         if not frames:
             raise InputUnsupported("the input has no picture at that time")
         fps = job.options.fps if isinstance(job.options, AnimationOptions) else None
-        # the frames are the input's (within the decoders' cap) or scaled to a size the caller asked
-        # for, which may be an upscale to MAX_PIXELS_PER_SIDE on both sides
-        max_pixels = max(job.limits.max_pixels, MAX_PIXELS_PER_SIDE**2)
+        max_pixels = job.limits.max_output_pixels
         picture = encode_picture(
             frames, job.output_path, job.options.format, job.options.quality, fps, max_pixels
         )
