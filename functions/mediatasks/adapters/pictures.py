@@ -55,9 +55,7 @@ def _open_within(frame: Path, max_pixels: int) -> Image.Image:
             with Image.open(frame, formats=["PPM"]) as image:
                 return image.convert("RGB")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputTooLarge(
-            f"a picture of the input has more than the limit of {max_pixels} pixels"
-        ) from None
+        raise InputTooLarge(f"a picture has more than the limit of {max_pixels} pixels") from None
 
 
 def encode_picture(

@@ -72,13 +72,14 @@ class Storage:
         if self._exists(target):
             raise ObjectExists(target)
         copy_source: CopySourceTypeDef = {"Bucket": source.bucket, "Key": source.key}
+        size = self.size(source)
         try:
-            if self.size(source) <= MAX_SINGLE_COPY_BYTES:
+            if size <= MAX_SINGLE_COPY_BYTES:
                 self._s3.copy_object(
                     CopySource=copy_source, Bucket=target.bucket, Key=target.key, IfNoneMatch="*"
                 )
             else:
-                self._copy_in_parts(copy_source, self.size(source), target)
+                self._copy_in_parts(copy_source, size, target)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _ALREADY_WRITTEN:
                 raise ObjectExists(target) from None
@@ -107,7 +108,7 @@ class Storage:
                 MultipartUpload={"Parts": parts},
                 IfNoneMatch="*",
             )
-        except BaseException:
+        except Exception:
             self._s3.abort_multipart_upload(Bucket=target.bucket, Key=target.key, UploadId=upload)
             raise
 
