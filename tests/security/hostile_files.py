@@ -63,13 +63,32 @@ def _ffmpeg(*args: str) -> bytes:
     return subprocess.run(argv, check=True, capture_output=True).stdout
 
 
+# Two frames of a test pattern ten hours apart, as H.264.
+_TWO_FRAMES_TEN_HOURS_APART = (
+    "-f", "lavfi", "-i", "testsrc2=size=160x120", "-frames:v", "2", "-vf", f"setpts=N*{TEN_HOURS}/TB",
+    "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast",
+)  # fmt: skip
+
+
 def ten_hours_in_a_few_kb(container: str) -> bytes:
     """Two frames ten hours apart, muxed to a pipe: matroska then has no duration, flv says 0, and
     MPEG-TS's is an estimate from whichever timestamps a probe read."""
-    return _ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=160x120", "-frames:v", "2", "-vf", f"setpts=N*{TEN_HOURS}/TB",
-        "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", "-f", container,
-    )  # fmt: skip
+    return _ffmpeg(*_TWO_FRAMES_TEN_HOURS_APART, "-f", container)
+
+
+def ten_hours_claiming_one_second(container: str, folder: Path) -> bytes:
+    """Two frames ten hours apart, muxed to a file (so its header holds the real duration), then
+    that header patched to say 1 s: matroska's Segment Duration (milliseconds) or flv's
+    onMetaData `duration` (seconds), both 8-byte big-endian floats."""
+    path = folder / f"ten-hours.{container}"
+    argv = [binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+            *_TWO_FRAMES_TEN_HOURS_APART, "-f", container, str(path)]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True)
+    data = bytearray(path.read_bytes())
+    marker, one_second = (b"\x44\x89\x88", 1000.0) if container == "matroska" else (b"duration\x00", 1.0)
+    at = data.index(marker) + len(marker)
+    data[at : at + 8] = struct.pack(">d", one_second)
+    return bytes(data)
 
 
 def huge_jpeg() -> bytes:

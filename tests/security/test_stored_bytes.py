@@ -21,6 +21,7 @@ from tests.security.hostile_files import (
     avi_with_gab2_subtitle,
     growing_mkv,
     huge_jpeg,
+    ten_hours_claiming_one_second,
     ten_hours_in_a_few_kb,
 )
 from tests.security.test_hostile_media import _ffmpeg_output, hls
@@ -200,3 +201,19 @@ def test_a_transport_stream_gap_is_a_discontinuity_never_ten_hours(
     made = tmp_path / "made.mp4"
     made.write_bytes(_fetch(task["output"]["url"]))
     assert float(ffprobe_json(str(made))["format"]["duration"]) < 1
+
+
+@pytest.mark.parametrize("container", ["matroska", "flv"])
+def test_a_header_understating_the_duration_only_shortens_the_output(
+    api: Api, file_server: FileServer, tmp_path: Path, container: str
+) -> None:
+    """The probe says 1 s; the second frame is at ten hours. With `fps` ffmpeg would fill the gap
+    with duplicates: no run goes past the probed duration, so the task is as cheap as 1 s."""
+    name = f"claims-one-second.{container}"
+    (file_server.root / name).write_bytes(ten_hours_claiming_one_second(container, tmp_path))
+    task = api.run({"kind": "video", "input": file_server.url_of(name), "options": {"fps": 25}})
+    assert task["status"] == "succeeded", task["error"]
+    assert task["output"]["duration"] <= 2.1
+    made = tmp_path / "made.mp4"
+    made.write_bytes(_fetch(task["output"]["url"]))
+    assert float(ffprobe_json(str(made))["format"]["duration"]) <= 2.1

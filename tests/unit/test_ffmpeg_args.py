@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pydantic import ValidationError
 
@@ -177,3 +179,10 @@ def test_every_run_caps_decoded_pictures_and_the_output_duration() -> None:
     output = args[args.index("-i") :]
     assert value_after(output, "-t") == "600"  # options of the output
     assert value_after(output, "-max_pixels") == str(7680 * 7680)  # what a caller may ask for at most
+
+
+def test_no_output_runs_past_what_the_probe_found() -> None:
+    limits = Limits(10**6, max_seconds=14400)
+    assert limits.within(SOURCE).max_seconds == pytest.approx(10.0 * 1.01 + 1)
+    assert limits.within(replace(SOURCE, duration=20000.0)).max_seconds == 14400
+    assert limits.within(replace(SOURCE, duration=None)) == limits  # a still picture

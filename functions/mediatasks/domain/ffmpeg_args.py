@@ -7,7 +7,7 @@ whitelists) or a URL into ffmpeg.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
 from mediatasks.domain.media import ACCEPTED_DEMUXERS, InputLimits, ProbedMedia
@@ -90,6 +90,11 @@ _ANCHOR: dict[Position, tuple[float, float]] = {
 }
 
 
+# How much longer than the probed duration an output may run (streams rarely end exactly together).
+DURATION_SLACK_RATIO = 0.01
+DURATION_SLACK_SECONDS = 1.0
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one ffmpeg run, so a hostile or huge input cannot exhaust the function: enforced
@@ -98,6 +103,15 @@ class Limits:
     max_output_bytes: int
     max_seconds: float = InputLimits.max_seconds
     max_pixels: int = InputLimits.max_pixels
+
+    def within(self, media: ProbedMedia) -> Limits:
+        """These limits, with no output longer than the probe found the input to last (plus a
+        little slack for rounding): a header that understates the duration can only shorten the
+        output, never make ffmpeg fill hours of it."""
+        if media.duration is None:  # a still picture
+            return self
+        slack = media.duration * DURATION_SLACK_RATIO + DURATION_SLACK_SECONDS
+        return replace(self, max_seconds=min(self.max_seconds, media.duration + slack))
 
     @property
     def max_output_pixels(self) -> int:

@@ -204,7 +204,7 @@ class Pipeline:
             try:
                 ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 2)
                 self.storage.download_file(source_object, str(scratch / "source"))
-                job = _Job(kind, options, media, scratch, self._limits(), seconds_left)
+                job = _Job(kind, options, media, scratch, self._limits().within(media), seconds_left)
                 job.output_path.parent.mkdir(parents=True, exist_ok=True)
                 if kind.playlist:
                     output = self._make_playlist(task.id, job)
