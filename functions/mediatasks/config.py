@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from mediatasks import constants as c
+from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import InputLimits
+from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
 from mediatasks.service.trigger_rules import TriggerRules
 
@@ -25,7 +28,8 @@ class Settings(BaseModel):
     media_bucket: str = ""
     state_machine_arn: str | None = None
     allowed_input_buckets: tuple[str, ...] = ()
-    allowed_output_buckets: tuple[str, ...] = ()
+    # where tasks may write outside managed storage: per bucket, the prefix each project owns
+    allowed_output_buckets: OutputAreas = Field(default_factory=OutputAreas)
     allow_loopback_inputs: bool = False
     # the local stack's own loopback ports (emulator, API): never an input, whatever the flag says
     local_service_ports: frozenset[int] = frozenset()
@@ -53,6 +57,15 @@ class Settings(BaseModel):
     max_input_fps: float = Field(default=InputLimits.max_fps, gt=0)
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
+    @field_validator("allowed_output_buckets", mode="before")
+    @classmethod
+    def _output_areas(cls, value: Any) -> OutputAreas:
+        return OutputAreas.parse(value)
+
+    def ffmpeg_limits(self) -> Limits:
+        """The bounds every ffmpeg run is held to while it decodes and writes."""
+        return Limits(self.max_output_bytes, self.max_input_seconds, self.max_input_pixels)
+
     def input_limits(self) -> InputLimits:
         return InputLimits(self.max_input_seconds, self.max_input_pixels, self.max_input_fps)
 
@@ -74,7 +87,7 @@ class Settings(BaseModel):
             "media_bucket": env.get(c.ENV_MEDIA_BUCKET, ""),
             "state_machine_arn": env.get(c.ENV_STATE_MACHINE_ARN) or None,
             "allowed_input_buckets": _csv(env.get(c.ENV_ALLOWED_INPUT_BUCKETS)),
-            "allowed_output_buckets": _csv(env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS)),
+            "allowed_output_buckets": env.get(c.ENV_ALLOWED_OUTPUT_BUCKETS, ""),
             "allow_loopback_inputs": env.get(c.ENV_ALLOW_LOOPBACK_INPUTS, "").lower() in ("1", "true", "yes"),
             "local_service_ports": _csv(env.get(c.ENV_LOCAL_SERVICE_PORTS)),
             "trigger_bucket": env.get(c.ENV_TRIGGER_BUCKET, ""),

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from constructs import Node
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mediatasks.domain.outputs import OutputAreas
 from mediatasks.service.trigger_rules import TriggerRules
 
 PREFIX = "mediatasks:"
@@ -49,7 +50,9 @@ class StackConfig(BaseModel):
     architecture: Literal["arm64", "x86_64"]
     powertools_layer_version: int = Field(alias="powertoolsLayerVersion", gt=0)
     allowed_input_buckets: list[str] = Field(alias="allowedInputBuckets")
-    allowed_output_buckets: list[str] = Field(alias="allowedOutputBuckets")
+    # entries {bucket, prefix} ("{project}" in the prefix: the writing task's project) or plain
+    # bucket names, which mean prefix "{project}/": no project writes where another may
+    allowed_output_buckets: OutputAreas = Field(alias="allowedOutputBuckets")
     max_input_bytes: int = Field(alias="maxInputBytes", gt=0)
     max_output_bytes: int = Field(alias="maxOutputBytes", gt=0)
     function_sizes: dict[FunctionRole, FunctionSize] = Field(alias="functionSizes")
@@ -64,7 +67,12 @@ class StackConfig(BaseModel):
     alarm_email: str = Field(alias="alarmEmail")
     failed_tasks_alarm_threshold: int = Field(alias="failedTasksAlarmThreshold", gt=0)
 
-    @field_validator("allowed_input_buckets", "allowed_output_buckets", mode="before")
+    @field_validator("allowed_output_buckets", mode="before")
+    @classmethod
+    def _output_areas(cls, value: Any) -> OutputAreas:
+        return OutputAreas.parse(value)
+
+    @field_validator("allowed_input_buckets", mode="before")
     @classmethod
     def _list_from_cli(cls, value: Any) -> Any:
         # `-c key=value` on the command line arrives as a string: accept JSON or comma-separated.

@@ -75,20 +75,27 @@ class Pipeline(Construct):
         )
         data.table.grant_read_write_data(mark_failed)
         self.step_functions = [probe, ingest, encode, upload, mark_failed]
-        storage.bucket.grant_read(probe)
+        # the probe reads (through a presigned link) and, for a probe task, discards what ingest stored
+        storage.bucket.grant_read(probe, f"{c.WORK_PREFIX}*")
+        storage.bucket.grant_delete(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_read_write(ingest)
         storage.bucket.grant_read_write(encode)
         storage.bucket.grant_read_write(upload)
         data.files.grant_read_write_data(upload)
         storage.bucket.grant_delete(mark_failed)
         storage.bucket.grant_read(mark_failed)
-        for bucket in input_buckets:
-            bucket.grant_read(probe)
+        for bucket in input_buckets:  # only ingest fetches inputs
             bucket.grant_read(ingest)
-        for bucket_name in config.allowed_output_buckets:
-            destination = s3.Bucket.from_bucket_name(self, f"Output-{bucket_name}", bucket_name)
-            destination.grant_put(upload)
-            destination.grant_delete(upload)  # to withdraw a copy when the task was cancelled meanwhile
+        destinations: dict[str, s3.IBucket] = {}
+        for area in config.allowed_output_buckets.areas:
+            if area.bucket not in destinations:
+                destinations[area.bucket] = s3.Bucket.from_bucket_name(
+                    self, f"Output-{area.bucket}", area.bucket
+                )
+            # only under the area's prefix (up to its {project}: the projects' folders share that part)
+            destinations[area.bucket].grant_put(upload, f"{area.fixed_prefix}*")
+            # to withdraw what the task itself wrote when it fails or was cancelled meanwhile
+            destinations[area.bucket].grant_delete(upload, f"{area.fixed_prefix}*")
 
         failed = sfn.Fail(
             self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"

@@ -1,5 +1,5 @@
 """The mediatasks stack: REST API -> API Lambda -> DynamoDB, one Step Functions execution per task
-running probe -> ingest -> encode -> upload Lambdas with the ffmpeg layer, writing to S3; S3 uploads
+running ingest -> probe -> encode -> upload Lambdas with the ffmpeg layer, writing to S3; S3 uploads
 to the watched bucket become tasks; alarms for ops."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class MediaTasksStack(cdk.Stack):
                 c.ENV_FILES_TABLE: data.files.table_name,
                 c.ENV_MEDIA_BUCKET: storage.bucket.bucket_name,
                 c.ENV_ALLOWED_INPUT_BUCKETS: ",".join(config.allowed_input_buckets),
-                c.ENV_ALLOWED_OUTPUT_BUCKETS: ",".join(config.allowed_output_buckets),
+                c.ENV_ALLOWED_OUTPUT_BUCKETS: config.allowed_output_buckets.to_json(),
                 c.ENV_MAX_INPUT_BYTES: str(config.max_input_bytes),
                 c.ENV_MAX_OUTPUT_BYTES: str(config.max_output_bytes),
                 c.ENV_WEBHOOK_SECRETS_TABLE: data.webhook_secrets.table_name,
@@ -123,18 +123,20 @@ def acknowledge_grant_wildcards(stack: cdk.Stack, config: StackConfig) -> None:
         "Resource::*": "X-Ray's PutTraceSegments/PutTelemetryRecords, CloudWatch Logs' log "
         "delivery actions and DynamoDB's ListStreams take no resource ARN: AWS requires *",
         f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/*": objects,
+        f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/{c.WORK_PREFIX}*": "a task's work files (keys made per task "
+        "at run time)",
         f"Resource::<{c.TRIGGER_BUCKET_ID}.Arn>/*": objects,
         f"Resource::<{c.TASKS_TABLE_ID}.Arn>/index/*": "the tasks table's listing indexes",
         "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
         f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{c.STATE_MACHINE_ID}"}}]}}]}}:*': "stopping "
         "an execution of our own state machine (a cancelled task's)",
     }
-    for name in {
-        *config.allowed_input_buckets,
-        *config.allowed_output_buckets,
-        config.trigger_bucket_name,
-    } - {""}:
+    for name in {*config.allowed_input_buckets, config.trigger_bucket_name} - {""}:
         wildcards[f"Resource::arn:<AWS::Partition>:s3:::{name}/*"] = (
             f"objects of {name}, a bucket ops allowed"
+        )
+    for area in config.allowed_output_buckets.areas:
+        wildcards[f"Resource::arn:<AWS::Partition>:s3:::{area.bucket}/{area.fixed_prefix}*"] = (
+            f"objects under {area.prefix} in {area.bucket}, where ops let tasks write"
         )
     acknowledge(stack, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in wildcards.items()})

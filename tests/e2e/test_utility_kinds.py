@@ -19,7 +19,7 @@ def clip(make_clip: MakeClip, file_server: FileServer) -> str:
 
 def test_probe_describes_the_input_and_writes_nothing(api: Api, clip: str) -> None:
     created = api.create({"kind": "probe", "input": {"url": clip}})
-    assert [step["kind"] for step in created["steps"]] == ["probe"]
+    assert [step["kind"] for step in created["steps"]] == ["ingest", "probe"]
     task = api.wait(created["id"])
     assert task["status"] == "succeeded", task["error"]
     assert task["progress"] == 100
@@ -48,7 +48,7 @@ def test_ingest_stores_the_input_as_a_file(
 ) -> None:
     created = api.create({"kind": kind, "url": clip, "ref": "original"})
     assert created["kind"] == "ingest"
-    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "upload"]
+    assert [step["kind"] for step in created["steps"]] == ["ingest", "probe", "upload"]
     task = api.wait(created["id"])
     assert task["status"] == "succeeded", task["error"]
     file = task["output"]
@@ -68,11 +68,11 @@ def test_probe_refuses_what_would_write(api: Api, clip: str) -> None:
 
 def test_export_copies_an_earlier_output_to_s3(api: Api, clip: str) -> None:
     made = api.run({"kind": "audio", "input": clip, "options": {"format": "mp3"}})
-    destination = f"s3://{DESTINATION_BUCKET}/exports/soundtrack.mp3"
+    destination = f"s3://{DESTINATION_BUCKET}/dev/exports/soundtrack.mp3"
     created = api.create({"kind": "export", "input": made["output"], "options": {"url": destination}})
-    assert [step["kind"] for step in created["steps"]] == ["probe", "ingest", "upload"]
+    assert [step["kind"] for step in created["steps"]] == ["ingest", "probe", "upload"]
     task = api.wait(created["id"])
     assert task["status"] == "succeeded", task["error"]
     assert (task["output"]["url"], task["output"]["format"]) == (destination, "mp3")
-    head = emulator(api, "s3").head_object(Bucket=DESTINATION_BUCKET, Key="exports/soundtrack.mp3")
+    head = emulator(api, "s3").head_object(Bucket=DESTINATION_BUCKET, Key="dev/exports/soundtrack.mp3")
     assert head["ContentLength"] == made["output"]["filesize"]

@@ -23,8 +23,9 @@ from ittybit.tasks.types.tasks_get_response import TasksGetResponse
 from ittybit.tasks.types.tasks_list_response_item import TasksListResponseItem
 from ittybit.types.file import File as SdkFile
 
-from tests.conftest import FileServer, MakeClip
 from tests.local_product import TASK_SECONDS, Api
+from tests.support.media import MakeClip
+from tests.support.servers import FileServer
 
 SEED_002_STATUSES = {"pending", "waiting", "processing", "completed", "failed", "cancelled"}
 TERMINAL = {"completed", "failed", "cancelled"}

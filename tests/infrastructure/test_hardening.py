@@ -162,7 +162,7 @@ def test_uploads_reach_the_trigger_through_a_queue_with_a_dead_letter_queue(
     assert json.loads(env[c.ENV_TRIGGER_RULES]) == DEMO_TRIGGER_RULES
 
 
-def test_an_existing_bucket_can_be_watched_and_is_readable_only_by_the_input_steps() -> None:
+def test_an_existing_bucket_can_be_watched_and_is_readable_only_by_ingest() -> None:
     _, stack = build_app(WITH_TRIGGERS | {"mediatasks:triggerBucketName": "customer-uploads"})
     resources = Template.from_stack(stack).to_json()["Resources"]
     assert len(of_type(resources, "AWS::S3::Bucket")) == 2  # no watched bucket of ours
@@ -173,9 +173,9 @@ def test_an_existing_bucket_can_be_watched_and_is_readable_only_by_the_input_ste
         for name, props in of_type(resources, "AWS::IAM::Policy").items()
         if "customer-uploads" in json.dumps(props)
     }
-    # and CDK's notifications handler, which may only set that bucket's notifications
+    # ingest fetches every input (the probe reads what ingest stored), and CDK's notifications
+    # handler may only set that bucket's notifications
     assert readers == {
-        c.PROBE_FUNCTION_ID,
         c.INGEST_FUNCTION_ID,
         "WatchedTriggerBucketNotificationsHandlerPolicy175FDCD3",
     }

@@ -196,11 +196,13 @@ def _definition(template: dict[str, Any]) -> dict[str, Any]:
 def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Template) -> None:
     definition = _definition(arm64.to_json())
     states = definition["States"]
-    assert execution_path(definition, "video") == ["Probe", "Ingest", "Encode", "Upload"]
-    assert execution_path(definition, "audio") == ["Probe", "Ingest", "Encode", "Upload"]
-    assert execution_path(definition, "ingest") == ["Probe", "Ingest", "Upload"]
-    assert execution_path(definition, "export") == ["Probe", "Ingest", "Upload"]
-    assert execution_path(definition, "probe") == ["Probe"]
+    # one fetch: the input is stored first, and probed where it was stored
+    assert definition["StartAt"] == "Ingest"
+    assert execution_path(definition, "video") == ["Ingest", "Probe", "Encode", "Upload"]
+    assert execution_path(definition, "audio") == ["Ingest", "Probe", "Encode", "Upload"]
+    assert execution_path(definition, "ingest") == ["Ingest", "Probe", "Upload"]
+    assert execution_path(definition, "export") == ["Ingest", "Probe", "Upload"]
+    assert execution_path(definition, "probe") == ["Ingest", "Probe"]
     for state in states.values():
         if state["Type"] == "Task" and state is not states["RecordFailure"]:
             assert state["Catch"] == [
@@ -278,3 +280,40 @@ def test_the_tasks_stream_reaches_the_dispatcher_for_ended_tasks_only(arm64: Tem
     (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
     assert pattern["dynamodb"]["NewImage"]["status"] == {"S": ["succeeded", "failed", "cancelled"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def _resources_granted(resources: dict[str, Any], action: str) -> set[str]:
+    """Every S3 object resource (as `bucket/pattern`) some policy grants `action` on."""
+    granted = set()
+    for resource in resources.values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if action not in actions:
+                continue
+            targets = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            for target in targets:
+                text = json.dumps(target)
+                if ":s3:::" in text:
+                    granted.add(text.split(":s3:::", 1)[1].rstrip('"]}').replace('"', ""))
+    return granted
+
+
+def test_outputs_are_granted_only_under_their_prefix() -> None:
+    """A plain bucket name is each project's own folder; an entry names its prefix."""
+    areas = ["plain-destination", {"bucket": "deliveries", "prefix": "renders/{project}/"}]
+    _, stack = build_app({"mediatasks:allowedOutputBuckets": areas})
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    for action in ("s3:PutObject", "s3:DeleteObject*"):
+        granted = _resources_granted(resources, action)
+        # a {project} prefix is chosen per task: IAM can name the part before it
+        assert {"plain-destination/*", "deliveries/renders/*"} <= granted, granted
+        assert "deliveries/*" not in granted
+    environment = resources[c.UPLOAD_FUNCTION_ID]["Properties"]["Environment"]["Variables"]
+    assert json.loads(environment[c.ENV_ALLOWED_OUTPUT_BUCKETS]) == [
+        {"bucket": "plain-destination", "prefix": "{project}/"},
+        {"bucket": "deliveries", "prefix": "renders/{project}/"},
+    ]

@@ -103,14 +103,6 @@ def test_garbage_is_not_media(tmp_path: Path) -> None:
         ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(junk)), 30)
 
 
-def test_probe_through_a_pipe(make_clip: MakeClip) -> None:
-    with make_clip().open("rb") as stream:
-        media = parse_ffprobe(
-            ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, "pipe:0"), 30, stdin=stream)
-        )
-    assert (media.width, media.height, media.video_codec, media.audio_codec) == (320, 240, "h264", "aac")
-
-
 def test_deadline_kills_the_run(make_clip: MakeClip, tmp_path: Path) -> None:
     with pytest.raises(StepTimeout):
         ffmpeg.run(

@@ -12,10 +12,12 @@ from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.pictures import encode_picture
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
 from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
-from mediatasks.domain.media import UNDECODABLE_DEMUXERS, parse_ffprobe, source_file
+from mediatasks.domain.media import UNDECODABLE_DEMUXERS, InputLimits, parse_ffprobe, source_file
 from mediatasks.kinds.animation import AnimationOptions, animation_args
 from mediatasks.kinds.image import ImageOptions, image_frame_args
 from tests.support.media import MakeClip
+
+MAX_PIXELS = InputLimits.max_pixels
 
 
 def make_picture(source: Path, tmp_path: Path, **options: Any) -> Image.Image:
@@ -27,7 +29,9 @@ def make_picture(source: Path, tmp_path: Path, **options: Any) -> Image.Image:
     ffmpeg.run(
         image_frame_args(ffmpeg.binaries().ffmpeg, parsed, media, str(source), pattern, Limits(10**9)), 30
     )
-    picture = encode_picture(sorted(frames.glob("*.ppm")), out, parsed.format, parsed.quality, None)
+    picture = encode_picture(
+        sorted(frames.glob("*.ppm")), out, parsed.format, parsed.quality, None, MAX_PIXELS
+    )
     assert picture.filesize == out.stat().st_size
     image = Image.open(out)
     assert (image.width, image.height) == (picture.width, picture.height)
@@ -107,7 +111,9 @@ def make_animation(source: Path, tmp_path: Path, **options: Any) -> tuple[Image.
     ffmpeg.run(
         animation_args(ffmpeg.binaries().ffmpeg, parsed, media, str(source), pattern, Limits(10**9)), 60
     )
-    picture = encode_picture(sorted(frames.glob("*.ppm")), out, "webp", parsed.quality, parsed.fps)
+    picture = encode_picture(
+        sorted(frames.glob("*.ppm")), out, "webp", parsed.quality, parsed.fps, MAX_PIXELS
+    )
     return Image.open(out), picture
 
 

@@ -50,19 +50,21 @@ def test_round_trip_keeps_every_field(store: TaskStore) -> None:
 
 def test_steps_move_the_task_forward(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
+    store.start_step(task.id, StepName.ingest, Status.validating, VIDEO.progress(StepName.ingest, 0))
     running = store.get(task.id)
     assert running is not None
     assert running.status == Status.validating
-    assert running.steps[StepName.probe].status == StepStatus.processing
+    assert running.steps[StepName.ingest].status == StepStatus.processing
     assert running.started_at is not None
+    store.finish_step(task.id, StepName.ingest, Status.validating, VIDEO.progress(StepName.ingest, 100))
+    store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
     store.finish_step(task.id, StepName.probe, Status.queued, VIDEO.progress(StepName.probe, 100))
-    store.start_step(task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 0))
+    store.start_step(task.id, StepName.transcode, Status.processing, VIDEO.progress(StepName.transcode, 0))
     after = store.get(task.id)
     assert after is not None
     assert after.status == Status.processing
     assert after.started_at == running.started_at
-    assert after.steps[StepName.probe].status == StepStatus.succeeded
+    assert after.steps[StepName.ingest].status == StepStatus.succeeded
 
 
 def test_a_late_update_cannot_move_a_task_backwards(store: TaskStore) -> None:
@@ -116,11 +118,9 @@ def test_updates_to_a_missing_task_are_refused(store: TaskStore) -> None:
 
 def test_cancel_ends_unfinished_steps_and_blocks_later_writes(store: TaskStore) -> None:
     task = new_task(store)
-    store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
-    store.finish_step(task.id, StepName.probe, Status.queued, VIDEO.progress(StepName.probe, 100))
-    running = store.start_step(
-        task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 0)
-    )
+    store.start_step(task.id, StepName.ingest, Status.validating, VIDEO.progress(StepName.ingest, 0))
+    store.finish_step(task.id, StepName.ingest, Status.validating, VIDEO.progress(StepName.ingest, 100))
+    running = store.start_step(task.id, StepName.probe, Status.validating, VIDEO.progress(StepName.probe, 0))
     cancelled = store.cancel(running)
     assert cancelled.status == Status.cancelled
     assert [s.status for s in cancelled.steps.values()] == [
@@ -130,6 +130,6 @@ def test_cancel_ends_unfinished_steps_and_blocks_later_writes(store: TaskStore) 
         StepStatus.cancelled,
     ]
     with pytest.raises(TaskNotActive):
-        store.finish_step(task.id, StepName.ingest, Status.processing, VIDEO.progress(StepName.ingest, 100))
+        store.finish_step(task.id, StepName.probe, Status.queued, VIDEO.progress(StepName.probe, 100))
     with pytest.raises(TaskNotActive):
         store.cancel(cancelled)

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from tests.local_product import Api
-from tests.security.hostile_files import avi_with_gab2_subtitle, gif_claiming
+from tests.security.hostile_files import (
+    avi_with_gab2_subtitle,
+    gif_claiming,
+    hls,
+    huge_jpeg,
+    ten_hours_in_a_few_kb,
+)
 from tests.support.media import MakeClip
 from tests.support.servers import FileServer
 
@@ -43,11 +49,6 @@ def canary() -> Iterator[Canary]:
     yield listener
     listener.server.shutdown()
     listener.server.server_close()
-
-
-def hls(*entries: str) -> bytes:
-    body = "".join(f"#EXTINF:1.0,\n{entry}\n" for entry in entries)
-    return f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:VOD\n{body}#EXT-X-ENDLIST\n".encode()
 
 
 def corpus(canary: Canary, clip: bytes, frame: bytes, ten_hours: bytes) -> dict[str, tuple[bytes, str]]:
@@ -81,6 +82,10 @@ def corpus(canary: Canary, clip: bytes, frame: bytes, ten_hours: bytes) -> dict[
         "screen-16000x16000.gif": (gif_claiming(16000, 16000), too_large),
         "screen-65535x65535.gif": (gif_claiming(65535, 65535), unsupported),  # beyond what ffmpeg sizes
         "ten-hours-in-a-few-kb.mp4": (ten_hours, too_large),
+        # sizes and durations only the stored (seekable) object, or a demux of it, reveals
+        "ten-hours-no-duration.mkv": (ten_hours_in_a_few_kb("matroska"), too_large),
+        "ten-hours-zero-duration.flv": (ten_hours_in_a_few_kb("flv"), too_large),
+        "picture-10000x10000.jpg": (huge_jpeg(), too_large),
     }
 
 

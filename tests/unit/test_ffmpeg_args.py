@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pydantic import ValidationError
 
@@ -149,7 +151,38 @@ def test_input_is_read_only_as_a_local_file_of_the_probed_format() -> None:
     assert "-nostdin" in args
 
 
-def test_ffprobe_reads_only_its_pipe() -> None:
-    args = ffprobe_args("ffprobe", "pipe:0")
-    assert value_after(args, "-protocol_whitelist") == "pipe"
+@pytest.mark.parametrize(
+    ("source", "protocols"),
+    [
+        ("https://media.s3.amazonaws.com/work/t/source?X-Amz-Signature=x", "https,tls,tcp"),
+        ("http://127.0.0.1:5000/media/work/t/source?X-Amz-Signature=x", "http,tcp"),
+        ("/tmp/t/source", "file"),
+    ],
+)
+def test_ffprobe_reads_only_the_stored_object(source: str, protocols: str) -> None:
+    args = ffprobe_args("ffprobe", source, ca_file="/ca.pem")
+    assert value_after(args, "-protocol_whitelist") == protocols
     assert "concat" not in value_after(args, "-format_whitelist").split(",")
+    assert args[-1] == source
+    if source.startswith("https:"):  # ffmpeg does not verify certificates unless told
+        assert (value_after(args, "-tls_verify"), value_after(args, "-ca_file")) == ("1", "/ca.pem")
+    else:
+        assert "-ca_file" not in args
+
+
+def test_every_run_caps_decoded_pictures_and_the_output_duration() -> None:
+    args = video_encode_args(
+        "ffmpeg", VideoOptions(), SOURCE, "/work/in", "/work/out", Limits(10**6, 600, 4096)
+    )
+    assert value_after(args, "-max_pixels") == "4096"
+    assert args.index("-max_pixels") < args.index("-i")  # a decoder option of the input
+    output = args[args.index("-i") :]
+    assert value_after(output, "-t") == "600"  # options of the output
+    assert value_after(output, "-max_pixels") == str(7680 * 7680)  # what a caller may ask for at most
+
+
+def test_no_output_runs_past_what_the_probe_found() -> None:
+    limits = Limits(10**6, max_seconds=14400)
+    assert limits.within(SOURCE).max_seconds == pytest.approx(10.0 * 1.01 + 1)
+    assert limits.within(replace(SOURCE, duration=20000.0)).max_seconds == 14400
+    assert limits.within(replace(SOURCE, duration=None)) == limits  # a still picture

@@ -7,7 +7,14 @@ from dataclasses import replace
 import pytest
 
 from mediatasks.domain.errors import InputTooLarge, InputUnsupported
-from mediatasks.domain.media import InputLimits, check_input_limits, parse_ffprobe, source_file
+from mediatasks.domain.media import (
+    DemuxedDuration,
+    InputLimits,
+    check_input_limits,
+    duration_needs_measuring,
+    parse_ffprobe,
+    source_file,
+)
 
 REPORT = {
     "format": {
@@ -94,3 +101,36 @@ def test_inputs_within_the_limits_pass() -> None:
 def test_a_video_stream_without_a_picture_size_is_refused() -> None:
     with pytest.raises(InputUnsupported, match="no picture size"):
         check_input_limits(replace(parse_ffprobe(REPORT), width=0, height=0), LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("demuxer", "duration", "measured"),
+    [
+        ("mov", 12.5, False),
+        ("matroska", None, True),  # muxed to a pipe: no duration in its header
+        ("flv", 0.0, True),  # a header never filled in
+        ("mpegts", 12.5, True),  # an estimate from the timestamps a probe happened to read
+        ("jpeg_pipe", None, False),  # one picture: nothing to measure
+        ("gif", None, True),
+    ],
+)
+def test_a_duration_that_cannot_be_trusted_is_measured(
+    demuxer: str, duration: float | None, measured: bool
+) -> None:
+    media = replace(parse_ffprobe(REPORT), demuxer=demuxer, duration=duration)
+    assert duration_needs_measuring(media) is measured
+
+
+def test_the_demux_pass_measures_and_stops_past_the_cap() -> None:
+    meter = DemuxedDuration(max_seconds=100)
+    for line in (
+        "frame=1",
+        "out_time_us=2000000",
+        "progress=continue",
+        "out_time_us=N/A",
+        "out_time_us=2500000",
+    ):
+        meter.line(line)
+    assert meter.seconds == 2.5
+    with pytest.raises(InputTooLarge, match="at least 36000 s; the limit is 100 s"):
+        meter.line("out_time_us=36000000000")

@@ -9,7 +9,8 @@ from mediatasks.kinds.registry import KINDS, kind_of
 
 def test_a_media_task_progress_spans_its_steps_by_weight() -> None:
     video = kind_of("video")
-    assert video.progress(StepName.probe, 0) == 0
+    assert video.progress(StepName.ingest, 0) == 0
+    assert video.progress(StepName.probe, 0) == 10
     assert video.progress(StepName.transcode, 0) == 15
     assert video.progress(StepName.transcode, 50) == 55
     assert video.progress(StepName.upload, 100) == 100
@@ -25,8 +26,8 @@ def test_every_kind_goes_from_0_to_100_without_going_back(name: str) -> None:
 
 def test_a_kind_without_a_transcode_shares_the_whole_among_its_own_steps() -> None:
     ingest = kind_of("import")
-    assert ingest.steps == (StepName.probe, StepName.ingest, StepName.upload)
-    assert ingest.progress(StepName.ingest, 0) == 25
+    assert ingest.steps == (StepName.ingest, StepName.probe, StepName.upload)
+    assert ingest.progress(StepName.probe, 0) == 50
     assert ingest.progress(StepName.upload, 0) == 75
 
 

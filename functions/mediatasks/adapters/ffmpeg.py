@@ -1,12 +1,12 @@
 """Running the pinned ffmpeg/ffprobe build: found in one place, run with a bare environment and a
-deadline, fed untrusted bytes only through a pipe or a local file."""
+deadline, reading untrusted bytes only from a local file or a presigned link to a stored object."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import threading
@@ -18,9 +18,8 @@ from typing import IO, Any
 
 from aws_lambda_powertools import Logger
 
-from mediatasks.adapters.streams import ByteStream
 from mediatasks.constants import ENV_FFMPEG_DIR
-from mediatasks.domain.errors import InputUnsupported, ProcessingFailed, StepTimeout
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported, ProcessingFailed, StepTimeout
 
 logger = Logger(child=True)
 
@@ -28,8 +27,11 @@ LAMBDA_LAYER_BIN = Path("/opt/bin")
 _CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 # ffmpeg gets no credentials or other secrets from our environment.
 _BARE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-_PIPE_CHUNK = 256 * 1024
 _STDERR_KEPT = 8 * 1024
+# What a decoder or encoder logs when a picture is over `-max_pixels` (libavutil's
+# av_image_check_size2): a decoder drops the frame, and ffmpeg may still exit 0 with whatever it
+# made of the others.
+_OVER_PIXEL_CAP = re.compile(rb"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
 
 
 @dataclass(frozen=True)
@@ -60,21 +62,11 @@ def binaries() -> Binaries:
     return Binaries(str(folder / f"ffmpeg-linux-{cpu}"), str(folder / f"ffprobe-linux-{cpu}"))
 
 
-def _feed(stream: ByteStream, sink: IO[bytes]) -> None:
-    """Copies `stream` into a child's stdin until either ends; the child may stop reading early."""
-    try:
-        while chunk := stream.read(_PIPE_CHUNK):
-            sink.write(chunk)
-    except (BrokenPipeError, ValueError, OSError):
-        pass  # the child closed its end: it has read all it wanted
-    finally:
-        with contextlib.suppress(OSError):
-            sink.close()
-
-
-def _keep_tail(source: IO[bytes], tail: bytearray) -> None:
-    while chunk := source.read(_PIPE_CHUNK):
-        tail.extend(chunk)
+def _keep_tail(source: IO[bytes], tail: bytearray, over_cap: list[re.Match[bytes]]) -> None:
+    for line in source:
+        if not over_cap and (match := _OVER_PIXEL_CAP.search(line)):
+            over_cap.append(match)
+        tail.extend(line)
         del tail[:-_STDERR_KEPT]
 
 
@@ -89,18 +81,18 @@ def _lines(source: IO[bytes], on_line: Callable[[str], None] | None, collected: 
 def run(
     argv: list[str],
     timeout: float,
-    stdin: ByteStream | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> bytes:
     """Runs argv (no shell) and returns its stdout, or hands each stdout line to `on_line` instead.
 
-    Raises StepTimeout past the deadline and ProcessingFailed on a non-zero exit. If feeding stdin
-    or `on_line` raises (the input broke off, the task was cancelled meanwhile), the process is
-    killed and that error raised.
+    Raises StepTimeout past the deadline, InputTooLarge when a decoder met a picture over the pixel
+    cap (whatever the exit code: the output would lack those frames), and ProcessingFailed on a
+    non-zero exit. If `on_line` raises (a limit was reached, the task was cancelled meanwhile), the
+    process is killed and that error raised.
     """
     with subprocess.Popen(
         argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_BARE_ENV,
@@ -108,6 +100,7 @@ def run(
         start_new_session=True,
     ) as process:
         stdout, stderr_tail = bytearray(), bytearray()
+        over_cap: list[re.Match[bytes]] = []
         errors: list[Exception] = []
 
         def guarded(work: Callable[..., None], *args: Any) -> threading.Thread:
@@ -122,10 +115,8 @@ def run(
 
         workers = [
             guarded(_lines, process.stdout, on_line, stdout),
-            guarded(_keep_tail, process.stderr, stderr_tail),
+            guarded(_keep_tail, process.stderr, stderr_tail, over_cap),
         ]
-        if stdin is not None:
-            workers.append(guarded(_feed, stdin, process.stdin))
         for worker in workers:
             worker.start()
         try:
@@ -139,6 +130,9 @@ def run(
                 worker.join(timeout=5)
     if errors:
         raise errors[0]
+    if over_cap:
+        width, height, cap = (int(value) for value in over_cap[0].groups())
+        raise InputTooLarge(f"a picture of {width}x{height} is over the limit of {cap} pixels")
     if process.returncode != 0:
         logger.warning(
             "ffmpeg failed", extra={"tool": argv[0], "code": process.returncode, "stderr": bytes(stderr_tail)}
@@ -147,10 +141,10 @@ def run(
     return bytes(stdout)
 
 
-def probe(argv: list[str], timeout: float, stdin: ByteStream | None = None) -> dict[str, Any]:
+def probe(argv: list[str], timeout: float) -> dict[str, Any]:
     """Runs an ffprobe argv; a file ffprobe cannot read is the input's fault, not ours."""
     try:
-        report: dict[str, Any] = json.loads(run(argv, timeout, stdin) or b"{}")
+        report: dict[str, Any] = json.loads(run(argv, timeout) or b"{}")
     except ProcessingFailed:
         raise InputUnsupported("the input is not a media file we can read") from None
     return report

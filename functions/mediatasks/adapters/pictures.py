@@ -3,12 +3,14 @@ avif, animated webp), and jpeg/gif stills with the same quality scale."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from mediatasks.domain.errors import InputTooLarge
 from mediatasks.domain.ffmpeg_args import GIF_COLOURS
 from mediatasks.domain.options import Quality
 
@@ -44,15 +46,26 @@ def _save_arguments(format_name: str, quality: Quality) -> dict[str, Any]:
     raise ValueError(f"no picture encoder for {format_name}")
 
 
+def _open_within(frame: Path, max_pixels: int) -> Image.Image:
+    """The frame's pixels, refused (before they are decoded) when there are more than `max_pixels`."""
+    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow warns above it and refuses above twice it
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(frame, formats=["PPM"]) as image:
+                return image.convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputTooLarge(f"a picture has more than the limit of {max_pixels} pixels") from None
+
+
 def encode_picture(
-    frames: list[Path], output: Path, format_name: str, quality: Quality, fps: float | None
+    frames: list[Path], output: Path, format_name: str, quality: Quality, fps: float | None, max_pixels: int
 ) -> Picture:
     """Encodes the RGB frames ffmpeg extracted (PPM files) as `format_name`; several frames at
-    `fps` make an animation."""
+    `fps` make an animation. No frame may have more than `max_pixels`."""
     pictures = []
     for frame in frames:
-        with Image.open(frame, formats=["PPM"]) as image:
-            picture = image.convert("RGB")
+        picture = _open_within(frame, max_pixels)
         if format_name == "gif":
             picture = picture.quantize(colors=GIF_COLOURS[quality], method=Image.Quantize.MEDIANCUT)
         pictures.append(picture)

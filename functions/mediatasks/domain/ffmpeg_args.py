@@ -7,10 +7,11 @@ whitelists) or a URL into ffmpeg. Each kind's own builder lives in its module un
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from mediatasks.domain.media import ACCEPTED_DEMUXERS, ProbedMedia
+from mediatasks.domain.media import ACCEPTED_DEMUXERS, InputLimits, ProbedMedia
 from mediatasks.domain.options import (
+    MAX_PIXELS_PER_SIDE,
     Framing,
     Position,
     Quality,
@@ -46,26 +47,59 @@ _ANCHOR: dict[Position, tuple[float, float]] = {
 }
 
 
+# How much longer than the probed duration an output may run (streams rarely end exactly together).
+DURATION_SLACK_RATIO = 0.01
+DURATION_SLACK_SECONDS = 1.0
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one ffmpeg run, so a hostile or huge input cannot exhaust the function."""
+    """Bounds on one ffmpeg run, so a hostile or huge input cannot exhaust the function: enforced
+    while decoding and muxing, not only from what the probe read."""
 
     max_output_bytes: int
+    max_seconds: float = InputLimits.max_seconds
+    max_pixels: int = InputLimits.max_pixels
+
+    def within(self, media: ProbedMedia) -> Limits:
+        """These limits, with no output longer than the probe found the input to last (plus a
+        little slack for rounding): a header that understates the duration can only shorten the
+        output, never make ffmpeg fill hours of it."""
+        if media.duration is None:  # a still picture
+            return self
+        slack = media.duration * DURATION_SLACK_RATIO + DURATION_SLACK_SECONDS
+        return replace(self, max_seconds=min(self.max_seconds, media.duration + slack))
+
+    @property
+    def max_output_pixels(self) -> int:
+        """An output picture is the input's (within the decoders' cap) or a size the caller asked
+        for, which may be an upscale to MAX_PIXELS_PER_SIDE on both sides."""
+        return max(self.max_pixels, MAX_PIXELS_PER_SIDE**2)
 
     def output_truncated(self, output_bytes: int) -> bool:
         """ffmpeg's -fs ends the file cleanly at the cap, so a full-size output means it was cut short."""
         return output_bytes >= self.max_output_bytes
 
 
-def ffprobe_args(ffprobe: str, source: str) -> list[str]:
-    """Probe `source` (a local path or `pipe:0`), reading nothing but that file or pipe."""
-    protocol = "pipe" if source.startswith("pipe:") else "file"
+def _protocols(source: str) -> list[str]:
+    """Only the protocol `source` is read with: a local file, or a presigned link to a stored object
+    (read in ranges): https with a verified certificate, or http to the local emulator."""
+    if source.startswith("https://"):
+        return ["-protocol_whitelist", "https,tls,tcp", "-tls_verify", "1"]
+    if source.startswith("http://"):
+        return ["-protocol_whitelist", "http,tcp"]
+    return ["-protocol_whitelist", "file"]
+
+
+def ffprobe_args(ffprobe: str, source: str, ca_file: str | None = None) -> list[str]:
+    """Probe `source` (a local path or a presigned link to a stored object), reading nothing but that."""
+    certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
     return [
         ffprobe,
         "-v",
         "error",
-        "-protocol_whitelist",
-        protocol,
+        *_protocols(source),
+        *certificates,
         *INPUT_GUARDS,
         "-show_format",
         "-show_streams",
@@ -74,6 +108,17 @@ def ffprobe_args(ffprobe: str, source: str) -> list[str]:
         "-i",
         source,
     ]
+
+
+def demux_args(ffmpeg: str, media: ProbedMedia, source: str, ca_file: str | None = None) -> list[str]:
+    """Read every packet of `source` without decoding (stream copy to the null muxer), reporting
+    progress: the last `out_time_us` is how long the input really lasts."""
+    certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *_protocols(source), *certificates,
+        *INPUT_GUARDS, "-f", media.demuxer, "-i", source, "-map", "0", "-c", "copy",
+        "-progress", "pipe:1", "-nostats", "-f", "null", "-",
+    ]  # fmt: skip
 
 
 def target_size(options: Framing, media: ProbedMedia) -> tuple[int | None, int | None]:
@@ -133,18 +178,27 @@ def quality_ladder(*values: str) -> dict[Quality, str]:
     return dict(zip(("very_low", "low", "medium", "high", "very_high"), values, strict=True))
 
 
-def input_args(media: ProbedMedia, trim: Trim, source_path: str) -> list[str]:
-    """Read a local source file, in the format the probe found, from `start` for `end - start`."""
+def input_args(media: ProbedMedia, trim: Trim, source_path: str, limits: Limits) -> list[str]:
+    """Read a local source file, in the format the probe found, from `start` for `end - start`;
+    its decoders refuse any picture over the pixel cap, even one that appears mid-stream."""
     demuxer_options = ["-enable_drefs", "0", "-use_absolute_path", "0"] if media.demuxer == "mov" else []
     return [
         "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-protocol_whitelist", "file", *INPUT_GUARDS,
-        "-f", media.demuxer, *demuxer_options, *trim_input_args(trim), "-i", source_path,
+        "-f", media.demuxer, *demuxer_options, "-max_pixels", str(limits.max_pixels),
+        *trim_input_args(trim), "-i", source_path,
     ]  # fmt: skip
 
 
+def output_bounds(limits: Limits) -> list[str]:
+    """Every output stops at the duration cap whatever the input claimed, and its encoders refuse
+    to open for a picture over the output pixel bound."""
+    return ["-t", f"{limits.max_seconds:g}", "-max_pixels", str(limits.max_output_pixels)]
+
+
 def output_args(limits: Limits, muxer: str, output_path: str) -> list[str]:
-    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), "-progress", "pipe:1", "-nostats",
-            "-f", muxer, output_path]  # fmt: skip
+    """Every output also stops at the size cap."""
+    return ["-map_metadata", "-1", "-fs", str(limits.max_output_bytes), *output_bounds(limits),
+            "-progress", "pipe:1", "-nostats", "-f", muxer, output_path]  # fmt: skip
 
 
 def frames_args(
@@ -159,7 +213,7 @@ def frames_args(
 ) -> list[str]:
     """Frames as RGB PPM files (`frames_pattern` like /dir/%05d.ppm) for the picture encoder."""
     return [
-        ffmpeg, *input_args(media, trim, source_path), "-map", "0:v:0", *count,
+        ffmpeg, *input_args(media, trim, source_path, limits), "-map", "0:v:0", *count,
         "-vf", ",".join([*filters, "format=rgb24"]), "-c:v", "ppm",
         *output_args(limits, "image2", frames_pattern),
     ]  # fmt: skip

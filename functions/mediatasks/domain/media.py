@@ -31,6 +31,11 @@ ACCEPTED_DEMUXERS: tuple[str, ...] = (
     "gif",
 )
 IMAGE_DEMUXERS = ("png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "gif")
+# Demuxers that read exactly one picture: they have no duration to check.
+STILL_DEMUXERS = ("png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe")
+# Demuxers whose reported duration is an estimate (MPEG-TS: from the first and last timestamps it
+# happened to read), not a figure from the file's index or header.
+ESTIMATED_DURATION_DEMUXERS = ("mpegts",)
 # Recognised, but the pinned ffmpeg build has no decoder for them: refused by name, not misread.
 UNDECODABLE_DEMUXERS = {
     "png_pipe": "PNG inputs are not supported yet (the pinned ffmpeg build has no PNG decoder)"
@@ -259,6 +264,42 @@ class InputLimits:
     max_seconds: float = 4 * 3600
     max_pixels: int = 7680 * 4320  # 8K UHD
     max_fps: float = 240
+
+
+def duration_needs_measuring(media: ProbedMedia) -> bool:
+    """Whether the probe's duration cannot be trusted against the cap: none (a matroska file muxed
+    to a pipe), zero (an flv whose header was never filled in) or only estimated. Such an input is
+    taken to be over the cap until demuxing it proves otherwise."""
+    if media.demuxer in STILL_DEMUXERS:
+        return False
+    return not media.duration or media.demuxer in ESTIMATED_DURATION_DEMUXERS
+
+
+class DemuxedDuration:
+    """Reads the `-progress` lines of a pass that demuxes every packet (ffmpeg_args.demux_args):
+    the last `out_time_us` is how long the input lasts as ffmpeg will process it. Refuses as soon as
+    that passes `max_seconds`, so a long input is not read to its end."""
+
+    def __init__(self, max_seconds: float) -> None:
+        self._max_seconds = max_seconds
+        self.seconds = 0.0
+
+    def line(self, text: str) -> None:
+        key, _, value = text.strip().partition("=")
+        if key == "out_time_us" and value.lstrip("-").isdigit():
+            self.seconds = max(self.seconds, round(int(value) / 1_000_000, 3))
+            if self.seconds > self._max_seconds:
+                raise InputTooLarge(
+                    f"the input lasts at least {self.seconds:g} s; the limit is {self._max_seconds:g} s"
+                )
+
+
+def check_demuxer(media: ProbedMedia) -> None:
+    """Refuses a container we do not accept for untrusted input, or cannot decode."""
+    if media.demuxer not in ACCEPTED_DEMUXERS:
+        raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
+    if media.demuxer in UNDECODABLE_DEMUXERS:
+        raise InputUnsupported(UNDECODABLE_DEMUXERS[media.demuxer])
 
 
 def check_input_limits(media: ProbedMedia, limits: InputLimits) -> None:

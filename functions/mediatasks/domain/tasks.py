@@ -48,23 +48,24 @@ class StepStatus(StrEnum):
 class StepName(StrEnum):
     """A pipeline step. The transcode step is shown with the task's kind ("video"), as in seed 001."""
 
-    probe = "probe"
     ingest = "ingest"
+    probe = "probe"
     transcode = "transcode"
     upload = "upload"
 
 
 # The task status while each step runs, and once it has finished (a kind's last step, always
-# upload or a probe's probe, ends the task itself).
+# upload or a probe's probe, ends the task itself). The input is fetched once, by ingest, and probed
+# where it was stored: both steps are the validation of the input.
 TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
+    StepName.ingest: Status.validating,
     StepName.probe: Status.validating,
-    StepName.ingest: Status.processing,
     StepName.transcode: Status.processing,
     StepName.upload: Status.finishing,
 }
 TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
+    StepName.ingest: Status.validating,
     StepName.probe: Status.queued,
-    StepName.ingest: Status.processing,
     StepName.transcode: Status.processing,
 }
 

@@ -22,7 +22,8 @@ tracer = Tracer(service="mediatasks-pipeline")
 
 
 class ExecutionState(BaseModel):
-    """The execution's JSON state: the task id plus each finished step's result."""
+    """The execution's JSON state: the task id plus each finished step's result (ingest's
+    `source`, the stored input every later step reads; probe's description of it)."""
 
     task_id: str
     kind: str
@@ -52,7 +53,9 @@ def _required(value: dict[str, Any] | None, name: str) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @event_parser(model=ExecutionState)
 def probe(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
-    return pipeline().probe(event.task_id, event.kind, _seconds_left(context))
+    return pipeline().probe(
+        event.task_id, event.kind, _required(event.source, "source"), _seconds_left(context)
+    )
 
 
 @logger.inject_lambda_context

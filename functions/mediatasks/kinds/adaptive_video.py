@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import Field
 
 from mediatasks.domain.errors import InputUnsupported
-from mediatasks.domain.ffmpeg_args import AUDIO_BITRATE_KBPS, Limits, framing_filters, input_args, target_size
+from mediatasks.domain.ffmpeg_args import (
+    AUDIO_BITRATE_KBPS,
+    Limits,
+    framing_filters,
+    input_args,
+    output_bounds,
+    target_size,
+)
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Framing, MediaOptions, Quality, Trim
 from mediatasks.domain.requests import TaskRequest
@@ -93,7 +100,7 @@ def hls_args(
     graph = ",".join([*framing_filters(options, media), "format=yuv420p", f"split={count}"])
     graph += "".join(f"[s{i}]" for i in range(count))
     graph += "".join(f";[s{i}]scale={r.width}:{r.height},setsar=1[o{i}]" for i, r in enumerate(ladder))
-    args = [ffmpeg, *input_args(media, options, source_path), "-filter_complex", graph]
+    args = [ffmpeg, *input_args(media, options, source_path, limits), "-filter_complex", graph]
     for index in range(count):
         args += ["-map", f"[o{index}]"]
     if media.has_audio:
@@ -108,7 +115,8 @@ def hls_args(
         args += [f"-bufsize:v:{index}", f"{rate * 2}k"]
     streams = [f"v:{i},a:{i}" if media.has_audio else f"v:{i}" for i in range(count)]
     return [
-        *args, "-var_stream_map", " ".join(streams), "-map_metadata", "-1", "-progress", "pipe:1", "-nostats",
+        *args, "-var_stream_map", " ".join(streams), "-map_metadata", "-1", *output_bounds(limits),
+        "-progress", "pipe:1", "-nostats",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_filename", f"{folder}/v%v/segment_%05d.ts", "-master_pl_name", MASTER_PLAYLIST,
         f"{folder}/v%v/index.m3u8",

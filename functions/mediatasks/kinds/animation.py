@@ -110,7 +110,7 @@ def animation_args(
         "[palette];[frames][palette]paletteuse"
     )
     return [
-        ffmpeg, *input_args(media, trim, source_path), "-map", "0:v:0",
+        ffmpeg, *input_args(media, trim, source_path, limits), "-map", "0:v:0",
         "-vf", ",".join([*filters, palette]), "-loop", "0", *output_args(limits, "gif", output_path),
     ]  # fmt: skip
 

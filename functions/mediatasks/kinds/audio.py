@@ -79,7 +79,7 @@ def audio_encode_args(
         flag, by_quality = rate_setting
         rate = [flag, by_quality[options.quality]]
     return [
-        ffmpeg, *input_args(media, options, source_path), "-map", "0:a:0", "-vn", *codec, *rate,
+        ffmpeg, *input_args(media, options, source_path, limits), "-map", "0:a:0", "-vn", *codec, *rate,
         *output_args(limits, muxer, output_path),
     ]  # fmt: skip
 

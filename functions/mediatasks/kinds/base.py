@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from mediatasks.domain.errors import InputUnsupported
 from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import OutputKind, ProbedMedia
 from mediatasks.domain.progress import task_progress
@@ -46,7 +47,8 @@ STEP_WEIGHTS: Mapping[StepName, int] = {
     StepName.transcode: 80,
     StepName.upload: 5,
 }
-MEDIA_STEPS = (StepName.probe, StepName.ingest, StepName.transcode, StepName.upload)
+# The input crosses the network once: ingest stores it, every later step reads what was stored.
+MEDIA_STEPS = (StepName.ingest, StepName.probe, StepName.transcode, StepName.upload)
 # Where each step's result sits in the execution's state (handlers.steps.ExecutionState).
 STEP_RESULT: Mapping[StepName, str] = {
     StepName.probe: "probe",
@@ -102,3 +104,11 @@ class Kind:
         """The step after `step`, or None when `step` ends the task."""
         position = self.steps.index(step)
         return self.steps[position + 1] if position + 1 < len(self.steps) else None
+
+    def check_streams(self, media: ProbedMedia) -> None:
+        """Refuses an input without the stream the kind makes its output from."""
+        needs = self.encoding.needs if self.encoding else None
+        if needs is None and not (media.has_video or media.has_audio):
+            raise InputUnsupported("the input has no audio or video stream")
+        if needs is not None and not (media.has_video if needs == "video" else media.has_audio):
+            raise InputUnsupported(f"the input has no {needs} stream")

@@ -10,8 +10,8 @@ from mediatasks.domain.requests import NoOptions, TaskRequest
 from mediatasks.domain.tasks import StepName
 from mediatasks.kinds.base import Family, Kind, Output
 
-# Stored as it is: nothing to transcode.
-COPY_STEPS = (StepName.probe, StepName.ingest, StepName.upload)
+# Stored as it is (once probed): nothing to transcode.
+COPY_STEPS = (StepName.ingest, StepName.probe, StepName.upload)
 
 
 class IngestTaskRequest(TaskRequest):

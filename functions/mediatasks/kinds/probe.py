@@ -32,6 +32,7 @@ KIND = Kind(
     family=Family.utility,
     summary="Describe the input (container, streams, size, duration) without writing a file",
     request=ProbeTaskRequest,
-    steps=(StepName.probe,),
+    # the input is stored only to be looked at, then discarded
+    steps=(StepName.ingest, StepName.probe),
     output=Output.input_file,
 )

@@ -103,7 +103,7 @@ def video_encode_args(
     codec = options.codec or "h264"
     args = [
         ffmpeg,
-        *input_args(media, options, source_path),
+        *input_args(media, options, source_path, limits),
         "-map",
         "0:v:0",
         "-map",

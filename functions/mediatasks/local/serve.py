@@ -9,17 +9,20 @@ import signal
 import sys
 import threading
 
+from mediatasks.domain.outputs import DEFAULT_PREFIX, OutputArea, OutputAreas
+
 
 def serve(args: argparse.Namespace) -> int:
     from mediatasks.local.stack import DEMO_TRIGGER_RULES, DEVELOPMENT_PROJECT, LocalStack
 
+    output_areas = OutputAreas(areas=tuple(_output_area(flag) for flag in args.output_bucket))
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
     trigger_rules = json.loads(args.trigger_rules) if args.trigger_rules else DEMO_TRIGGER_RULES
     stack = LocalStack(
         host=args.host,
         port=args.port,
         allow_local_inputs=args.allow_local_inputs,
-        output_buckets=tuple(args.output_bucket),
+        output_areas=output_areas,
         api_key=args.api_key,
         webhook_secret=args.webhook_secret,
         trigger_rules=trigger_rules,
@@ -35,8 +38,8 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  webhook signing secret (project {DEVELOPMENT_PROJECT!r}): {stack.webhook_secret}", flush=True)
     if args.allow_local_inputs:
         print("  loopback input URLs are ALLOWED (--allow-local-inputs)", flush=True)
-    for bucket in args.output_bucket:
-        print(f"  output destination bucket: s3://{bucket}/", flush=True)
+    for area in output_areas.areas:
+        print(f"  output destination: s3://{area.bucket}/{area.prefix}", flush=True)
     if stack.watched_bucket:
         print(f"  uploads to s3://{stack.watched_bucket}/ become tasks under these rules:", flush=True)
         for rule in trigger_rules:
@@ -48,6 +51,12 @@ def serve(args: argparse.Namespace) -> int:
         print("stopping ...", flush=True)
         stack.stop()
     return 0
+
+
+def _output_area(flag: str) -> OutputArea:
+    """`NAME` (each project writes under NAME/<project>/) or `NAME/PREFIX` (PREFIX may hold {project})."""
+    bucket, _, prefix = flag.partition("/")
+    return OutputArea(bucket=bucket, prefix=prefix or DEFAULT_PREFIX)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -70,8 +79,9 @@ def parser() -> argparse.ArgumentParser:
         "--output-bucket",
         action="append",
         default=[],
-        metavar="NAME",
-        help="create a bucket in the emulator and allow it as a task's `output` destination (repeatable)",
+        metavar="NAME[/PREFIX]",
+        help="create a bucket in the emulator and let tasks write their `output` there, each project "
+        "under PREFIX with {project} its id (default: NAME/{project}/); repeatable",
     )
     run.add_argument(
         "--trigger-rules",

@@ -13,6 +13,7 @@ from mediatasks import constants as c
 from mediatasks.adapters.keys import KeyStore
 from mediatasks.adapters.webhooks import SecretStore
 from mediatasks.domain.keys import new_api_key
+from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.webhooks import new_secret
 from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.event_sources import Poller, event_sources
@@ -47,7 +48,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 8000,
         allow_local_inputs: bool = False,
-        output_buckets: tuple[str, ...] = (),
+        output_areas: OutputAreas | None = None,
         api_key: str | None = None,
         webhook_secret: str | None = None,
         template: dict[str, Any] | None = None,
@@ -56,7 +57,7 @@ class LocalStack:
         self._host = host
         self._port = port
         self._allow_local_inputs = allow_local_inputs
-        self._output_buckets = output_buckets
+        self._output_areas = output_areas or OutputAreas()
         self.api_key = api_key or new_api_key()
         self.webhook_secret = webhook_secret or new_secret()
         self._template = template
@@ -79,10 +80,10 @@ class LocalStack:
         environment = self.cloud.function_environment()
         environment[c.ENV_WORK_DIR] = self._work_dir.name
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
-        environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = ",".join(self._output_buckets)
+        environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = self._output_areas.to_json()
         environment[c.ENV_LOCAL_SERVICE_PORTS] = f"{self.cloud.port},{self.api.port}"
         self.cloud.start(environment)
-        self.cloud.create_buckets(self._output_buckets)
+        self.cloud.create_buckets(self._output_areas.buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
         secrets = SecretStore(environment[c.ENV_WEBHOOK_SECRETS_TABLE], environment[c.ENV_WEBHOOK_KEY_ID])
         create_first_secret(secrets, DEVELOPMENT_PROJECT, self.webhook_secret)

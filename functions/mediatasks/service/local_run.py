@@ -21,12 +21,11 @@ from mediatasks.adapters.fetch import FetchPolicy, open_url
 from mediatasks.adapters.pictures import encode_picture
 from mediatasks.config import Settings
 from mediatasks.domain.errors import InputUnreachable, InputUnsupported, OutputTooLarge, OutputUnwritable
-from mediatasks.domain.ffmpeg_args import AUDIO_BITRATE_KBPS, Limits, expected_duration, ffprobe_args
+from mediatasks.domain.ffmpeg_args import AUDIO_BITRATE_KBPS, expected_duration, ffprobe_args
 from mediatasks.domain.media import (
-    ACCEPTED_DEMUXERS,
     EXTENSION_BY_FORMAT,
-    UNDECODABLE_DEMUXERS,
     ProbedMedia,
+    check_demuxer,
     check_input_limits,
     content_type,
     image_file,
@@ -88,22 +87,8 @@ def encode_argv(kind: Kind, options: MediaOptions, media: ProbedMedia, source: s
     """The kind's ffmpeg argv, exactly as the transcode step builds it."""
     if kind.encoding is None:
         raise ValueError(f"kind {kind.name!r} makes nothing with ffmpeg")
-    limits = Limits(Settings().max_output_bytes)
+    limits = Settings().ffmpeg_limits().within(media)
     return kind.encoding.encode_args(ffmpeg.binaries().ffmpeg, options, media, source, output, limits)
-
-
-def check_probed(kind: Kind, media: ProbedMedia, settings: Settings) -> None:
-    """The probe step's checks: an accepted container, within the limits, with the stream it needs."""
-    if media.demuxer not in ACCEPTED_DEMUXERS:
-        raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
-    if media.demuxer in UNDECODABLE_DEMUXERS:
-        raise InputUnsupported(UNDECODABLE_DEMUXERS[media.demuxer])
-    check_input_limits(media, settings.input_limits())
-    needs = kind.encoding.needs if kind.encoding else None
-    if needs is None and not (media.has_video or media.has_audio):
-        raise InputUnsupported("the input has no audio or video stream")
-    if needs is not None and not (media.has_video if needs == "video" else media.has_audio):
-        raise InputUnsupported(f"the input has no {needs} stream")
 
 
 def _describe(path: Path) -> ProbedMedia:
@@ -140,7 +125,9 @@ class LocalRun:
         if not source.is_file():
             raise InputUnreachable(f"no such file: {source}")
         media = _describe(source)
-        check_probed(self.kind, media, self.settings)
+        check_demuxer(media)
+        check_input_limits(media, self.settings.input_limits())
+        self.kind.check_streams(media)
         self._step(StepName.probe, 100)
         if self.kind.output == Output.input_file:
             return LocalResult(source_file(media), self.source)
@@ -155,7 +142,7 @@ class LocalRun:
         made, out = self._encode(self.kind.encoding, media, source, scratch)
         self._step(StepName.transcode, 100)
         files = [f for f in out.parent.rglob("*") if f.is_file()]
-        limits = Limits(self.settings.max_output_bytes)
+        limits = self.settings.ffmpeg_limits()
         if limits.output_truncated(sum(f.stat().st_size for f in files)):
             raise OutputTooLarge(
                 f"the output would be larger than the limit of {limits.max_output_bytes} bytes"
@@ -232,7 +219,8 @@ class LocalRun:
         if not frames:
             raise InputUnsupported("the input has no picture at that time")
         fps = options.fps if isinstance(options, AnimationOptions) else None
-        picture = encode_picture(frames, output, options.format, options.quality, fps)
+        max_pixels = self.settings.ffmpeg_limits().max_output_pixels
+        picture = encode_picture(frames, output, options.format, options.quality, fps, max_pixels)
         return image_file(
             options.format, picture.width, picture.height, picture.filesize, picture.frames, fps
         )

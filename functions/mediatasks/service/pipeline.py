@@ -1,4 +1,7 @@
-"""The steps of a task's state machine: probe -> ingest -> encode -> upload, and the failure path.
+"""The steps of a task's state machine: ingest -> probe -> encode -> upload, and the failure path.
+
+The input is fetched once, by ingest, into the managed bucket; the probe and every later step read
+that stored object, so what was checked is what is processed.
 
 Each step marks its own start and end on the task (conditional writes in the store), so a task whose
 status is already terminal (e.g. cancelled) stops at the next step boundary.
@@ -12,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +26,7 @@ from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.fetch import FetchPolicy, open_url
 from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.pictures import encode_picture
-from mediatasks.adapters.storage import Storage
+from mediatasks.adapters.storage import CA_BUNDLE, ObjectExists, Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.streams import ByteStream
 from mediatasks.config import Settings
@@ -34,17 +37,25 @@ from mediatasks.domain.errors import (
     InputUnsupported,
     OutputTooLarge,
     OutputUnwritable,
+    ProcessingFailed,
     TaskFailure,
     failure_kind_of_error_type,
 )
-from mediatasks.domain.ffmpeg_args import AUDIO_BITRATE_KBPS, Limits, expected_duration, ffprobe_args
+from mediatasks.domain.ffmpeg_args import (
+    AUDIO_BITRATE_KBPS,
+    Limits,
+    demux_args,
+    expected_duration,
+    ffprobe_args,
+)
 from mediatasks.domain.media import (
-    ACCEPTED_DEMUXERS,
     EXTENSION_BY_FORMAT,
-    UNDECODABLE_DEMUXERS,
+    DemuxedDuration,
     ProbedMedia,
+    check_demuxer,
     check_input_limits,
     content_type,
+    duration_needs_measuring,
     image_file,
     output_file,
     parse_ffprobe,
@@ -123,42 +134,56 @@ class Pipeline:
         """How long ffmpeg may run: the configured cap, and never past the function's own timeout."""
         return max(1.0, min(float(self.settings.ffmpeg_timeout_seconds), seconds_left - STOP_MARGIN_SECONDS))
 
-    def probe(self, task_id: str, kind_name: str, seconds_left: float) -> dict[str, Any]:
-        """Reads just enough of the input (through a pipe) for ffprobe to describe it."""
-        kind = kind_of(kind_name)
-
-        def work(task: Task) -> dict[str, Any]:
-            with closing(self._open_input(task)) as stream:
-                argv = ffprobe_args(ffmpeg.binaries().ffprobe, "pipe:0")
-                media = parse_ffprobe(ffmpeg.probe(argv, self._deadline(seconds_left), stdin=stream))
-            if media.demuxer not in ACCEPTED_DEMUXERS:
-                raise InputUnsupported(f"input container {media.demuxer!r} is not supported")
-            if media.demuxer in UNDECODABLE_DEMUXERS:
-                raise InputUnsupported(UNDECODABLE_DEMUXERS[media.demuxer])
-            check_input_limits(media, self.settings.input_limits())
-            needs = kind.encoding.needs if kind.encoding else None
-            if needs is None and not (media.has_video or media.has_audio):
-                raise InputUnsupported("the input has no audio or video stream")
-            if needs is not None and not (media.has_video if needs == "video" else media.has_audio):
-                raise InputUnsupported(f"the input has no {needs} stream")
-            described = source_file(media)
-            self.store.record_source(task.id, TASK_STATUS_DURING_STEP[StepName.probe], described)
-            if kind.output == Output.input_file:
-                self.store.succeed(task.id, StepName.probe, described)
-            return asdict(media)
-
-        return self._run_step(task_id, kind, StepName.probe, work)
-
     def ingest(self, task_id: str, kind_name: str) -> dict[str, Any]:
-        """Streams the input into the managed bucket (bounded memory, whatever its size)."""
+        """Fetches the input, once: streams it into the managed bucket's work area (bounded memory,
+        at most the size cap). Every later step reads what was stored, never the input's server."""
 
         def work(task: Task) -> dict[str, Any]:
             target = self._work(task.id, "source")
             with closing(self._open_input(task)) as stream:
                 self.storage.upload_stream(stream, target)
-            return {**target.model_dump(), "size": self.storage.size(target)}
+            size = self.storage.size(target)
+            if size > self.settings.max_input_bytes:  # an s3 input may have grown since it was sized
+                raise InputTooLarge(
+                    f"the input is larger than the limit of {self.settings.max_input_bytes} bytes"
+                )
+            return {**target.model_dump(), "size": size}
 
         return self._run_step(task_id, kind_of(kind_name), StepName.ingest, work)
+
+    def probe(
+        self, task_id: str, kind_name: str, source: dict[str, Any], seconds_left: float
+    ) -> dict[str, Any]:
+        """Describes the stored input. ffprobe reads the stored object in ranges (seekable, so it
+        sees the real duration and index); a duration it cannot read is measured by demuxing."""
+        kind = kind_of(kind_name)
+        stored = StoredObject.model_validate(source)
+
+        def work(task: Task) -> dict[str, Any]:
+            link = self.storage.read_link(stored)
+            deadline = self._deadline(seconds_left)
+            tools = ffmpeg.binaries()
+            report = ffmpeg.probe(ffprobe_args(tools.ffprobe, link, CA_BUNDLE), deadline)
+            media = parse_ffprobe(report)
+            check_demuxer(media)
+            limits = self.settings.input_limits()
+            check_input_limits(media, limits)
+            if duration_needs_measuring(media):
+                meter = DemuxedDuration(limits.max_seconds)
+                try:
+                    ffmpeg.run(demux_args(tools.ffmpeg, media, link, CA_BUNDLE), deadline, on_line=meter.line)
+                except ProcessingFailed:
+                    raise InputUnsupported("the input could not be read to its end") from None
+                media = replace(media, duration=meter.seconds)
+            kind.check_streams(media)
+            described = source_file(media)
+            self.store.record_source(task.id, TASK_STATUS_DURING_STEP[StepName.probe], described)
+            if kind.output == Output.input_file:  # it only looks: nothing it stored is kept
+                self._discard_work(task.id)
+                self.store.succeed(task.id, StepName.probe, described)
+            return asdict(media)
+
+        return self._run_step(task_id, kind, StepName.probe, work)
 
     def encode(
         self,
@@ -190,7 +215,7 @@ class Pipeline:
                     options,
                     media,
                     scratch,
-                    Limits(self.settings.max_output_bytes),
+                    self.settings.ffmpeg_limits().within(media),
                     seconds_left,
                 )
                 job.output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +241,11 @@ class Pipeline:
 
         return self._run_step(task_id, kind, StepName.transcode, work)
 
-    def _run_reporting_progress(self, task_id: str, job: _Job, argv: list[str]) -> None:
+    def _run_reporting_progress(
+        self, task_id: str, job: _Job, argv: list[str], *, watched_folder: Path | None = None
+    ) -> None:
+        """Runs ffmpeg, storing its progress; with `watched_folder` (a muxer that writes many files,
+        where -fs does not apply) ffmpeg is stopped as soon as the folder reaches the size cap."""
         step, status = StepName.transcode, TASK_STATUS_DURING_STEP[StepName.transcode]
         report = Throttle(
             lambda percent: self.store.step_progress(
@@ -226,7 +255,10 @@ class Pipeline:
             clock=time.monotonic,
         )
         duration = expected_duration(job.options, job.media) if isinstance(job.options, Trim) else None
-        ffmpeg.run(argv, self._deadline(job.seconds_left), on_line=FfmpegProgress(duration, report).line)
+        on_line = FfmpegProgress(duration, report).line
+        if watched_folder is not None:
+            on_line = OutputFolderCap(watched_folder, job.limits.max_output_bytes, on_line).line
+        ffmpeg.run(argv, self._deadline(job.seconds_left), on_line=on_line)
 
     def _describe(self, job: _Job, path: Path) -> ProbedMedia:
         argv = ffprobe_args(ffmpeg.binaries().ffprobe, str(path))
@@ -244,7 +276,7 @@ class Pipeline:
             raise TypeError("a playlist is made from adaptive video options")
         ladder = hls_ladder(job.options, job.media)
         argv = job.encode_argv(str(job.output_path))
-        self._run_reporting_progress(task_id, job, argv)
+        self._run_reporting_progress(task_id, job, argv, watched_folder=job.output_path.parent)
         top = self._describe(job, job.output_path.parent / "v0" / "segment_00000.ts")
         audio_bps = AUDIO_BITRATE_KBPS[job.options.quality] * 1000 if job.media.has_audio else 0
         renditions = [
@@ -271,7 +303,10 @@ class Pipeline:
         if not frames:
             raise InputUnsupported("the input has no picture at that time")
         fps = job.options.fps if isinstance(job.options, AnimationOptions) else None
-        picture = encode_picture(frames, job.output_path, job.options.format, job.options.quality, fps)
+        max_pixels = job.limits.max_output_pixels
+        picture = encode_picture(
+            frames, job.output_path, job.options.format, job.options.quality, fps, max_pixels
+        )
         return image_file(
             job.options.format, picture.width, picture.height, picture.filesize, picture.frames, fps
         )
@@ -316,8 +351,7 @@ class Pipeline:
                 self.store.succeed(task.id, StepName.upload, published)
             except TaskNotActive:
                 self.files.delete(published.id)  # cancelled while copying: publish nothing
-                for copied in written:
-                    self.storage.delete(copied)
+                self._withdraw(written)
                 raise
             self._discard_work(task.id)
             return published.model_dump(mode="json")
@@ -337,16 +371,23 @@ class Pipeline:
                 for key in self.storage.keys(made.bucket, made_folder)
                 if key != made.key
             ]
-        written = []
+        written: list[StoredObject] = []
         try:
             for source, destination in copies:
-                self.storage.copy(source, destination)
+                self.storage.copy_new(source, destination)
                 written.append(destination)
+        except ObjectExists as exists:
+            self._withdraw(written)  # only what this task wrote: never the object that was there
+            where = f"s3://{exists.target.bucket}/{exists.target.key}"
+            raise OutputUnwritable(f"{where} already exists; a task never overwrites an object") from None
         except (ClientError, BotoCoreError):
-            for copied in written:
-                self.storage.delete(copied)
+            self._withdraw(written)
             raise OutputUnwritable("the output could not be written to its destination") from None
         return written
+
+    def _withdraw(self, written: list[StoredObject]) -> None:
+        for copied in written:
+            self.storage.delete(copied)
 
     def mark_failed(self, task_id: str, error: dict[str, Any]) -> dict[str, Any]:
         """The state machine's Catch target: records why the task failed and removes its scratch files."""
@@ -361,6 +402,23 @@ class Pipeline:
 
     def _discard_work(self, task_id: str) -> None:
         self.storage.delete_prefix(self.settings.media_bucket, f"{WORK_PREFIX}{task_id}/")
+
+
+@dataclass(frozen=True)
+class OutputFolderCap:
+    """Passes ffmpeg's progress lines on; at the end of each progress block (about twice a second)
+    it sizes the output folder and stops the run once it reaches `max_bytes`."""
+
+    folder: Path
+    max_bytes: int
+    forward: Callable[[str], None]
+
+    def line(self, text: str) -> None:
+        self.forward(text)
+        if text.startswith("progress="):
+            made = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+            if made >= self.max_bytes:
+                raise OutputTooLarge(f"the output would be larger than the limit of {self.max_bytes} bytes")
 
 
 @dataclass(frozen=True)

@@ -90,13 +90,12 @@ class TaskService:
         if request.webhook_url is not None:
             self._check_webhook(request.webhook_url)
         if request.destination is not None:
-            bucket, _ = parse_s3_url(request.destination)
-            if bucket not in self.settings.allowed_output_buckets:
-                raise RequestRejected(
-                    ErrorKind.invalid_option,
-                    f"bucket {bucket!r} is not an allowed output bucket",
-                    request.destination_field,
-                )
+            bucket, key = parse_s3_url(request.destination)
+            areas = self.settings.allowed_output_buckets
+            if not areas.allows(bucket, key, project_id):
+                where = areas.where(project_id)
+                message = f"s3://{bucket}/{key} is outside the places this project may write ({where})"
+                raise RequestRejected(ErrorKind.invalid_option, message, request.destination_field)
 
     def _check_webhook(self, url: str) -> None:
         """https to a public address; plain http only to loopback, and only with the local flag
