@@ -47,7 +47,7 @@ THROWAWAY = textwrap.dedent(
         family=Family.utility,
         summary="a kind that exists only in this test",
         request=ThrowawayTaskRequest,
-        steps=(StepName.probe, StepName.upload),
+        steps=(StepName.ingest, StepName.upload),
         output=Output.input_file,
     )
 
@@ -96,7 +96,7 @@ def test_a_kind_added_to_the_registry_is_documented(with_throwaway: dict[str, An
 
 def test_a_kind_added_to_the_registry_gets_its_own_branch(with_throwaway: dict[str, Any]) -> None:
     definition = with_throwaway["definition"]
-    assert execution_path(definition, "throwaway") == ["Probe", "Upload"]
+    assert execution_path(definition, "throwaway") == ["Ingest", "Upload"]
     # the kinds already there still run their own steps
     for name, kind in KINDS.items():
         assert execution_path(definition, name) == [STATE_NAMES[step] for step in kind.steps]

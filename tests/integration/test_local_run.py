@@ -8,7 +8,7 @@ import pytest
 
 from mediatasks.adapters import ffmpeg
 from mediatasks.config import Settings
-from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
+from mediatasks.domain.ffmpeg_args import ffprobe_args
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.domain.options import MediaOptions
 from mediatasks.kinds.registry import kind_of
@@ -34,6 +34,7 @@ def test_the_same_options_give_the_same_argv_here_and_in_the_step(
     parsed = kind.options.model_validate(options)
     assert isinstance(parsed, MediaOptions)
     media = parse_ffprobe(ffmpeg.probe(ffprobe_args(ffmpeg.binaries().ffprobe, str(make_clip())), 30))
-    step = _Job(kind, kind.encoding, parsed, media, tmp_path, Limits(Settings().max_output_bytes), 900)
+    limits = Settings().ffmpeg_limits().within(media)  # what the transcode step holds ffmpeg to
+    step = _Job(kind, kind.encoding, parsed, media, tmp_path, limits, 900)
     output = str(step.output_path)
     assert encode_argv(kind, parsed, media, step.source_path, output) == step.encode_argv(output)
