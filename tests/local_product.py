@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from tests.support.contract import check_response
 from tests.support.waiting import wait_until
 
 STARTUP_SECONDS = 120
+STOP_SECONDS = 30
 DESTINATION_BUCKET = "customer-destination"
 TASK_SECONDS = 120
 RATE_LIMIT_RETRIES = 10
@@ -180,13 +182,19 @@ def serving(
     if not (api_url and emulator_url and key and secret):
         process.kill()
         raise AssertionError("mediatasks serve did not start:\n" + "".join(output))
-    # keep draining its output so the server never blocks on a full pipe
-    threading.Thread(target=process.stdout.read, daemon=True).start()
+    # keep draining its output so the server never blocks on a full pipe; the tail tells why if it
+    # does not stop
+    tail: deque[str] = deque(output, maxlen=200)
+    threading.Thread(target=lambda: tail.extend(process.stdout or ()), daemon=True).start()
     try:
         yield Api(api_url, emulator_url, key, temporary, secret)
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
-        assert process.wait(timeout=30) == 0
+        try:
+            assert process.wait(timeout=STOP_SECONDS) == 0, "".join(tail)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(f"serve did not stop in {STOP_SECONDS}s:\n" + "".join(tail)) from None
 
 
 @pytest.fixture(scope="session")

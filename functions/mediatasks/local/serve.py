@@ -4,12 +4,16 @@ parsed here (the `mediatasks` command hands them over as they are), so the emula
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import signal
 import sys
 import threading
 
 from mediatasks.domain.outputs import DEFAULT_PREFIX, OutputArea, OutputAreas
+
+# How long stopping may take before serve reports what holds it and exits.
+STOP_SECONDS = 20
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -49,6 +53,9 @@ def serve(args: argparse.Namespace) -> int:
         stopped.wait()
     finally:
         print("stopping ...", flush=True)
+        # Stopping is bounded: should anything still hold the process (a step still running in
+        # the emulator), every thread's stack is printed and the process ends with status 1.
+        faulthandler.dump_traceback_later(STOP_SECONDS, exit=True)
         stack.stop()
     return 0
 
