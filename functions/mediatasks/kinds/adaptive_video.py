@@ -19,6 +19,7 @@ from mediatasks.domain.ffmpeg_args import (
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Framing, MediaOptions, Quality, Trim
 from mediatasks.domain.requests import TaskRequest
+from mediatasks.domain.tasks import PlaylistRendition
 from mediatasks.kinds.base import MEDIA_STEPS, Encoding, Family, Kind, Output
 
 AdaptiveFormat = Literal["hls"]
@@ -121,6 +122,20 @@ def hls_args(
         "-hls_segment_filename", f"{folder}/v%v/segment_%05d.ts", "-master_pl_name", MASTER_PLAYLIST,
         f"{folder}/v%v/index.m3u8",
     ]  # fmt: skip
+
+
+def playlist_renditions(options: AdaptiveOptions, media: ProbedMedia) -> list[PlaylistRendition]:
+    """The renditions the master playlist lists, as the output's File object shows them."""
+    audio_bps = AUDIO_BITRATE_KBPS[options.quality] * 1000 if media.has_audio else 0
+    return [
+        PlaylistRendition(
+            width=r.width,
+            height=r.height,
+            bitrate=r.video_kbps * 1000 + audio_bps,
+            playlist=f"v{i}/index.m3u8",
+        )
+        for i, r in enumerate(hls_ladder(options, media))
+    ]
 
 
 KIND = Kind(

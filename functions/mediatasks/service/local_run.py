@@ -21,7 +21,7 @@ from mediatasks.adapters.fetch import FetchPolicy, open_url
 from mediatasks.adapters.pictures import encode_picture
 from mediatasks.config import Settings
 from mediatasks.domain.errors import InputUnreachable, InputUnsupported, OutputTooLarge, OutputUnwritable
-from mediatasks.domain.ffmpeg_args import AUDIO_BITRATE_KBPS, expected_duration, ffprobe_args
+from mediatasks.domain.ffmpeg_args import expected_duration, ffprobe_args
 from mediatasks.domain.media import (
     EXTENSION_BY_FORMAT,
     ProbedMedia,
@@ -37,8 +37,8 @@ from mediatasks.domain.media import (
 from mediatasks.domain.options import MediaOptions, Trim
 from mediatasks.domain.progress import FfmpegProgress
 from mediatasks.domain.requests import parse_s3_url
-from mediatasks.domain.tasks import MediaFile, PlaylistRendition, StepName, StoredObject
-from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, hls_ladder
+from mediatasks.domain.tasks import MediaFile, StepName, StoredObject
+from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, playlist_renditions
 from mediatasks.kinds.animation import AnimationOptions
 from mediatasks.kinds.base import Encoding, Kind, Output
 from mediatasks.kinds.export import ExportOptions
@@ -188,16 +188,7 @@ class LocalRun:
             return output_file(_describe(output), encoding.output, options.format), output
         if not isinstance(options, AdaptiveOptions):
             raise TypeError("a playlist is made from adaptive video options")
-        audio_bps = AUDIO_BITRATE_KBPS[options.quality] * 1000 if media.has_audio else 0
-        renditions = [
-            PlaylistRendition(
-                width=r.width,
-                height=r.height,
-                bitrate=r.video_kbps * 1000 + audio_bps,
-                playlist=f"v{i}/index.m3u8",
-            )
-            for i, r in enumerate(hls_ladder(options, media))
-        ]
+        renditions = playlist_renditions(options, media)
         top = _describe(out_dir / "v0" / "segment_00000.ts")
         size = sum(f.stat().st_size for f in out_dir.rglob("*") if f.is_file())
         return playlist_file(top, renditions, expected_duration(options, media), size), output

@@ -42,7 +42,6 @@ from mediatasks.domain.errors import (
     failure_kind_of_error_type,
 )
 from mediatasks.domain.ffmpeg_args import (
-    AUDIO_BITRATE_KBPS,
     Limits,
     demux_args,
     expected_duration,
@@ -69,13 +68,12 @@ from mediatasks.domain.tasks import (
     TASK_STATUS_AFTER_STEP,
     TASK_STATUS_DURING_STEP,
     MediaFile,
-    PlaylistRendition,
     StepName,
     StoredObject,
     Task,
     TaskErrorInfo,
 )
-from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, hls_ladder
+from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, playlist_renditions
 from mediatasks.kinds.animation import AnimationOptions
 from mediatasks.kinds.base import Encoding, Kind, Output
 from mediatasks.kinds.registry import kind_of
@@ -274,20 +272,10 @@ class Pipeline:
         """ffmpeg makes every rendition of an HLS stream; its top rendition's first segment describes it."""
         if not isinstance(job.options, AdaptiveOptions):
             raise TypeError("a playlist is made from adaptive video options")
-        ladder = hls_ladder(job.options, job.media)
         argv = job.encode_argv(str(job.output_path))
         self._run_reporting_progress(task_id, job, argv, watched_folder=job.output_path.parent)
         top = self._describe(job, job.output_path.parent / "v0" / "segment_00000.ts")
-        audio_bps = AUDIO_BITRATE_KBPS[job.options.quality] * 1000 if job.media.has_audio else 0
-        renditions = [
-            PlaylistRendition(
-                width=r.width,
-                height=r.height,
-                bitrate=r.video_kbps * 1000 + audio_bps,
-                playlist=f"v{i}/index.m3u8",
-            )
-            for i, r in enumerate(ladder)
-        ]
+        renditions = playlist_renditions(job.options, job.media)
         folder = job.output_path.parent
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         return playlist_file(top, renditions, expected_duration(job.options, job.media), size)
