@@ -131,9 +131,10 @@ def test_bad_request_over_http(api: Api) -> None:
 
 def test_local_stack_runs_the_synthesized_definition(api: Api, template: dict[str, Any]) -> None:
     client = emulator(api, "stepfunctions")
-    machines = client.list_state_machines()["stateMachines"]
-    assert len(machines) == 1
-    running = client.describe_state_machine(stateMachineArn=machines[0]["stateMachineArn"])["definition"]
+    machines = {m["name"]: m["stateMachineArn"] for m in client.list_state_machines()["stateMachines"]}
+    # the tasks' state machine, and the webhook deliveries'
+    assert set(machines) == {"mediatasks-tasks", "mediatasks-webhook-deliveries"}
+    running = client.describe_state_machine(stateMachineArn=machines["mediatasks-tasks"])["definition"]
     assert json.loads(running) == json.loads(LocalCloud(template).state_machine_definition())
 
 
