@@ -33,10 +33,15 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def make_clip(media_dir: Path) -> MakeClip:
     """Generates (once per set of arguments) a test file named `name` in the media folder; the
-    keywords are make_media's (a 2 s 320x240 25 fps h264/aac MP4 by default)."""
+    keywords are make_media's (a 2 s 320x240 25 fps h264/aac MP4 by default). A name asked for
+    with other keywords than before is one file a test asked for twice in two ways: refused,
+    since the second would overwrite what the first test was given."""
+    made: dict[str, dict[str, Any]] = {}
 
     @functools.cache
     def make(name: str = "clip.mp4", **options: Any) -> Path:
+        if made.setdefault(name, options) != options:
+            raise AssertionError(f"{name} was made with {made[name]}; name the file made with {options}")
         return make_media(media_dir / name, **options)
 
     return make

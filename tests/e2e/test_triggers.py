@@ -37,7 +37,7 @@ def test_an_upload_under_the_prefix_becomes_a_task_that_succeeds(
     api: Api, make_clip: MakeClip, name: str
 ) -> None:
     key = RULE["prefix"] + name
-    emulator(api, "s3").upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, key)
+    emulator(api, "s3").upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, key)
     task = api.wait(first_task_from(api, key)["id"])
     assert task["status"] == "succeeded", task["error"]
     assert (task["kind"], task["input"]) == (RULE["kind"], f"s3://{WATCHED_BUCKET}/{key}")
@@ -48,7 +48,7 @@ def test_an_upload_under_the_prefix_becomes_a_task_that_succeeds(
 def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip: MakeClip) -> None:
     s3, sqs = emulator(api, "s3"), emulator(api, "sqs")
     key = RULE["prefix"] + "delivered twice.mp4"
-    s3.upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, key)
+    s3.upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, key)
     first = first_task_from(api, key)
     # the event as the emulator's S3 sent it, delivered twice more
     etag = s3.head_object(Bucket=WATCHED_BUCKET, Key=key)["ETag"].strip('"')
@@ -85,10 +85,10 @@ def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip
 def test_uploads_elsewhere_and_folder_markers_make_no_task(api: Api, make_clip: MakeClip) -> None:
     s3 = emulator(api, "s3")
     outside = "elsewhere/clip.mp4"
-    s3.upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, outside)
+    s3.upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, outside)
     s3.put_object(Bucket=WATCHED_BUCKET, Key=RULE["prefix"] + "a folder/", Body=b"")
     marker = RULE["prefix"] + "after.mp4"
-    s3.upload_file(str(make_clip(seconds=1)), WATCHED_BUCKET, marker)
+    s3.upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, marker)
     first_task_from(api, marker)  # the trigger has handled everything sent before it
     assert tasks_from(api, outside) == []
     assert tasks_from(api, RULE["prefix"] + "a folder/") == []
