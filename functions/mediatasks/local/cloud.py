@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import moto.dynamodb.models as moto_dynamodb_models
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.dynamodb.models.table import Table as MotoTable
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from mediatasks import constants as c
@@ -191,6 +193,7 @@ class LocalCloud:
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
         setattr(moto_dynamodb_models, "copy", _TableSnapshots)  # noqa: B010 - stands in for a module
+        _serialize_dynamodb_requests()
         os.environ.update(
             {
                 "MOTO_PORT": str(self.port),
@@ -322,6 +325,26 @@ def _reset_cached_clients() -> None:
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
+
+
+_DYNAMODB_LOCK = threading.Lock()
+
+
+def _serialize_dynamodb_requests() -> None:
+    """moto's server answers requests on many threads, and a transaction snapshots its tables with
+    a deep copy that fails ("dictionary changed size during iteration") when another request
+    writes to them meanwhile. DynamoDB applies each request atomically: so does the emulator now,
+    one request at a time (they take microseconds next to the network round trip)."""
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    call_action.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 class _TableSnapshots:
