@@ -40,9 +40,8 @@ typecheck: $(INSTALLED)
 layer: $(INSTALLED)
 	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
 
-## Synthesize the CloudFormation template offline into cdk.out.
+## Synthesize the CloudFormation template offline into cdk.out (the app builds the ffmpeg layer itself).
 synth: $(INSTALLED)
-	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
 	CDK_OUTDIR=cdk.out JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_CONTEXT_JSON='{"mediatasks:architecture": "$(ARCH)"}' $(BIN)/python infra/app.py
 
 bench: $(INSTALLED)

