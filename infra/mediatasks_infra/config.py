@@ -20,6 +20,9 @@ FunctionRole = Literal[
     "encode",
     "upload",
     "markFailed",
+    "split",
+    "encodeSegment",
+    "join",
     "trigger",
     "deliverWebhook",
     "dispatchWebhooks",
@@ -66,6 +69,10 @@ class StackConfig(BaseModel):
     trigger_rules: TriggerRules = Field(alias="triggerRules")
     alarm_email: str = Field(alias="alarmEmail")
     failed_tasks_alarm_threshold: int = Field(alias="failedTasksAlarmThreshold", gt=0)
+    # a video longer than this is always encoded in pieces (0: only when its projected encode
+    # would not fit in one step), pieces of about segmentSeconds each (domain/segments.py)
+    segment_above_seconds: float = Field(alias="segmentAboveSeconds", ge=0)
+    segment_seconds: float = Field(alias="segmentSeconds", ge=2, le=600)
 
     @field_validator("allowed_output_buckets", mode="before")
     @classmethod

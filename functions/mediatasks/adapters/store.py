@@ -22,6 +22,7 @@ from mediatasks.domain.tasks import (
     TERMINAL_RANK,
     MediaFile,
     Status,
+    Step,
     StepName,
     StepStatus,
     Task,
@@ -251,6 +252,30 @@ class TaskStore:
         done = _step_fields(step, StepStatus.succeeded, now, progress=100, finished_at=now)
         self._update(task_id, status, {"progress": task_percent, **done})
 
+    def add_steps(self, task_id: str, status: Status, steps: dict[StepName, Step]) -> None:
+        """Adds steps the task's path turned out to take (a long video's split and join)."""
+        self._update(
+            task_id, status, {f"steps.{name}": step.model_dump(mode="json") for name, step in steps.items()}
+        )
+
+    def count_finished_segment(self, task_id: str) -> int:
+        """One more of the task's pieces is encoded: how many are now (one atomic ADD), while the
+        task has not ended."""
+        try:
+            response = self._table.update_item(
+                Key={"id": task_id},
+                UpdateExpression="ADD #done :one",
+                ConditionExpression="attribute_exists(id) AND #rank < :terminal",
+                ExpressionAttributeNames={"#done": "segments_done", "#rank": "status_rank"},
+                ExpressionAttributeValues={":one": 1, ":terminal": TERMINAL_RANK},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                raise TaskNotActive(task_id) from None
+            raise
+        return int(str(response["Attributes"]["segments_done"]))
+
     def record_source(self, task_id: str, status: Status, source: MediaFile) -> None:
         """Keeps what the probe found the input to be, for the task's `inputs`."""
         self._update(task_id, status, {"source": source.model_dump(mode="json", exclude_none=True)})
@@ -288,7 +313,7 @@ def _step_fields(step: StepName, status: StepStatus, now: int, **values: Any) ->
 
 def _task_of(item: dict[str, Any]) -> Task:
     fields = from_dynamo(item)
-    for internal in ("status_rank", *LISTING_PARTITIONS[1:]):
+    for internal in ("status_rank", "segments_done", *LISTING_PARTITIONS[1:]):
         fields.pop(internal, None)
     return Task.model_validate(fields)
 

@@ -52,6 +52,9 @@ class StepName(StrEnum):
     probe = "probe"
     transcode = "transcode"
     upload = "upload"
+    # a long video's encode in pieces (domain/segments.py): split before the kind's step, join after
+    split_video = "split"
+    join_video = "join"
 
 
 # The task status while each step runs, and once it has finished (a kind's last step, always
@@ -62,11 +65,15 @@ TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.probe: Status.validating,
     StepName.transcode: Status.processing,
     StepName.upload: Status.finishing,
+    StepName.split_video: Status.processing,
+    StepName.join_video: Status.processing,
 }
 TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.ingest: Status.validating,
     StepName.probe: Status.queued,
     StepName.transcode: Status.processing,
+    StepName.split_video: Status.processing,
+    StepName.join_video: Status.processing,
 }
 
 

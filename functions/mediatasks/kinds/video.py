@@ -17,6 +17,7 @@ from mediatasks.domain.ffmpeg_args import (
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Framing, MediaOptions, Quality, Trim
 from mediatasks.domain.requests import TaskRequest
+from mediatasks.domain.segments import concat_input
 from mediatasks.kinds.base import MEDIA_STEPS, Encoding, Family, Kind, Output
 
 VideoFormat = Literal["mp4", "webm", "mov"]
@@ -72,6 +73,8 @@ ENCODER_SPEED: dict[str, tuple[str, ...]] = {
 }
 AUDIO_CODEC_BY_FORMAT = {"mp4": "aac", "mov": "aac", "webm": "libopus"}
 MUXER_BY_FORMAT = {"mp4": "mp4", "mov": "mov", "webm": "webm"}
+# the demuxer that reads each container back (an encoded piece, when joining)
+PIECE_DEMUXER_BY_FORMAT = {"mp4": "mov", "mov": "mov", "webm": "matroska"}
 
 
 def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
@@ -125,6 +128,40 @@ def video_encode_args(
     return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
 
 
+def video_join_args(
+    ffmpeg: str,
+    options: VideoOptions,
+    media: ProbedMedia,
+    pieces_list: str,
+    source_path: str,
+    output_path: str,
+    limits: Limits,
+) -> list[str]:
+    """The encoded pieces' video copied as it is, after each other, with the source's audio
+    encoded once over the whole duration (no seams in the audio)."""
+    args = [
+        ffmpeg,
+        *input_args(media, options, source_path, limits),
+        *concat_input(pieces_list, PIECE_DEMUXER_BY_FORMAT[options.format]),
+        "-map",
+        "1:v:0",
+        "-map",
+        "0:a:0?",
+        "-c:v",
+        "copy",
+    ]
+    if media.has_audio:
+        args += [
+            "-c:a",
+            AUDIO_CODEC_BY_FORMAT[options.format],
+            "-b:a",
+            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
+        ]
+    if options.format in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+    return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
+
+
 KIND = Kind(
     name="video",
     family=Family.media,
@@ -132,5 +169,7 @@ KIND = Kind(
     request=VideoTaskRequest,
     steps=MEDIA_STEPS,
     output=Output.made_file,
-    encoding=Encoding(needs="video", encode_args=video_encode_args, output="video"),
+    encoding=Encoding(
+        needs="video", encode_args=video_encode_args, output="video", join_args=video_join_args
+    ),
 )

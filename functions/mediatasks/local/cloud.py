@@ -288,6 +288,9 @@ _OUR_FUNCTIONS = (
     c.ENCODE_FUNCTION_ID,
     c.UPLOAD_FUNCTION_ID,
     c.FAIL_FUNCTION_ID,
+    c.SPLIT_FUNCTION_ID,
+    c.SEGMENT_FUNCTION_ID,
+    c.JOIN_FUNCTION_ID,
     c.AUTHORIZER_FUNCTION_ID,
     c.TRIGGER_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
@@ -324,6 +327,7 @@ def _reset_cached_clients() -> None:
     idempotency.answer_once.cache_clear()
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
+    steps.segmented.cache_clear()
     trigger.create_task_once.cache_clear()
 
 

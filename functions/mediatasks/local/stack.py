@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,6 +42,18 @@ def synthesize_for_local(trigger_rules: list[dict[str, Any]] | None = None) -> d
         return synthesize(Path(out_dir), local_architecture(), context)
 
 
+@dataclass(frozen=True)
+class SegmentSettings:
+    """Overrides of when a long video is encoded in pieces (None keeps the template's setting)."""
+
+    above_seconds: float | None = None
+    seconds: float | None = None
+
+    def environment(self) -> dict[str, str]:
+        values = {c.ENV_SEGMENT_ABOVE_SECONDS: self.above_seconds, c.ENV_SEGMENT_SECONDS: self.seconds}
+        return {name: f"{value:g}" for name, value in values.items() if value is not None}
+
+
 class LocalStack:
     def __init__(
         self,
@@ -53,6 +66,7 @@ class LocalStack:
         webhook_secret: str | None = None,
         template: dict[str, Any] | None = None,
         trigger_rules: list[dict[str, Any]] | None = None,
+        segments: SegmentSettings | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -62,6 +76,7 @@ class LocalStack:
         self.webhook_secret = webhook_secret or new_secret()
         self._template = template
         self._trigger_rules = trigger_rules
+        self._segments = segments or SegmentSettings()
         self._pollers: list[Poller] = []
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
         self.cloud: LocalCloud | None = None
@@ -82,6 +97,7 @@ class LocalStack:
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
         environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = self._output_areas.to_json()
         environment[c.ENV_LOCAL_SERVICE_PORTS] = f"{self.cloud.port},{self.api.port}"
+        environment |= self._segments.environment()
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_areas.buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
