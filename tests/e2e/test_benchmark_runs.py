@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
@@ -26,4 +28,18 @@ def test_pipeline_overhead_benchmark_runs_and_reports() -> None:
         "cold import:",
         "AWS calls per create:",
     ):
+        assert figure in result.stdout
+
+
+@pytest.mark.slow
+def test_segmented_encode_benchmark_runs_and_reports() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.segmented_encode", "--seconds", "6", "--segment-seconds", "2"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for figure in ("frames", "A/V offset ms", "SSIM vs source", "speed-up", "projected 2-hour 1080p film"):
         assert figure in result.stdout
