@@ -94,6 +94,23 @@ def _video_rate_args(options: VideoOptions) -> list[str]:
     return [*crf, "-b:v", "0"] if codec == "vp9" else crf
 
 
+def _audio_and_output_args(
+    options: VideoOptions, media: ProbedMedia, output_path: str, limits: Limits
+) -> list[str]:
+    """The audio encoder (when the source has audio) and the container, after the video's arguments."""
+    args: list[str] = []
+    if media.has_audio:
+        args += [
+            "-c:a",
+            AUDIO_CODEC_BY_FORMAT[options.format],
+            "-b:a",
+            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
+        ]
+    if options.format in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+    return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
+
+
 def video_encode_args(
     ffmpeg: str,
     options: VideoOptions,
@@ -116,16 +133,7 @@ def video_encode_args(
         *ENCODER_SPEED[codec],
         *_video_rate_args(options),
     ]
-    if media.has_audio:
-        args += [
-            "-c:a",
-            AUDIO_CODEC_BY_FORMAT[options.format],
-            "-b:a",
-            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
-        ]
-    if options.format in ("mp4", "mov"):
-        args += ["-movflags", "+faststart"]
-    return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
+    return [*args, *_audio_and_output_args(options, media, output_path, limits)]
 
 
 def video_join_args(
@@ -150,16 +158,7 @@ def video_join_args(
         "-c:v",
         "copy",
     ]
-    if media.has_audio:
-        args += [
-            "-c:a",
-            AUDIO_CODEC_BY_FORMAT[options.format],
-            "-b:a",
-            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
-        ]
-    if options.format in ("mp4", "mov"):
-        args += ["-movflags", "+faststart"]
-    return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
+    return [*args, *_audio_and_output_args(options, media, output_path, limits)]
 
 
 KIND = Kind(

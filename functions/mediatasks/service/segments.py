@@ -38,7 +38,7 @@ from mediatasks.domain.segments import (
     split_args,
 )
 from mediatasks.domain.tasks import TASK_STATUS_DURING_STEP, StepName, StoredObject, Task
-from mediatasks.kinds.base import Kind
+from mediatasks.kinds.base import Encoding, Kind
 from mediatasks.kinds.registry import kind_of
 
 # Time kept back from a step's Lambda timeout to report an ffmpeg timeout cleanly.
@@ -160,6 +160,16 @@ class SegmentedEncode:
         }
         self.store.add_steps(task.id, TASK_STATUS_DURING_STEP[SPLIT], steps)
 
+    def _settings_of(self, task_id: str, kind: Kind) -> tuple[Encoding, MediaOptions]:
+        """How the task's kind encodes, and the task's options for it."""
+        task = self.store.get(task_id)
+        if task is None:
+            raise TaskNotActive(task_id)
+        options = kind.options.model_validate(task.options)
+        if kind.encoding is None or not isinstance(options, MediaOptions):
+            raise TypeError(f"{kind.name} does not encode media")
+        return kind.encoding, options
+
     @staticmethod
     def _encoded_name(options: MediaOptions, index: int) -> str:
         """Encoded pieces are in the output's own container, which the join copies them into."""
@@ -170,13 +180,7 @@ class SegmentedEncode:
     ) -> dict[str, Any]:
         """Encodes one piece with the task's settings (video only) and stores it; counts it done."""
         kind, media, piece = kind_of(kind_name), probed_media(probed), SegmentItem.model_validate(item)
-        encoding = kind.encoding
-        task = self.store.get(task_id)
-        if task is None or encoding is None or encoding.join_args is None:
-            raise TaskNotActive(task_id)
-        options = kind.options.model_validate(task.options)
-        if not isinstance(options, MediaOptions):
-            raise TypeError(f"{kind.name} options are not media options")
+        encoding, options = self._settings_of(task_id, kind)
         name = self._encoded_name(options, piece.index)
         stored = self._work(task_id, f"segments/{name}")
         with self._scratch(task_id) as scratch:
@@ -213,13 +217,9 @@ class SegmentedEncode:
         """Concatenates the encoded pieces (stream copy), encodes the source's audio once over the
         whole duration and muxes both into the kind's output; stores it where upload looks."""
         kind, media = kind_of(kind_name), probed_media(probed)
-        encoding = kind.encoding
-        task = self.store.get(task_id)
-        if task is None or encoding is None or encoding.join_args is None:
-            raise TaskNotActive(task_id)
-        options = kind.options.model_validate(task.options)
-        if not isinstance(options, MediaOptions):
-            raise TypeError(f"{kind.name} options are not media options")
+        encoding, options = self._settings_of(task_id, kind)
+        if encoding.join_args is None:
+            raise TypeError(f"{kind.name} is not encoded in pieces")
         status = TASK_STATUS_DURING_STEP[JOIN]
         self.store.finish_step(task_id, TRANSCODE, status, kind.progress(TRANSCODE, 100))
         self.store.start_step(task_id, JOIN, status, kind.progress(TRANSCODE, 100))
