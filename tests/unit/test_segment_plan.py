@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from mediatasks import constants as c
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Trim
 from mediatasks.domain.segments import (
@@ -16,6 +17,8 @@ from mediatasks.domain.segments import (
     plan_encode,
     projected_encode_seconds,
 )
+from mediatasks.local.serve import parser as serve_parser
+from mediatasks.local.stack import SegmentSettings
 
 FILM = ProbedMedia(
     demuxer="mov", format_names=("mov", "mp4"), duration=7200.0, filesize=None, bitrate=None,
@@ -77,3 +80,11 @@ def test_pieces_are_joined_in_order_and_read_as_video_only_matroska() -> None:
     assert concat_list(["a.mp4", "b.mp4"]) == "ffconcat version 1.0\nfile a.mp4\nfile b.mp4\n"
     piece = piece_media(FILM)
     assert (piece.demuxer, piece.has_audio, piece.width, piece.fps) == ("matroska", False, 1920, 30.0)
+
+
+def test_serve_can_force_the_pieces_on_short_clips() -> None:
+    args = serve_parser().parse_args(["--segment-above-seconds", "1", "--segment-seconds", "0.5"])
+    settings = SegmentSettings(args.segment_above_seconds, args.segment_seconds)
+    assert settings.environment() == {c.ENV_SEGMENT_ABOVE_SECONDS: "1", c.ENV_SEGMENT_SECONDS: "0.5"}
+    # unset, the template's values stand
+    assert SegmentSettings().environment() == {}
