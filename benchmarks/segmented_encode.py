@@ -103,7 +103,16 @@ def segmented(
     tools = ffmpeg.binaries()
     started = time.perf_counter()
     listing = ffmpeg.run(
-        split_args(tools.ffmpeg, media, str(source), str(folder / "piece_%05d.mkv"), length, LIMITS), 3600
+        split_args(
+            tools.ffmpeg,
+            media,
+            str(source),
+            str(folder / "piece_%05d.mkv"),
+            str(folder / "audio.mka"),
+            length,
+            LIMITS,
+        ),
+        3600,
     )
     pieces = piece_starts(listing.decode())
     split_seconds = time.perf_counter() - started
@@ -131,7 +140,13 @@ def segmented(
     (folder / "pieces.ffconcat").write_text(concat_list(names))
     started = time.perf_counter()
     argv = video_join_args(
-        tools.ffmpeg, OPTIONS, media, str(folder / "pieces.ffconcat"), str(source), str(out), LIMITS
+        tools.ffmpeg,
+        OPTIONS,
+        media,
+        str(folder / "pieces.ffconcat"),
+        str(folder / "audio.mka"),
+        str(out),
+        LIMITS,
     )
     ffmpeg.run(argv, 3600)
     join_seconds = time.perf_counter() - started

@@ -10,7 +10,7 @@ list we wrote naming files we made (ffmpeg_args.INPUT_GUARDS keeps it away from 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
 
@@ -84,17 +84,28 @@ def plan_encode(
 
 
 def split_args(
-    ffmpeg: str, media: ProbedMedia, source_path: str, pattern: str, segment_seconds: float, limits: Limits
+    ffmpeg: str,
+    media: ProbedMedia,
+    source_path: str,
+    pattern: str,
+    audio_path: str,
+    segment_seconds: float,
+    limits: Limits,
 ) -> list[str]:
-    """The source's first video stream, copied (never decoded) into pieces cut at the first
-    keyframe after each `segment_seconds`; `pattern` is like /dir/piece_%05d.mkv. The segment
-    muxer lists each piece's start time on stdout (-segment_list pipe:1, CSV)."""
-    return [
+    """In one read of the source (never decoded): its first video stream copied into pieces cut at
+    the first keyframe after each `segment_seconds` (`pattern` like /dir/piece_%05d.mkv; the segment
+    muxer lists each piece's start time on stdout, CSV), and its first audio stream, if any, copied
+    whole to `audio_path` for the join (which then needs nothing else of the source)."""
+    args = [
         ffmpeg, *input_args(media, Trim(), source_path, limits), "-map", "0:v:0", "-c", "copy",
         "-map_metadata", "-1", *output_bounds(limits), "-f", "segment",
         "-segment_time", f"{segment_seconds:g}", "-segment_format", PIECE_MUXER, "-reset_timestamps", "1",
         "-segment_list", "pipe:1", "-segment_list_type", "csv", pattern,
     ]  # fmt: skip
+    if media.has_audio:
+        args += ["-map", "0:a:0", "-c", "copy", "-map_metadata", "-1", *output_bounds(limits),
+                 "-f", PIECE_MUXER, audio_path]  # fmt: skip
+    return args
 
 
 def piece_starts(segment_list_csv: str) -> list[tuple[str, float]]:
@@ -123,14 +134,27 @@ def piece_media(media: ProbedMedia) -> ProbedMedia:
     )
 
 
+def audio_media(media: ProbedMedia) -> ProbedMedia:
+    """The source's audio as split copied it out: matroska, no video."""
+    return replace(
+        piece_media(media), audio_codec=media.audio_codec, video_codec=None, width=None, height=None
+    )
+
+
 def concat_list(piece_names: list[str]) -> str:
     """The concat demuxer's list of the encoded pieces, in order (names we chose, beside the list)."""
     return "ffconcat version 1.0\n" + "".join(f"file {name}\n" for name in piece_names)
 
 
-def concat_input(list_path: str, piece_format: str) -> list[str]:
-    """Input options reading the encoded pieces through their list, and nothing else."""
-    return [
-        "-protocol_whitelist", "file", "-format_whitelist", f"concat,{piece_format}", "-f", "concat",
-        "-safe", "1", "-i", list_path,
+def join_inputs(
+    list_path: str, piece_format: str, media: ProbedMedia, audio_path: str | None, limits: Limits
+) -> list[str]:
+    """The encoded pieces through their list (input 0), and the audio split kept (input 1, when the
+    source has audio): nothing else is read."""
+    args = [
+        "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-protocol_whitelist", "file",
+        "-format_whitelist", f"concat,{piece_format}", "-f", "concat", "-safe", "1", "-i", list_path,
     ]  # fmt: skip
+    if media.has_audio and audio_path is not None:
+        args += input_args(audio_media(media), Trim(), audio_path, limits)
+    return args

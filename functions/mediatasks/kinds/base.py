@@ -41,8 +41,9 @@ class Output(StrEnum):
 EncodeArgs = Callable[[str, Any, ProbedMedia, str, str, Limits], list[str]]
 
 # ffmpeg argv joining encoded pieces (domain/segments.py): (ffmpeg path, options, probed source,
-# the pieces' concat list, source path (its audio is encoded once, whole), output path, limits).
-JoinArgs = Callable[[str, Any, ProbedMedia, str, str, str, Limits], list[str]]
+# the pieces' concat list, the source's audio as split copied it (None: it has none; encoded once,
+# whole), output path, limits).
+JoinArgs = Callable[[str, Any, ProbedMedia, str, str | None, str, Limits], list[str]]
 
 # Each step's share of a task's 0-100 progress: the transcode is nearly all of the work.
 STEP_WEIGHTS: Mapping[StepName, int] = {

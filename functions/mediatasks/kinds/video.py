@@ -17,7 +17,7 @@ from mediatasks.domain.ffmpeg_args import (
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Framing, MediaOptions, Quality, Trim
 from mediatasks.domain.requests import TaskRequest
-from mediatasks.domain.segments import concat_input
+from mediatasks.domain.segments import join_inputs
 from mediatasks.kinds.base import MEDIA_STEPS, Encoding, Family, Kind, Output
 
 VideoFormat = Literal["mp4", "webm", "mov"]
@@ -141,20 +141,20 @@ def video_join_args(
     options: VideoOptions,
     media: ProbedMedia,
     pieces_list: str,
-    source_path: str,
+    audio_path: str | None,
     output_path: str,
     limits: Limits,
 ) -> list[str]:
     """The encoded pieces' video copied as it is, after each other, with the source's audio
     encoded once over the whole duration (no seams in the audio)."""
+    inputs = join_inputs(pieces_list, PIECE_DEMUXER_BY_FORMAT[options.format], media, audio_path, limits)
     args = [
         ffmpeg,
-        *input_args(media, options, source_path, limits),
-        *concat_input(pieces_list, PIECE_DEMUXER_BY_FORMAT[options.format]),
+        *inputs,
         "-map",
-        "1:v:0",
+        "0:v:0",
         "-map",
-        "0:a:0?",
+        "1:a:0?" if media.has_audio else "0:a:0?",
         "-c:v",
         "copy",
     ]

@@ -43,6 +43,9 @@ from mediatasks.kinds.registry import kind_of
 
 # Time kept back from a step's Lambda timeout to report an ffmpeg timeout cleanly.
 STOP_MARGIN_SECONDS = 20.0
+# the source's audio, copied out by the split for the join
+AUDIO_NAME = "audio.mka"
+AUDIO_KEY = f"segments/{AUDIO_NAME}"
 SPLIT, TRANSCODE, JOIN = StepName.split_video, StepName.transcode, StepName.join_video
 
 
@@ -123,9 +126,10 @@ class SegmentedEncode:
             source_path = scratch / "source"
             self.storage.download_file(StoredObject.model_validate(source), str(source_path))
             limits = self.settings.ffmpeg_limits().within(media)
+            audio_path = scratch / AUDIO_NAME
             argv = split_args(
                 ffmpeg.binaries().ffmpeg, media, str(source_path), str(scratch / "piece_%05d.mkv"),
-                plan.segment_seconds, limits,
+                str(audio_path), plan.segment_seconds, limits,
             )  # fmt: skip
             listing = ffmpeg.run(argv, self._deadline(seconds_left)).decode()
             pieces = piece_starts(listing)
@@ -134,6 +138,8 @@ class SegmentedEncode:
                 stored = self._work(task_id, f"segments/{name}")
                 self.storage.upload_file(str(scratch / name), stored, "video/x-matroska")
                 items.append(SegmentItem(index=index, count=len(pieces), key=stored.key, start=start))
+            if media.has_audio:
+                self.storage.upload_file(str(audio_path), self._work(task_id, AUDIO_KEY), "audio/x-matroska")
             manifest = scratch / "manifest.json"
             manifest.write_text(json.dumps([item.model_dump() for item in items]))
             stored_manifest = self._work(task_id, SEGMENT_MANIFEST)
@@ -214,8 +220,9 @@ class SegmentedEncode:
         segments: dict[str, Any],
         seconds_left: float,
     ) -> dict[str, Any]:
-        """Concatenates the encoded pieces (stream copy), encodes the source's audio once over the
-        whole duration and muxes both into the kind's output; stores it where upload looks."""
+        """Concatenates the encoded pieces (stream copy), encodes the source's audio (as split copied
+        it out) once over the whole duration and muxes both into the kind's output; stores it where
+        upload looks. Nothing is read of the source itself again."""
         kind, media = kind_of(kind_name), probed_media(probed)
         encoding, options = self._settings_of(task_id, kind)
         if encoding.join_args is None:
@@ -228,8 +235,9 @@ class SegmentedEncode:
             ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 3)
             for name in names:
                 self.storage.download_file(self._work(task_id, f"segments/{name}"), str(scratch / name))
-            source_path = scratch / "source"
-            self.storage.download_file(StoredObject.model_validate(source), str(source_path))
+            audio_path = scratch / AUDIO_NAME if media.has_audio else None
+            if audio_path is not None:
+                self.storage.download_file(self._work(task_id, AUDIO_KEY), str(audio_path))
             listing = scratch / "pieces.ffconcat"
             listing.write_text(concat_list(names))
             out_dir = scratch / "out"
@@ -241,7 +249,7 @@ class SegmentedEncode:
                 options,
                 media,
                 str(listing),
-                str(source_path),
+                None if audio_path is None else str(audio_path),
                 str(output_path),
                 limits,
             )
