@@ -232,7 +232,8 @@ class SegmentedEncode:
         self.store.start_step(task_id, JOIN, status, kind.progress(TRANSCODE, 100))
         names = [self._encoded_name(options, index) for index in range(int(segments["count"]))]
         with self._scratch(task_id) as scratch:
-            ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 3)
+            # the encoded pieces and the output made of them, each at most about the source's size
+            ffmpeg.ensure_free_space(str(scratch), int(source["size"]) * 2)
             for name in names:
                 self.storage.download_file(self._work(task_id, f"segments/{name}"), str(scratch / name))
             audio_path = scratch / AUDIO_NAME if media.has_audio else None
