@@ -14,6 +14,7 @@ from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import InputLimits
 from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
+from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.trigger_rules import TriggerRules
 
 
@@ -55,6 +56,7 @@ class Settings(BaseModel):
     max_input_seconds: float = Field(default=InputLimits.max_seconds, gt=0)
     max_input_pixels: int = Field(default=InputLimits.max_pixels, gt=0)
     max_input_fps: float = Field(default=InputLimits.max_fps, gt=0)
+    speech_provider: SpeechProviderName = SpeechProviderName.transcribe
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
     @field_validator("allowed_output_buckets", mode="before")
@@ -111,6 +113,7 @@ class Settings(BaseModel):
             "webhook_secret_grace_seconds": c.ENV_WEBHOOK_SECRET_GRACE_SECONDS,
             "webhook_first_retry_seconds": c.ENV_WEBHOOK_FIRST_RETRY_SECONDS,
             "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
+            "speech_provider": c.ENV_SPEECH_PROVIDER,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

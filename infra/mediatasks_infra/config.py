@@ -23,6 +23,9 @@ FunctionRole = Literal[
     "trigger",
     "deliverWebhook",
     "dispatchWebhooks",
+    "transcribe",
+    "transcriptStatus",
+    "track",
 ]
 
 

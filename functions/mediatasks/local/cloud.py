@@ -289,6 +289,9 @@ _OUR_FUNCTIONS = (
     c.TRIGGER_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
     c.DISPATCH_FUNCTION_ID,
+    c.TRANSCRIBE_FUNCTION_ID,
+    c.TRANSCRIPT_STATUS_FUNCTION_ID,
+    c.TRACK_FUNCTION_ID,
 )
 
 
@@ -321,6 +324,7 @@ def _reset_cached_clients() -> None:
     idempotency.answer_once.cache_clear()
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
+    steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
 
 
