@@ -120,6 +120,8 @@ class LocalRun:
             self.on_progress(step, self.kind.progress(step, percent))
 
     def _run(self, scratch: Path) -> LocalResult:
+        if self.kind.track is not None:  # its steps run in the pipeline: `mediatasks serve` or --cloud
+            raise ValueError(f"kind {self.kind.name!r} runs through the API, not as a local run")
         self._step(StepName.probe, 0)
         source = self._fetch(scratch) if is_remote(self.source) else local_path(self.source).resolve()
         if not source.is_file():
