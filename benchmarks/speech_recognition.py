@@ -11,14 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from mediatasks.domain.tasks import StoredObject
 from mediatasks.providers.speech import SpeechJob
 from mediatasks.providers.whisper import WhisperRecognizer, model
 from tests.support.speech import SPOKEN, speak, speech_span, word_error_rate
 
 # about 25 s of speech: the spoken text of the tests, read three times over
 TEXT = " ".join([SPOKEN] * 3)
-NOWHERE = StoredObject(bucket="unused", key="unused")  # the local model reads the file itself
 
 
 def main() -> None:
@@ -28,7 +26,7 @@ def main() -> None:
         started = time.perf_counter()
         model()
         loaded = time.perf_counter() - started
-        job = SpeechJob("benchmark", speech, NOWHERE, NOWHERE, "en")
+        job = SpeechJob("benchmark", speech, "en")
         started = time.perf_counter()
         transcript = WhisperRecognizer().start(job)
         recognised = time.perf_counter() - started

@@ -18,6 +18,7 @@ import webvtt
 from PIL import Image
 
 from mediatasks.adapters.ffmpeg import binaries
+from tests.e2e.test_cli import mediatasks
 from tests.local_product import Api
 from tests.support.media import MakeClip
 from tests.support.servers import FileServer
@@ -192,3 +193,23 @@ def test_unknown_language_for_the_local_model_is_refused_clearly(api: Api, spoke
     assert task["status"] == "failed"
     assert task["error"]["kind"] == "invalid_option"
     assert "English" in task["error"]["message"]
+
+
+def test_the_command_makes_tracks_on_this_machine(media_dir: Path, spoken_clip: str, tmp_path: Path) -> None:
+    """`mediatasks subtitles|thumbnails` without --cloud: the same kinds, the local model, no API."""
+    spoken = media_dir / "spoken-scenes.mp4"
+    subtitles = mediatasks("subtitles", "-i", str(spoken), "-o", str(tmp_path / "captions.vtt"))
+    assert subtitles.returncode == 0, subtitles.stderr
+    captions = webvtt.read(str(tmp_path / "captions.vtt"))
+    assert word_error_rate(SPOKEN, " ".join(c.text for c in captions)) <= MAX_WORD_ERROR_RATE
+    shown = mediatasks(
+        "task", "thumbnails", "-i", str(spoken), "-o", str(tmp_path / "preview"), "--width", "64"
+    )
+    assert shown.returncode == 0, shown.stderr
+    output = json.loads(shown.stdout)["output"]
+    assert (output["kind"], output["format"]) == ("thumbnails", "vtt")
+    (sprite,) = output["files"]
+    with Image.open(tmp_path / "preview" / sprite["filename"]) as picture:
+        assert picture.size == (sprite["width"], sprite["height"])
+    cues = list(webvtt.read(str(tmp_path / "preview" / "thumbnails.vtt")))
+    assert cues[-1].end_in_seconds == pytest.approx(15, abs=0.05)

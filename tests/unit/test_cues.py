@@ -22,7 +22,10 @@ from mediatasks.domain.cues import (
 from mediatasks.domain.cues import (
     webvtt as write_webvtt,
 )
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported
+from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.transcripts import Word, transcript_of
+from mediatasks.kinds.registry import KINDS
 
 
 def steady_words(text: str, start: float = 0.0, seconds_per_word: float = 0.4) -> list[Word]:
@@ -111,3 +114,12 @@ def test_transcript_words_run_forward() -> None:
     ]
     (segment,) = transcript_of("en", [words]).segments
     assert [(w.start, w.end, w.word) for w in segment.words] == [(0.0, 0.5, "Hi"), (0.5, 0.5, "there.")]
+
+
+def test_a_speech_task_refuses_an_input_longer_than_its_data_can_hold() -> None:
+    media = ProbedMedia("mov", ("mov",), 20 * 60 + 1, None, None, None, None, None, None, "aac")
+    with pytest.raises(InputTooLarge, match="speech task takes at most 1200 s"):
+        KINDS["speech"].check_streams(media)
+    KINDS["subtitles"].check_streams(media)  # its transcript stays in storage
+    with pytest.raises(InputUnsupported, match="no video stream"):
+        KINDS["thumbnails"].check_streams(media)

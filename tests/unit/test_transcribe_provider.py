@@ -46,7 +46,7 @@ def client() -> Iterator[tuple[Any, Stubber]]:
 
 
 def _job(language: str | None) -> SpeechJob:
-    return SpeechJob(job_name("task_1"), Path("/nonexistent"), AUDIO, RESULT, language)
+    return SpeechJob(job_name("task_1"), Path("/nonexistent"), language, AUDIO, RESULT)
 
 
 def _started(language: dict[str, Any]) -> dict[str, Any]:
@@ -116,3 +116,9 @@ def test_a_failed_job_fails_the_task_without_its_details(client: tuple[Any, Stub
     with pytest.raises(ProcessingFailed) as failure:
         TranscribeRecognizer(transcribe, dict).poll("mediatasks-task_1", RESULT)
     assert "internal detail" not in str(failure.value)
+
+
+def test_transcribe_needs_the_audio_in_the_bucket(client: tuple[Any, Stubber]) -> None:
+    transcribe, _ = client
+    with pytest.raises(ValueError, match="media bucket"):
+        TranscribeRecognizer(transcribe, dict).start(SpeechJob("job", Path("/nonexistent"), None))

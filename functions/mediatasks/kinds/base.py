@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported
 from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import OutputKind, ProbedMedia
 from mediatasks.domain.progress import task_progress
@@ -136,7 +136,13 @@ class Track:
     needs: Literal["video", "audio"]
     output: FileKind
     make: MakeTrack
+    # the track file's format for the given options (vtt, srt, json)
+    format_of: Callable[[Any], str]
     speech: Literal["required", "optional", "none"] = "none"
+    # the longest input the kind takes, when shorter than every input's limit
+    max_seconds: float | None = None
+    # the track names files published beside it (sprites): it is written as a folder
+    folder: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,3 +187,8 @@ class Kind:
             raise InputUnsupported("the input has no audio or video stream")
         if needs is not None and not (media.has_video if needs == "video" else media.has_audio):
             raise InputUnsupported(f"the input has no {needs} stream")
+        longest = self.track.max_seconds if self.track else None
+        if longest is not None and media.duration is not None and media.duration > longest:
+            raise InputTooLarge(
+                f"the input lasts {media.duration:g} s; a {self.name} task takes at most {longest:g} s"
+            )

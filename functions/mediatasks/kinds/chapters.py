@@ -91,6 +91,12 @@ KIND = Kind(
     request=ChaptersTaskRequest,
     steps=SPEECH_TRACK_STEPS,
     output=Output.made_file,
-    track=Track(needs="video", output="chapters", make=make_chapters, speech="optional"),
+    track=Track(
+        needs="video",
+        output="chapters",
+        make=make_chapters,
+        format_of=lambda options: "vtt",
+        speech="optional",
+    ),
     step_weights=TRACK_STEP_WEIGHTS,
 )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from mediatasks.domain.errors import OutputTooLarge
 from mediatasks.domain.ffmpeg_args import Limits, input_args, output_args
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import StrictOptions, Trim
@@ -25,6 +26,12 @@ from mediatasks.kinds.base import (
     TrackJob,
     TrackTools,
 )
+
+# The transcript is also the task output's data, which is stored with the task (a DynamoDB item holds
+# at most 400 KB): about 70 bytes a word, 150 words a minute, so at most 20 minutes of speech, and
+# a transcript over the data budget (fast speech) fails the task rather than the write.
+MAX_SECONDS = 20 * 60
+MAX_DATA_BYTES = 300 * 1024
 
 Language = Annotated[
     str,
@@ -52,7 +59,13 @@ def spoken(job: TrackJob) -> Transcript:
 def make_transcript(job: TrackJob, tools: TrackTools) -> MadeTrack:
     transcript = spoken(job)
     data = transcript.model_dump(mode="json")
-    (job.folder / "speech.json").write_text(json.dumps(data, ensure_ascii=False))
+    body = json.dumps(data, ensure_ascii=False).encode()
+    if len(body) > MAX_DATA_BYTES:
+        raise OutputTooLarge(
+            f"the transcript is {len(body)} bytes; a speech task returns at most {MAX_DATA_BYTES}:"
+            " use subtitles for long inputs"
+        )
+    (job.folder / "speech.json").write_bytes(body)
     return MadeTrack(filename="speech.json", format="json", type="application/json", data=data)
 
 
@@ -63,7 +76,14 @@ KIND = Kind(
     request=SpeechTaskRequest,
     steps=SPEECH_TRACK_STEPS,
     output=Output.made_file,
-    track=Track(needs="audio", output="speech", make=make_transcript, speech="required"),
+    track=Track(
+        needs="audio",
+        output="speech",
+        make=make_transcript,
+        format_of=lambda options: "json",
+        speech="required",
+        max_seconds=MAX_SECONDS,
+    ),
     step_weights=TRACK_STEP_WEIGHTS,
 )
 

@@ -52,6 +52,12 @@ KIND = Kind(
     request=SubtitlesTaskRequest,
     steps=SPEECH_TRACK_STEPS,
     output=Output.made_file,
-    track=Track(needs="audio", output="subtitles", make=make_subtitles, speech="required"),
+    track=Track(
+        needs="audio",
+        output="subtitles",
+        make=make_subtitles,
+        format_of=lambda options: str(options.format),
+        speech="required",
+    ),
     step_weights=TRACK_STEP_WEIGHTS,
 )

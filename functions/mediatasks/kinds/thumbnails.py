@@ -115,6 +115,8 @@ KIND = Kind(
     request=ThumbnailsTaskRequest,
     steps=TRACK_STEPS,
     output=Output.made_file,
-    track=Track(needs="video", output="thumbnails", make=make_thumbnails),
+    track=Track(
+        needs="video", output="thumbnails", make=make_thumbnails, format_of=lambda options: "vtt", folder=True
+    ),
     step_weights=TRACK_STEP_WEIGHTS,
 )

@@ -23,14 +23,14 @@ class SpeechProviderName(StrEnum):
 
 @dataclass(frozen=True)
 class SpeechJob:
-    """One recognition: the input's audio (16 kHz mono FLAC), here and in the media bucket, and
-    where a provider that writes its own result file should put it."""
+    """One recognition: the input's audio (16 kHz mono FLAC), here and (in the pipeline) in the
+    media bucket, and where a provider that writes its own result file should put it."""
 
     name: str
     audio_path: Path
-    audio: StoredObject
-    result: StoredObject
     language: str | None
+    audio: StoredObject | None = None
+    result: StoredObject | None = None
 
 
 class SpeechRecognizer(Protocol):

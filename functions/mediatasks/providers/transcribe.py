@@ -63,6 +63,10 @@ class TranscribeRecognizer:
         return cls(boto3.client("transcribe"), read_json)
 
     def start(self, job: SpeechJob) -> None:
+        if job.audio is None or job.result is None:
+            raise ValueError(
+                "Amazon Transcribe reads the audio from the media bucket and writes its result there"
+            )
         language: dict[str, Any] = (
             {"LanguageCode": LANGUAGE_CODES.get(job.language, job.language)}
             if job.language

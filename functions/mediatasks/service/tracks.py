@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from mediatasks.adapters import ffmpeg
-from mediatasks.adapters.pictures import sprite_sheet
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.config import Settings
 from mediatasks.constants import WORK_PREFIX
 from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import ProbedMedia, content_type
-from mediatasks.domain.options import Quality
 from mediatasks.domain.tasks import (
     TASK_STATUS_AFTER_STEP,
     TASK_STATUS_DURING_STEP,
@@ -39,6 +37,7 @@ from mediatasks.kinds.registry import kind_of
 from mediatasks.kinds.speech import speech_audio_args
 from mediatasks.providers.speech import SpeechJob, SpeechRecognizer
 from mediatasks.providers.transcribe import job_name
+from mediatasks.service.track_tools import FfmpegTrackTools
 
 # Time kept back from a step's Lambda timeout to report an ffmpeg timeout cleanly.
 STOP_MARGIN_SECONDS = 20.0
@@ -61,23 +60,6 @@ class SpeechState:
 
     def as_state(self) -> dict[str, Any]:
         return {"done": self.done, "job": self.job, "result": self.result, "transcript": self.transcript}
-
-
-@dataclass(frozen=True)
-class _Tools:
-    """The TrackTools a kind's maker uses: ffmpeg within the step's deadline and pixel limits."""
-
-    ffmpeg: str
-    deadline: float
-    max_pixels: int
-
-    def run(self, argv: list[str], on_line: Callable[[str], None] | None = None) -> bytes:
-        return ffmpeg.run(argv, self.deadline, on_line=on_line)
-
-    def sprite_sheet(
-        self, frames: list[Path], columns: int, tile: tuple[int, int], target: Path, quality: Quality
-    ) -> int:
-        return sprite_sheet(frames, columns, tile, target, quality, self.max_pixels)
 
 
 @dataclass(frozen=True)
@@ -139,7 +121,7 @@ class TrackPipeline:
             )
             ffmpeg.run(argv, self._deadline(seconds_left))
             self.storage.upload_file(str(audio_path), audio, "audio/flac")
-            job = SpeechJob(job_name(task_id), audio_path, audio, result, language)
+            job = SpeechJob(job_name(task_id), audio_path, language, audio, result)
             transcript = self.recognizer().start(job)
         if transcript is None:
             return SpeechState(done=False, job=job.name, result=result.model_dump()).as_state()
@@ -204,7 +186,9 @@ class TrackPipeline:
             folder = scratch / "out"
             folder.mkdir()
             limits = self._limits(media)
-            tools = _Tools(ffmpeg.binaries().ffmpeg, self._deadline(seconds_left), limits.max_output_pixels)
+            tools = FfmpegTrackTools(
+                ffmpeg.binaries().ffmpeg, self._deadline(seconds_left), limits.max_output_pixels
+            )
             made = track.make(TrackJob(options, media, scratch / "source", folder, transcript, limits), tools)
             files = [f for f in folder.rglob("*") if f.is_file()]
             for file in files:
