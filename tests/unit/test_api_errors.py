@@ -348,6 +348,11 @@ def test_an_idempotency_key_longer_than_255_characters_is_refused() -> None:
     [
         ({**GOOD, "kind": "thumbnails", "options": {"format": "png"}}, "invalid_format", "options.format"),
         ({**GOOD, "kind": "thumbnails", "options": {"width": 15}}, "invalid_option", "options.width"),
+        (
+            {**GOOD, "kind": "thumbnails", "options": {"width": 640, "columns": 10}},
+            "invalid_option",
+            "options.columns",
+        ),
         ({**GOOD, "kind": "subtitles", "options": {"format": "ass"}}, "invalid_format", "options.format"),
         ({**GOOD, "kind": "speech", "options": {"language": "EN"}}, "invalid_option", "options.language"),
         ({**GOOD, "kind": "chapters", "options": {"threshold": 2}}, "invalid_option", "options.threshold"),

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from mediatasks.domain.cues import SpriteLayout, thumbnail_cues, webvtt
 from mediatasks.domain.errors import InputUnsupported, OutputTooLarge
@@ -35,6 +36,8 @@ MIME = {"jpeg": "image/jpeg", "webp": "image/webp"}
 DEFAULT_TILES = 100
 MAX_TILES = 2000
 MAX_SHEET_PIXELS = 2048 * 2048
+# A row of tiles, and a tile, at most this many pixels long: a sheet of one row stays decodable.
+MAX_SHEET_SIDE = 4096
 
 
 class ThumbnailsOptions(StrictOptions):
@@ -45,6 +48,16 @@ class ThumbnailsOptions(StrictOptions):
     width: int = Field(default=160, ge=16, le=640, multiple_of=2, description="Tile width in pixels")
     columns: int = Field(default=10, ge=1, le=50, description="Tiles in a row of a sprite sheet")
     quality: Quality = "medium"
+
+    @field_validator("columns")
+    @classmethod
+    def _row_fits_a_sheet(cls, columns: int, info: ValidationInfo) -> int:
+        width = info.data.get("width")
+        if isinstance(width, int) and columns * width > MAX_SHEET_SIDE:
+            raise PydanticCustomError(
+                "sheet_too_wide", "columns x width may be at most {limit} pixels", {"limit": MAX_SHEET_SIDE}
+            )
+        return columns
 
 
 class ThumbnailsTaskRequest(TaskRequest):
@@ -68,6 +81,8 @@ def make_thumbnails(job: TrackJob, tools: TrackTools) -> MadeTrack:
             f"{tiles} thumbnails every {interval:g} s is more than {MAX_TILES}: use a longer interval"
         )
     tile_height = max(2, round(options.width * height / width / 2) * 2)
+    if tile_height > MAX_SHEET_SIDE:
+        raise InputUnsupported(f"the input's picture is too narrow for {options.width} px wide thumbnails")
     frames_dir = job.folder.parent / "frames"
     frames_dir.mkdir()
     filters = [f"fps={1 / interval:.6f}", f"scale={options.width}:{tile_height}", "setsar=1"]
