@@ -8,12 +8,13 @@ task stops at the next step boundary."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,8 @@ from mediatasks.kinds.registry import kind_of
 from mediatasks.kinds.speech import speech_audio_args
 from mediatasks.providers.speech import SpeechJob, SpeechRecognizer
 from mediatasks.providers.transcribe import job_name
+from mediatasks.service.pipeline import STOP_MARGIN_SECONDS
 from mediatasks.service.track_tools import FfmpegTrackTools
-
-# Time kept back from a step's Lambda timeout to report an ffmpeg timeout cleanly.
-STOP_MARGIN_SECONDS = 20.0
 
 
 def probed_media(probed: dict[str, Any]) -> ProbedMedia:
@@ -59,7 +58,7 @@ class SpeechState:
     transcript: dict[str, Any] | None = None
 
     def as_state(self) -> dict[str, Any]:
-        return {"done": self.done, "job": self.job, "result": self.result, "transcript": self.transcript}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -147,13 +146,7 @@ class TrackPipeline:
 
     def _transcribed(self, task_id: str, kind: Kind, transcript: Transcript) -> dict[str, Any]:
         stored = self._work(task_id, "transcript.json")
-        body = transcript.model_dump_json().encode()
-        folder = Path(tempfile.mkdtemp(prefix=f"{task_id}-", dir=self.settings.work_dir))
-        try:
-            (folder / "transcript.json").write_bytes(body)
-            self.storage.upload_file(str(folder / "transcript.json"), stored, "application/json")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        self.storage.upload_stream(io.BytesIO(transcript.model_dump_json().encode()), stored)
         self._finish(task_id, kind, StepName.transcribe)
         return SpeechState(done=True, transcript=stored.model_dump()).as_state()
 
