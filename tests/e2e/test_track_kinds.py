@@ -102,6 +102,14 @@ def test_speech_transcribes_what_was_said(speech_task: dict[str, Any], speech: P
         assert segment["text"] == " ".join(word["word"] for word in segment["words"])
 
 
+def test_a_listing_leaves_the_data_to_the_task_itself(api: Api, speech_task: dict[str, Any]) -> None:
+    status, page = api.request("GET", "/tasks?kind=speech&limit=100")
+    assert status == 200, page
+    (listed,) = [task for task in page["data"] if task["id"] == speech_task["id"]]
+    assert listed["output"]["data"] is None
+    assert listed["output"]["url"]
+
+
 @pytest.mark.parametrize("subtitle_format", ["vtt", "srt"])
 def test_subtitles_are_readable_captions(
     api: Api, spoken_clip: str, tmp_path: Path, subtitle_format: str

@@ -1,6 +1,6 @@
 """Spoken test media: espeak-ng (a Debian package, installed by `make system-packages`) reads a
-text, and ffmpeg lays the speech over a generated picture. Word error rate for checking what a
-recogniser heard against what was said."""
+text; the tests lay it over generated pictures. Word error rate for checking what a recogniser
+heard against what was said."""
 
 from __future__ import annotations
 
@@ -32,28 +32,8 @@ def speak(text: str, target: Path) -> Path:
     return target
 
 
-def spoken_video(
-    target: Path, speech: Path, *, lead_seconds: float = 1.0, seconds: float = 14.0, size: str = "320x180"
-) -> Path:
-    """A video of `seconds`: a test pattern, and `speech` starting `lead_seconds` in, then silence."""
-    delay_ms = int(lead_seconds * 1000)
-    subprocess.run(
-        [
-            binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25",
-            "-i", str(speech),
-            "-filter_complex", f"[1:a]adelay={delay_ms}:all=1,apad[a]",
-            "-map", "0:v", "-map", "[a]", "-t", str(seconds),
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            str(target),
-        ],
-        check=True,
-    )  # fmt: skip
-    return target
-
-
 def speech_span(speech: Path, lead_seconds: float) -> tuple[float, float]:
-    """When the speech is heard in a video made by spoken_video: from its lead to its end."""
+    """When the speech is heard in a video it starts `lead_seconds` into: from then to its end."""
     report = subprocess.run(
         [
             binaries().ffprobe,
@@ -77,7 +57,8 @@ def words_of(text: str) -> list[str]:
 
 
 def word_error_rate(reference: str, heard: str) -> float:
-    """(substitutions + deletions + insertions) / reference words: the edit distance over words."""
+    """(substitutions + deletions + insertions) / reference words: the edit distance over words,
+    written out here (a dozen lines) rather than adding jiwer for one test helper."""
     said, got = words_of(reference), words_of(heard)
     previous = list(range(len(got) + 1))
     for i, word in enumerate(said, start=1):

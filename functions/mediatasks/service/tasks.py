@@ -166,7 +166,7 @@ class TaskService:
 
         here = {"cursor": query.cursor} if query.cursor else {"page": str(listing.page)}
         return TaskList(
-            data=[self.present(task) for task in listing.tasks],
+            data=[self.present(_listed(task)) for task in listing.tasks],
             total=listing.total,
             page=listing.page,
             pages=page_count(listing.total, query.limit),
@@ -276,6 +276,14 @@ class TaskService:
         if location.bucket == self.settings.media_bucket:
             return self.storage.presigned_url(location, OUTPUT_LINK_SECONDS)
         return f"s3://{location.bucket}/{location.key}"
+
+
+def _listed(task: Task) -> Task:
+    """A task as a listing shows it: its output without its data (a page of transcripts would be
+    megabytes, over Lambda's response limit); GET /tasks/{id} and the output file have it."""
+    if task.output is None or task.output.data is None:
+        return task
+    return task.model_copy(update={"output": task.output.model_copy(update={"data": None})})
 
 
 def _s3_url(location: StoredObject) -> str:
