@@ -50,9 +50,17 @@ class WhisperRecognizer:
                 " only"
             )
         # The voice activity filter drops stretches without speech before decoding: silence gives
-        # an empty transcript rather than the phrases Whisper is known to invent for it.
+        # an empty transcript rather than the phrases Whisper is known to invent for it. Decoding
+        # is beam search at temperature 0 only: Whisper's fallback to sampling at
+        # higher temperatures (when a window's text compresses "too well", as repeated sentences
+        # do) was seen to replace a correct window with a random one here, four times slower.
         segments, _ = model().transcribe(
-            str(job.audio_path), language=MODEL_LANGUAGE, word_timestamps=True, vad_filter=True, beam_size=5
+            str(job.audio_path),
+            language=MODEL_LANGUAGE,
+            word_timestamps=True,
+            vad_filter=True,
+            beam_size=5,
+            temperature=0.0,
         )
         try:
             groups = [
