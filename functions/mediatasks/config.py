@@ -14,6 +14,7 @@ from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import InputLimits
 from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
+from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.trigger_rules import TriggerRules
 
 
@@ -62,6 +63,7 @@ class Settings(BaseModel):
     segment_seconds: float = Field(default=60, gt=0)
     encode_memory_mb: int = Field(default=3008, ge=128)
     encode_timeout_seconds: int = Field(default=900, gt=0)
+    speech_provider: SpeechProviderName = SpeechProviderName.transcribe
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
     @field_validator("allowed_output_buckets", mode="before")
@@ -122,6 +124,7 @@ class Settings(BaseModel):
             "webhook_secret_grace_seconds": c.ENV_WEBHOOK_SECRET_GRACE_SECONDS,
             "webhook_first_retry_seconds": c.ENV_WEBHOOK_FIRST_RETRY_SECONDS,
             "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
+            "speech_provider": c.ENV_SPEECH_PROVIDER,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

@@ -33,6 +33,8 @@ ENV_DELIVERY_STATE_MACHINE_ARN = "MEDIATASKS_DELIVERY_STATE_MACHINE_ARN"
 ENV_WEBHOOK_SECRET_GRACE_SECONDS = "MEDIATASKS_WEBHOOK_SECRET_GRACE_SECONDS"  # noqa: S105 - a name
 ENV_WEBHOOK_FIRST_RETRY_SECONDS = "MEDIATASKS_WEBHOOK_FIRST_RETRY_SECONDS"
 ENV_WEBHOOK_RETRY_FOR_SECONDS = "MEDIATASKS_WEBHOOK_RETRY_FOR_SECONDS"
+# which speech recognizer the transcribe steps use (providers/speech.py): transcribe or local
+ENV_SPEECH_PROVIDER = "MEDIATASKS_SPEECH_PROVIDER"
 
 # Logical ids in the CDK app; the local stack finds the resources of the synthesized template by them.
 API_FUNCTION_ID = "ApiFunction"
@@ -41,6 +43,9 @@ INGEST_FUNCTION_ID = "IngestFunction"
 ENCODE_FUNCTION_ID = "EncodeFunction"
 UPLOAD_FUNCTION_ID = "UploadFunction"
 FAIL_FUNCTION_ID = "MarkFailedFunction"
+TRANSCRIBE_FUNCTION_ID = "TranscribeFunction"
+TRANSCRIPT_STATUS_FUNCTION_ID = "TranscriptStatusFunction"
+TRACK_FUNCTION_ID = "TrackFunction"
 AUTHORIZER_FUNCTION_ID = "AuthorizerFunction"
 TRIGGER_FUNCTION_ID = "TriggerFunction"
 # the segmented encode of a long video (domain/segments.py)

@@ -26,6 +26,9 @@ FunctionRole = Literal[
     "trigger",
     "deliverWebhook",
     "dispatchWebhooks",
+    "transcribe",
+    "transcriptStatus",
+    "track",
 ]
 
 

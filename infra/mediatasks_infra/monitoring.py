@@ -18,8 +18,8 @@ from mediatasks_infra.pipeline import Pipeline
 from mediatasks_infra.triggers import Triggers
 from mediatasks_infra.webhooks import Webhooks
 
-MAX_ALARM_METRICS = 10
 FIVE_MINUTES = cdk.Duration.minutes(5)
+MAX_ALARM_METRICS = 10
 
 
 class Monitoring(Construct):
@@ -103,10 +103,10 @@ class Monitoring(Construct):
                 "The web ACL rate-limited an address (too many requests from one IP)",
             ),
         }
-        # an alarm's math may use at most 10 metrics: one alarm per 10 functions
-        for number, first in enumerate(range(0, len(functions), MAX_ALARM_METRICS)):
+        # an alarm's math may sum at most 10 metrics: one throttle alarm per ten functions
+        for first in range(0, len(functions), MAX_ALARM_METRICS):
+            name = "FunctionThrottles" + (str(first // MAX_ALARM_METRICS + 1) if first else "")
             group = functions[first : first + MAX_ALARM_METRICS]
-            name = "FunctionThrottles" + (str(number + 1) if number else "")
             self.alarms[name] = _any(
                 self,
                 name,

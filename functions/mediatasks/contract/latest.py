@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from mediatasks.domain.errors import ErrorKind
-from mediatasks.domain.tasks import FileDescription, Status, StepStatus
+from mediatasks.domain.tasks import CompanionFile, FileDescription, Status, StepStatus
 
 
 class ErrorBody(BaseModel):
@@ -36,11 +36,20 @@ class RenditionView(BaseModel):
     url: str
 
 
+class CompanionView(CompanionFile):
+    """A file published beside a track that names it (a thumbnails track's sprite sheets)."""
+
+    url: str
+
+
 class FileView(FileDescription):
     """A File object (seed 000): what a task made, or what its input is."""
 
     url: str = Field(description="Where to fetch it: a link valid for an hour, or s3:// in your bucket")
     renditions: list[RenditionView] | None = None
+    files: list[CompanionView] | None = Field(
+        default=None, description="The files a track names, published beside it (thumbnail sprites)"
+    )
 
 
 class StepView(BaseModel):

@@ -23,7 +23,7 @@ from mediatasks.contract.common import (
     iso_time,
     optional_iso_time,
 )
-from mediatasks.domain.tasks import Status
+from mediatasks.domain.tasks import FileKind, Status
 
 VERSION: Final = "2025-08-20"
 
@@ -43,6 +43,14 @@ STATUS: dict[Status, TaskStatus] = {
 
 FILE_ID_PREFIX = "file_"
 MediaKind = Literal["video", "image", "audio"]
+# The vendor's File objects: a media file is a "source", a track kind's file a "track", an analysis's
+# result "intelligence".
+FILE_OBJECT_BY_KIND: dict[str, Literal["source", "track", "intelligence"]] = {
+    "thumbnails": "track",
+    "chapters": "track",
+    "subtitles": "track",
+    "speech": "intelligence",
+}
 
 
 class SourceFile(BaseModel):
@@ -61,14 +69,14 @@ class SourceFile(BaseModel):
 
 
 class OutputFile(BaseModel):
-    """The File a task made, in the SDK's File shape. Every output today is a media file, so its
-    object is "source"; "track" and "intelligence" are the vendor's other File objects. mediatasks
-    has no Media objects grouping files: a file is its own media (`media_id` is its id)."""
+    """The File a task made, in the SDK's File shape: a media file's object is "source", a track's
+    "track", a transcript's "intelligence" (with its content in `data`). mediatasks has no Media
+    objects grouping files: a file is its own media (`media_id` is its id)."""
 
     id: str
     media_id: str
     object: Literal["source", "track", "intelligence"] = "source"
-    kind: MediaKind
+    kind: FileKind
     type: str
     codec: str | None = None
     container: str | None = None
@@ -83,6 +91,8 @@ class OutputFile(BaseModel):
     ref: str | None = None
     url: str
     renditions: list[dict[str, Any]] | None = None
+    files: list[dict[str, Any]] | None = None
+    data: Any = None
     created: IsoTime
     updated: IsoTime
     status: Literal["ready"] = "ready"
@@ -136,7 +146,7 @@ def _output_file(latest: dict[str, Any]) -> OutputFile | None:
         file
         | {
             "media_id": file["id"],
-            "object": "source",
+            "object": FILE_OBJECT_BY_KIND.get(file["kind"], "source"),
             "codec": codecs.get("video") or codecs.get("audio"),
             "container": file.get("format"),
             "created": made,

@@ -75,6 +75,12 @@ class OutputUnwritable(TaskFailure):
     kind = "output_unwritable"
 
 
+class LanguageUnsupported(TaskFailure):
+    """The deployment's speech provider does not recognise the language asked for."""
+
+    kind = "invalid_option"
+
+
 class StepTimeout(TaskFailure):
     kind = "timeout"
 

@@ -51,6 +51,9 @@ class StepName(StrEnum):
     ingest = "ingest"
     probe = "probe"
     transcode = "transcode"
+    # a track kind's steps: recognising the input's speech, then making the track (shown with the kind)
+    transcribe = "transcribe"
+    track = "track"
     upload = "upload"
     # a long video's encode in pieces (domain/segments.py): split before the kind's step, join after
     split_video = "split"
@@ -64,6 +67,8 @@ TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.ingest: Status.validating,
     StepName.probe: Status.validating,
     StepName.transcode: Status.processing,
+    StepName.transcribe: Status.processing,
+    StepName.track: Status.processing,
     StepName.upload: Status.finishing,
     StepName.split_video: Status.processing,
     StepName.join_video: Status.processing,
@@ -74,6 +79,8 @@ TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.transcode: Status.processing,
     StepName.split_video: Status.processing,
     StepName.join_video: Status.processing,
+    StepName.transcribe: Status.processing,
+    StepName.track: Status.processing,
 }
 
 
@@ -117,12 +124,27 @@ class PlaylistRendition(BaseModel):
     playlist: str
 
 
+# A media file, or a track kind's file (a WebVTT or SubRip track, a speech transcript).
+FileKind = Literal["video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech"]
+
+
+class CompanionFile(BaseModel):
+    """A file published beside a track that names it (a thumbnails track's sprite sheets), by its
+    name relative to the track."""
+
+    filename: str
+    type: str
+    width: int | None = None
+    height: int | None = None
+    filesize: int
+
+
 class FileDescription(BaseModel):
     """What a File object (seed 000) says about a file, stored or shown."""
 
     object: Literal["file"] = "file"
     id: str = Field(default_factory=lambda: new_id("file"))
-    kind: Literal["video", "audio", "image"]
+    kind: FileKind
     format: str
     type: str = Field(description="MIME type")
     width: int | None = None
@@ -135,12 +157,15 @@ class FileDescription(BaseModel):
     filename: str | None = None
     folder: str | None = None
     ref: str | None = None
+    # a track's content as data (a transcript, chapters), also stored as the file itself
+    data: Any = None
 
 
 class MediaFile(FileDescription):
     """A File as stored: where its bytes are; the API shows a fetchable `url` instead."""
 
     renditions: list[PlaylistRendition] | None = None
+    companions: list[CompanionFile] | None = None
     location: StoredObject | None = None
 
 
@@ -234,7 +259,7 @@ class Task(BaseModel):
             steps={
                 name: Step(
                     id=f"step_{index:03d}",
-                    kind=kind if name == StepName.transcode else name.value,
+                    kind=kind if name in (StepName.transcode, StepName.track) else name.value,
                     created_at=created,
                     updated_at=created,
                 )

@@ -295,6 +295,9 @@ _OUR_FUNCTIONS = (
     c.TRIGGER_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
     c.DISPATCH_FUNCTION_ID,
+    c.TRANSCRIBE_FUNCTION_ID,
+    c.TRANSCRIPT_STATUS_FUNCTION_ID,
+    c.TRACK_FUNCTION_ID,
 )
 
 
@@ -328,6 +331,7 @@ def _reset_cached_clients() -> None:
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
     steps.segmented.cache_clear()
+    steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
 
 

@@ -329,7 +329,9 @@ class Pipeline:
                     task.project_id, output.id, default_name=task.kind, extension=extension
                 )
                 target = StoredObject(bucket=self.settings.media_bucket, key=FILES_PREFIX + name)
-            written = self._publish(made, target, with_folder=output.renditions is not None)
+            # a playlist's renditions and a track's companion files are published beside it
+            beside = output.renditions is not None or bool(output.companions)
+            written = self._publish(made, target, with_folder=beside)
             naming = task.naming.model_dump(exclude={"filename"}, exclude_none=True)
             published = output.model_copy(
                 update={"location": target, "filename": target.key.rsplit("/", 1)[1], **naming}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import builtins
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -15,6 +16,7 @@ from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import Settings
 from mediatasks.contract.latest import (
+    CompanionView,
     FileView,
     ListLinks,
     RenditionView,
@@ -28,6 +30,7 @@ from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import ListQuery, page_count
 from mediatasks.domain.requests import TaskRequest, parse_s3_url
 from mediatasks.domain.tasks import (
+    CompanionFile,
     MediaFile,
     OutputNaming,
     Status,
@@ -163,7 +166,7 @@ class TaskService:
 
         here = {"cursor": query.cursor} if query.cursor else {"page": str(listing.page)}
         return TaskList(
-            data=[self.present(task) for task in listing.tasks],
+            data=[self.present(_listed(task)) for task in listing.tasks],
             total=listing.total,
             page=listing.page,
             pages=page_count(listing.total, query.limit),
@@ -224,7 +227,7 @@ class TaskService:
     def _file_view(self, file: MediaFile, task: Task) -> FileView:
         """A File object as shown: fetchable urls instead of storage locations. A file we hold no
         copy of (a probe's description of the input) is where the caller said it is."""
-        fields = file.model_dump(exclude={"location", "renditions"})
+        fields = file.model_dump(exclude={"location", "renditions", "companions"})
         if file.location is None:
             return FileView(**fields, url=self._input_link(task))
         renditions = None
@@ -239,7 +242,27 @@ class TaskService:
                 )
                 for rendition in file.renditions
             ]
-        return FileView(**fields, url=self._link(file.location), renditions=renditions)
+        return FileView(
+            **fields,
+            url=self._link(file.location),
+            renditions=renditions,
+            files=self._companion_views(file.location, file.companions),
+        )
+
+    def _companion_views(
+        self, location: StoredObject, companions: Sequence[CompanionFile] | None
+    ) -> builtins.list[CompanionView] | None:  # `list` here is the method below
+        """A track's companion files, each with its own link (they are stored beside it)."""
+        if companions is None:
+            return None
+        folder = location.key.rsplit("/", 1)[0]
+        return [
+            CompanionView(
+                **companion.model_dump(),
+                url=self._link(location.model_copy(update={"key": f"{folder}/{companion.filename}"})),
+            )
+            for companion in companions
+        ]
 
     def _input_link(self, task: Task) -> str:
         """Where the caller can fetch the task's input: the URL it gave, or a link to the stored file."""
@@ -253,6 +276,14 @@ class TaskService:
         if location.bucket == self.settings.media_bucket:
             return self.storage.presigned_url(location, OUTPUT_LINK_SECONDS)
         return f"s3://{location.bucket}/{location.key}"
+
+
+def _listed(task: Task) -> Task:
+    """A task as a listing shows it: its output without its data (a page of transcripts would be
+    megabytes, over Lambda's response limit); GET /tasks/{id} and the output file have it."""
+    if task.output is None or task.output.data is None:
+        return task
+    return task.model_copy(update={"output": task.output.model_copy(update={"data": None})})
 
 
 def _s3_url(location: StoredObject) -> str:
