@@ -1,0 +1,339 @@
+"""Files, media and signed URLs through the vendor's SDK (ittybit 1.0.0) unchanged, against the local
+product. Every raw response body is validated strictly with the SDK's own models, and what a user
+would see (the stored objects, the bytes behind a link, ffprobe of an upload) is checked too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from ittybit import Ittybit
+from ittybit.core.api_error import ApiError
+from ittybit.files.types.files_create_response import FilesCreateResponse
+from ittybit.files.types.files_delete_response import FilesDeleteResponse
+from ittybit.files.types.files_get_response import FilesGetResponse
+from ittybit.files.types.files_list_response_item import FilesListResponseItem
+from ittybit.files.types.files_update_response import FilesUpdateResponse
+from ittybit.media.types.media_create_response import MediaCreateResponse
+from ittybit.media.types.media_delete_response import MediaDeleteResponse
+from ittybit.media.types.media_get_response import MediaGetResponse
+from ittybit.media.types.media_update_response import MediaUpdateResponse
+from ittybit.signatures.types.signatures_create_response import SignaturesCreateResponse
+from ittybit.tasks.types.tasks_create_response import TasksCreateResponse
+from ittybit.types.file import File as SdkFile
+from ittybit.types.media_list_response_item import MediaListResponseItem
+
+from mediatasks.adapters.ffmpeg import binaries
+from tests.e2e.test_vendor_sdk import RETRY_RATE_LIMITS, Recorder
+from tests.local_product import TASK_SECONDS, Api, new_key
+from tests.support.media import MakeClip
+from tests.support.servers import FileServer
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+MEDIA_BUCKET = "mediatasks-media"
+
+
+class Sdk:
+    """The SDK client, and the raw JSON of the last response it received."""
+
+    def __init__(self, client: Ittybit, recorder: Recorder) -> None:
+        self.client = client
+        self.recorder = recorder
+
+    def last(self, status: int) -> Any:
+        response = self.recorder.last
+        assert response.status_code == status, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="module")
+def sdk(api: Api) -> Iterator[Sdk]:
+    recorder = Recorder()
+    with httpx.Client(event_hooks={"response": [recorder]}, timeout=30) as http:
+        yield Sdk(Ittybit(base_url=api.url, api_key=api.key, httpx_client=http), recorder)
+
+
+@pytest.fixture(scope="module")
+def other_sdk(api: Api) -> Iterator[Sdk]:
+    recorder = Recorder()
+    with httpx.Client(event_hooks={"response": [recorder]}, timeout=30) as http:
+        key = new_key(api, "files-other-team")
+        yield Sdk(Ittybit(base_url=api.url, api_key=key, httpx_client=http), recorder)
+
+
+@pytest.fixture(scope="module")
+def clip_url(make_clip: MakeClip, file_server: FileServer) -> str:
+    make_clip("files.mp4", size="160x120", seconds=1)
+    return file_server.url_of("files.mp4")
+
+
+@pytest.fixture(scope="module")
+def s3(api: Api) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=api.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def stored_keys(s3: Any, prefix: str) -> list[str]:
+    listed = s3.list_objects_v2(Bucket=MEDIA_BUCKET, Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def ready_file(sdk: Sdk, file_id: str) -> dict[str, Any]:
+    """Polls files.get until the file is ready (or failed); returns its raw JSON."""
+    deadline = time.monotonic() + TASK_SECONDS
+    while time.monotonic() < deadline:
+        sdk.client.files.get(file_id, request_options=RETRY_RATE_LIMITS)
+        body: dict[str, Any] = sdk.last(200)
+        FilesGetResponse.model_validate(body)
+        if body["status"] in ("ready", "failed"):
+            return body
+        time.sleep(0.25)
+    raise AssertionError(f"file {file_id} was not ready in {TASK_SECONDS}s")
+
+
+def probe(data: bytes) -> dict[str, Any]:
+    """ffprobe's description of a file's bytes."""
+    report = subprocess.run(
+        [binaries().ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json", "-"],
+        input=data,
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    described: dict[str, Any] = json.loads(report.stdout)
+    return described
+
+
+def test_a_file_from_a_url_lives_and_dies_through_the_sdk(sdk: Sdk, clip_url: str, s3: Any) -> None:
+    sdk.client.files.create(url=clip_url, folder="clips", filename="first.mp4", ref="raw", metadata={"a": 1})
+    created = sdk.last(201)
+    FilesCreateResponse.model_validate(created)
+    assert created["status"] in ("waiting", "processing")
+    assert (created["object"], created["original"], created["media_id"][:4]) == ("source", True, "med_")
+
+    ready = ready_file(sdk, created["id"])
+    assert ready["status"] == "ready"
+    file = SdkFile.model_validate(ready)
+    assert (file.kind, file.type, file.width, file.height, file.orientation) == (
+        "video",
+        "video/mp4",
+        160,
+        120,
+        "landscape",
+    )
+    assert (file.folder, file.filename, file.ref, file.metadata) == ("clips", "first.mp4", "raw", {"a": 1})
+    assert len(httpx.get(file.url).content) == file.filesize
+
+    sdk.client.files.list(page=1, limit=50)
+    listed = sdk.last(200)
+    assert isinstance(listed, list)
+    for item in listed:
+        FilesListResponseItem.model_validate(item)
+    assert created["id"] in [item["id"] for item in listed]
+
+    sdk.client.files.update(created["id"], filename="renamed.mp4", ref=None)
+    updated = sdk.last(200)
+    FilesUpdateResponse.model_validate(updated)
+    assert (updated["filename"], updated["ref"], updated["folder"]) == ("renamed.mp4", None, "clips")
+
+    stored = [key for key in stored_keys(s3, "files/") if f"/{created['id']}/" in key]
+    assert stored, "the file's object is in the bucket"
+    sdk.client.files.delete(created["id"])
+    deleted = sdk.last(200)
+    FilesDeleteResponse.model_validate(deleted)
+    assert created["id"] in deleted["message"]
+    assert [key for key in stored_keys(s3, "files/") if f"/{created['id']}/" in key] == []
+    with pytest.raises(ApiError) as gone:
+        sdk.client.files.get(created["id"])
+    assert gone.value.status_code == 404
+
+
+def test_deleting_an_hls_file_removes_every_rendition_and_segment(sdk: Sdk, clip_url: str, s3: Any) -> None:
+    sdk.client.tasks.create(request={"url": clip_url, "kind": "adaptive_video", "options": {"height": 120}})
+    task = sdk.last(201)
+    TasksCreateResponse.model_validate(task)
+    file_id = task["output"]["id"] if task["output"] else None
+    assert file_id is None  # the output shows once it is made; the file exists from the start
+    media_id = task["media_id"]
+    sdk.client.media.get(media_id)
+    (pending,) = sdk.last(200)["files"]
+    ready = ready_file(sdk, pending["id"])
+    assert ready["status"] == "ready", ready
+    keys = [key for key in stored_keys(s3, "files/") if f"/{pending['id']}/" in key]
+    assert len(keys) > 3 and any(key.endswith(".ts") for key in keys)
+    sdk.client.files.delete(pending["id"])
+    assert [key for key in stored_keys(s3, "files/") if f"/{pending['id']}/" in key] == []
+
+
+def test_media_groups_an_original_and_what_is_made_from_it(sdk: Sdk, clip_url: str, s3: Any) -> None:
+    sdk.client.media.create(title="Launch", alt="a test clip", metadata={"team": "web"})
+    media = sdk.last(201)
+    MediaCreateResponse.model_validate(media)
+    assert (media["files"], media["urls"], media["title"]) == ([], {}, "Launch")
+
+    sdk.client.files.create(url=clip_url, media_id=media["id"])
+    original = sdk.last(201)
+    assert (original["media_id"], original["original"]) == (media["id"], True)
+    assert ready_file(sdk, original["id"])["status"] == "ready"
+
+    sdk.client.tasks.create(
+        request={"media_id": media["id"], "kind": "image", "width": 80, "format": "jpeg", "ref": "thumbnail"}
+    )
+    task = sdk.last(201)
+    TasksCreateResponse.model_validate(task)
+    assert task["input"]["id"] == original["id"]
+    assert task["media_id"] == media["id"]
+
+    def media_with_thumbnail() -> dict[str, Any] | None:
+        sdk.client.media.get(media["id"])
+        body: dict[str, Any] = sdk.last(200)
+        MediaGetResponse.model_validate(body)
+        return body if "thumbnail" in body["urls"] else None
+
+    grouped = wait_until(media_with_thumbnail, timeout=TASK_SECONDS)
+    assert [file["original"] for file in grouped["files"]] == [True, False]
+    assert grouped["files"][1]["ref"] == "thumbnail"
+    assert (grouped["kind"], grouped["width"], grouped["height"]) == ("video", 160, 120)
+    assert set(grouped["urls"]) == {"original", "thumbnail"}
+    assert httpx.get(grouped["urls"]["thumbnail"]).content[:2] == b"\xff\xd8"  # a JPEG
+
+    sdk.client.media.list(page=1, limit=100)
+    listed = sdk.last(200)
+    for item in listed:
+        MediaListResponseItem.model_validate(item)
+    assert media["id"] in [item["id"] for item in listed]
+
+    sdk.client.media.update(media["id"], title=None, alt="still a test clip")
+    updated = sdk.last(200)
+    MediaUpdateResponse.model_validate(updated)
+    assert (updated["title"], updated["alt"], updated["metadata"]) == (None, "still a test clip", {"team": "web"})
+
+    sdk.client.media.delete(media["id"])
+    MediaDeleteResponse.model_validate(sdk.last(200))
+    for file in grouped["files"]:
+        assert [key for key in stored_keys(s3, "files/") if f"/{file['id']}/" in key] == []
+        with pytest.raises(ApiError) as gone:
+            sdk.client.files.get(file["id"])
+        assert gone.value.status_code == 404
+    with pytest.raises(ApiError) as missing:
+        sdk.client.media.get(media["id"])
+    assert missing.value.status_code == 404
+
+
+def test_a_file_a_running_task_reads_cannot_be_deleted(sdk: Sdk, api: Api, clip_url: str) -> None:
+    sdk.client.files.create(url=clip_url)
+    file = ready_file(sdk, sdk.last(201)["id"])
+    reading = api.create({"file_id": file["id"], "kind": "video", "options": {"width": 80}})
+    status, refused = api.request("DELETE", f"/files/{file['id']}")
+    if api.wait(reading["id"])["status"] == "succeeded" and status == 200:
+        pytest.fail("the file was deleted while a task read it")
+    assert (status, refused["kind"]) == (409, "file_in_use")
+
+
+def test_a_browser_uploads_with_a_put_signature_and_reads_with_a_get_one(
+    sdk: Sdk, make_clip: MakeClip
+) -> None:
+    clip = make_clip("upload.mp4", size="160x120", seconds=1).read_bytes()
+    expiry = int(time.time()) + 600
+    sdk.client.signatures.create(filename="upload.mp4", folder="phone", expiry=expiry, method="put")
+    signature = sdk.last(201)
+    SignaturesCreateResponse.model_validate(signature)
+    assert (signature["method"], signature["expiry"], signature["folder"]) == ("put", expiry, "phone")
+    assert signature["url"].startswith(f"http://{signature['domain']}/")
+
+    # a browser-like client: no API key, only the signed URL
+    uploaded = httpx.put(signature["url"], content=clip, headers={"Content-Type": "video/mp4"})
+    assert uploaded.status_code == 201, uploaded.text
+    original = ready_file(sdk, uploaded.json()["id"])
+    assert (original["status"], original["original"], original["filename"]) == ("ready", True, "upload.mp4")
+    (video,) = [stream for stream in probe(httpx.get(original["url"]).content)["streams"] if stream["codec_type"] == "video"]
+    assert (video["width"], video["height"]) == (160, 120)
+
+    sdk.client.signatures.create(filename="upload.mp4", folder="phone", method="get")
+    reading = sdk.last(201)
+    SignaturesCreateResponse.model_validate(reading)
+    read = httpx.get(reading["url"], follow_redirects=True)
+    assert read.status_code == 200
+    assert read.content == httpx.get(original["url"]).content
+
+    # a GET signature does not upload, and a PUT one does not read
+    assert httpx.put(reading["url"], content=clip).status_code == 403
+    assert httpx.get(signature["url"]).status_code == 403
+
+
+def test_signatures_end_at_their_expiry(sdk: Sdk, make_clip: MakeClip) -> None:
+    clip = make_clip("upload.mp4", size="160x120", seconds=1).read_bytes()
+    soon = int(time.time()) + 2
+    sdk.client.signatures.create(filename="late.mp4", expiry=soon, method="put")
+    put_url = sdk.last(201)["url"]
+    sdk.client.signatures.create(filename="upload.mp4", folder="phone", expiry=soon, method="get")
+    get_url = sdk.last(201)["url"]
+    wait_until(lambda: time.time() > soon + 1, timeout=10)
+    for refused in (httpx.put(put_url, content=clip), httpx.get(get_url)):
+        assert refused.status_code == 403
+        assert refused.json()["kind"] == "signature_expired"
+
+
+def test_an_expiry_the_design_cannot_honour_is_refused(sdk: Sdk) -> None:
+    for expiry in (int(time.time()) - 1, int(time.time()) + 8 * 86400):
+        with pytest.raises(ApiError) as refused:
+            sdk.client.signatures.create(filename="x.mp4", expiry=expiry, method="put")
+        assert refused.value.status_code == 400
+        assert refused.value.body["field"] == "expiry"
+
+
+def test_a_put_signature_writes_only_its_own_key(sdk: Sdk, other_sdk: Sdk, make_clip: MakeClip) -> None:
+    clip = make_clip("upload.mp4", size="160x120", seconds=1).read_bytes()
+    sdk.client.signatures.create(filename="mine.mp4", folder="a", method="put")
+    url = httpx.URL(sdk.last(201)["url"])
+    other_sdk.client.files.list()
+    for name, value in (("filename", "theirs.mp4"), ("folder", "b"), ("project", "files-other-team")):
+        tampered = url.copy_set_param(name, value)
+        refused = httpx.put(tampered, content=clip)
+        assert (refused.status_code, refused.json()["kind"]) == (403, "signature_invalid"), name
+    unsigned = url.copy_remove_param("signature")
+    assert httpx.put(unsigned, content=clip).status_code == 403
+
+
+def test_another_projects_files_and_media_are_not_found_on_every_route(
+    sdk: Sdk, other_sdk: Sdk, clip_url: str
+) -> None:
+    sdk.client.files.create(url=clip_url)
+    file = sdk.last(201)
+    sdk.client.media.create(title="private")
+    media = sdk.last(201)
+    calls = (
+        lambda client: client.files.get(file["id"]),
+        lambda client: client.files.update(file["id"], filename="x.mp4"),
+        lambda client: client.files.delete(file["id"]),
+        lambda client: client.media.get(media["id"]),
+        lambda client: client.media.update(media["id"], title="x"),
+        lambda client: client.media.delete(media["id"]),
+    )
+    for call in calls:
+        with pytest.raises(ApiError) as refused:
+            call(other_sdk.client)
+        assert refused.value.status_code == 404
+    with pytest.raises(ApiError) as foreign_media:
+        other_sdk.client.files.create(url=clip_url, media_id=media["id"])
+    assert foreign_media.value.status_code == 400
+    with pytest.raises(ApiError) as foreign_input:
+        other_sdk.client.tasks.create(request={"media_id": media["id"], "kind": "image"})
+    assert foreign_input.value.status_code == 400
+    other_sdk.client.files.list(limit=100)
+    assert file["id"] not in [item["id"] for item in other_sdk.last(200)]
+    other_sdk.client.media.list(limit=100)
+    assert media["id"] not in [item["id"] for item in other_sdk.last(200)]
+    ready_file(sdk, file["id"])  # still the owner's
