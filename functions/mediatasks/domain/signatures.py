@@ -51,7 +51,7 @@ class Signed(BaseModel):
     """What a signed URL carries, and what its signature covers: every field."""
 
     project: str
-    folder: str | None
+    folder: str | None = None
     filename: str
     method: Method
     expiry: int
