@@ -426,3 +426,22 @@ def test_an_upload_is_its_projects_only(api: Api) -> None:
         assert (status, refused["kind"]) == (404, "not_found"), path
     status, too_big = api.request("POST", "/uploads", {"filename": "huge.bin", "size": 6 * 1024**4})
     assert (status, too_big["kind"]) == (413, "payload_too_large")
+
+
+def test_files_and_media_are_listed_by_cursor_as_tasks_are(api: Api, sdk: Sdk, clip_url: str) -> None:
+    for _ in range(3):
+        sdk.client.files.create(url=clip_url)
+    for route in ("/files", "/media"):
+        status, everything = api.request("GET", f"{route}?limit=100")
+        assert status == 200
+        walked, link = [], f"{route}?limit=2"
+        while link is not None:
+            status, page = api.request("GET", link)
+            assert status == 200, page
+            assert len(page["data"]) <= 2
+            walked += [item["id"] for item in page["data"]]
+            link = page["links"]["next"]
+        assert walked == [item["id"] for item in everything["data"]]
+        assert len(walked) >= 3
+        status, refused = api.request("GET", f"{route}?cursor=not-one-of-ours")
+        assert (status, refused["kind"]) == (400, "invalid_option")
