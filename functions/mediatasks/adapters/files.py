@@ -91,6 +91,43 @@ def _changes_expression(changes: dict[str, Any]) -> tuple[str, dict[str, str], d
     return expression.strip(), names, values
 
 
+def _update_owned(table: Table, item_id: str, project_id: str, changes: dict[str, Any]) -> bool:
+    """Applies `changes` to the project's item; False when it is not the project's (or is gone)."""
+    expression, names, values = _changes_expression(changes)
+    names["#project"] = "project_id"
+    values[":project"] = project_id
+    try:
+        table.update_item(
+            Key={"id": item_id},
+            UpdateExpression=expression,
+            ConditionExpression="#project = :project",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if _is_refused(error):
+            return False
+        raise
+    return True
+
+
+def _project_page(
+    table: Table,
+    attribute: str,
+    project_id: str,
+    limit: int,
+    after: dict[str, Any] | None,
+    offset: int,
+    backwards: bool,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, Any] | None, bool]:
+    """A page of the project's items through the index on `attribute`, newest first: the items,
+    the first and last index entries, and whether more follow."""
+    where = IndexSlice(_BY_INDEX_ATTRIBUTE[attribute], attribute, project_id, backwards)
+    shown, more = read_page(table, where, limit, after, offset)
+    items = items_by_id(table, [entry["id"] for entry in shown])
+    return items, shown[0] if shown else None, shown[-1] if shown else None, more
+
+
 class FileStore:
     def __init__(self, table_name: str, table: Table | None = None) -> None:
         self._table = _table(table_name, table)
@@ -144,24 +181,8 @@ class FileStore:
             return None
         changed = current.model_copy(update=changes | {"updated_at": now_ms()})
         path = _index_attributes(changed).get("project_path")
-        expression, names, values = _changes_expression(
-            changes | {"updated_at": changed.updated_at, "project_path": path}
-        )
-        names["#project"] = "project_id"
-        values[":project"] = project_id
-        try:
-            self._table.update_item(
-                Key={"id": file_id},
-                UpdateExpression=expression,
-                ConditionExpression="#project = :project",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if _is_refused(error):
-                return None
-            raise
-        return changed
+        applied = changes | {"updated_at": changed.updated_at, "project_path": path}
+        return changed if _update_owned(self._table, file_id, project_id, applied) else None
 
     def delete(self, file_id: str) -> None:
         self._table.delete_item(Key={"id": file_id})
@@ -176,10 +197,10 @@ class FileStore:
         backwards: bool = False,
     ) -> IndexPage[FileRecord]:
         """The project's files, newest first."""
-        where = IndexSlice(_BY_INDEX_ATTRIBUTE["project_files"], "project_files", project_id, backwards)
-        shown, more = read_page(self._table, where, query.limit, after, offset)
-        records = [_record_of(item) for item in items_by_id(self._table, [entry["id"] for entry in shown])]
-        return IndexPage(records, shown[0] if shown else None, shown[-1] if shown else None, more)
+        items, first, last, more = _project_page(
+            self._table, "project_files", project_id, query.limit, after, offset, backwards
+        )
+        return IndexPage([_record_of(item) for item in items], first, last, more)
 
     def of_media(self, media_id: str) -> list[FileRecord]:
         """Every file of a media, oldest first (a media holds a handful: its original and renditions)."""
@@ -235,22 +256,8 @@ class MediaStore:
         if current is None:
             return None
         changed = current.model_copy(update=changes | {"updated_at": now_ms()})
-        expression, names, values = _changes_expression(changes | {"updated_at": changed.updated_at})
-        names["#project"] = "project_id"
-        values[":project"] = project_id
-        try:
-            self._table.update_item(
-                Key={"id": media_id},
-                UpdateExpression=expression,
-                ConditionExpression="#project = :project",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if _is_refused(error):
-                return None
-            raise
-        return changed
+        applied = changes | {"updated_at": changed.updated_at}
+        return changed if _update_owned(self._table, media_id, project_id, applied) else None
 
     def delete(self, media_id: str) -> None:
         self._table.delete_item(Key={"id": media_id})
@@ -265,10 +272,10 @@ class MediaStore:
         backwards: bool = False,
     ) -> IndexPage[MediaRecord]:
         """The project's media, newest first."""
-        where = IndexSlice(_BY_INDEX_ATTRIBUTE["project_media"], "project_media", project_id, backwards)
-        shown, more = read_page(self._table, where, query.limit, after, offset)
-        media = [_media_of(item) for item in items_by_id(self._table, [entry["id"] for entry in shown])]
-        return IndexPage(media, shown[0] if shown else None, shown[-1] if shown else None, more)
+        items, first, last, more = _project_page(
+            self._table, "project_media", project_id, query.limit, after, offset, backwards
+        )
+        return IndexPage([_media_of(item) for item in items], first, last, more)
 
 
 def _media_of(item: dict[str, Any]) -> MediaRecord:

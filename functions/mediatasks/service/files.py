@@ -31,13 +31,18 @@ from mediatasks.domain.files import (
 from mediatasks.domain.listing import ListQuery, PageQuery
 from mediatasks.domain.tasks import TERMINAL_STATUSES, Status, Task
 from mediatasks.kinds.registry import kind_of, rejection_from
-from mediatasks.service.listing import list_page
+from mediatasks.service.listing import Listing, list_page
 from mediatasks.service.tasks import FileJoin, TaskService, list_links
 
 ORIGINAL_REF = "original"
 # Tasks that may still read a file: every status before a terminal one.
 RUNNING_STATUSES = tuple(status for status in Status if status not in TERMINAL_STATUSES)
 RUNNING_PAGE = 100
+
+
+def _paging(route: str, query: PageQuery, listing: Listing[Any]) -> dict[str, Any]:
+    """A page's place in its listing: its number, size and links."""
+    return {"page": listing.page, "limit": query.limit, "links": list_links(route, query, listing)}
 
 
 def _not_found(what: str, identifier: str) -> RequestRejected:
@@ -93,12 +98,8 @@ class FileService:
 
     def list_files(self, project_id: str, query: PageQuery) -> FileList:
         listing = list_page(self.files, project_id, query, self.tasks.cursor_key)
-        return FileList(
-            data=[self.present_file(record) for record in listing.items],
-            page=listing.page,
-            limit=query.limit,
-            links=list_links("/files", query, listing),
-        )
+        data = [self.present_file(record) for record in listing.items]
+        return FileList(data=data, **_paging("/files", query, listing))
 
     def update_file(self, project_id: str, file_id: str, update: FileUpdate) -> FileResource:
         changed = self.files.update(project_id, file_id, update.changes())
@@ -197,12 +198,8 @@ class FileService:
 
     def list_media(self, project_id: str, query: PageQuery) -> MediaList:
         listing = list_page(self.media, project_id, query, self.tasks.cursor_key)
-        return MediaList(
-            data=[self.present_media(media) for media in listing.items],
-            page=listing.page,
-            limit=query.limit,
-            links=list_links("/media", query, listing),
-        )
+        data = [self.present_media(media) for media in listing.items]
+        return MediaList(data=data, **_paging("/media", query, listing))
 
     def update_media(self, project_id: str, media_id: str, update: MediaUpdate) -> MediaResource:
         changed = self.media.update(project_id, media_id, update.changes())
