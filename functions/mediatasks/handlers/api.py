@@ -120,9 +120,9 @@ def openapi_document() -> str:
 
     Powertools documents a 422 for every validated route; this API answers validation errors
     with 400 and the error body instead (`_invalid_request`), so those entries are removed (a
-    route's own 422, such as idempotency_key_reused, stays). Every operation takes the
-    Accept-Version header, which is read before routing; the bodies documented are the latest
-    version's."""
+    route's own 422, such as idempotency_key_reused, stays). Signed URLs need no key. Every
+    operation takes the Accept-Version header, which is read before routing; the bodies documented
+    are the latest version's."""
     schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
@@ -130,8 +130,10 @@ def openapi_document() -> str:
         security_schemes={"bearer": HTTPBearer(description="an API key: Authorization: Bearer <key>")},
         security=[{"bearer": []}],
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
-    for operations in schema["paths"].values():
+    for path, operations in schema["paths"].items():
         for operation in operations.values():
+            if path == SIGNED_ROUTE:
+                operation["security"] = []  # no key: the signature in the query is the credential
             if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
                 operation["responses"].pop("422")
             operation.setdefault("parameters", []).append(version_parameter())

@@ -178,11 +178,11 @@ class TaskService:
         media, the media `joins` names, or a new one; `joins` also carries the file's metadata."""
         input_url, input_file_id = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
-        media_id, original = (
-            (joins.media_id, joins.original)
-            if joins is not None and joins.media_id is not None
-            else self._media_for(project_id, request, input_file_id)
-        )
+        media_id, original = None, False  # a task that stores nothing (a probe) joins no media
+        if joins is not None and joins.media_id is not None:
+            media_id, original = joins.media_id, joins.original
+        elif makes_a_file(request.kind):
+            media_id, original = self._media_for(project_id, request, input_file_id)
         task = Task.create(
             project_id=project_id,
             kind=request.kind,
@@ -196,7 +196,7 @@ class TaskService:
             webhook_url=request.webhook_url,
             api_version=api_version,
             media_id=media_id,
-            output_file_id=new_id("file") if makes_a_file(request.kind) else None,
+            output_file_id=new_id("file") if media_id is not None else None,
         )
         self.store.create(task)
         if task.output_file_id is not None:
