@@ -355,9 +355,8 @@ def rotate_webhook_secret() -> Response[str]:
     return _reply(201, webhooks().rotate(caller_project()))
 
 
-@lru_cache(maxsize=1)
 def files() -> FileService:
-    return FileService(service())
+    return FileService(service())  # a view of the cached task service: nothing of its own to cache
 
 
 def _endpoint() -> Endpoint:

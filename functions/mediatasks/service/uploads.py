@@ -15,7 +15,7 @@ from mediatasks.contract.latest import (
     UploadProgress,
 )
 from mediatasks.domain.errors import ErrorKind, RequestRejected
-from mediatasks.domain.files import FileCreate
+from mediatasks.domain.files import FileCreate, path_of
 from mediatasks.domain.tasks import StoredObject
 from mediatasks.domain.uploads import (
     PART_LINK_SECONDS,
@@ -57,9 +57,8 @@ class UploadService:
             raise RequestRejected(
                 ErrorKind.payload_too_large, f"the file is larger than the limit of {limit} bytes", "size"
             )
-        target = upload_target(
-            self.files.tasks.settings.media_bucket, project_id, f"{request.folder or ''}/{request.filename}"
-        )
+        bucket = self.files.tasks.settings.media_bucket
+        target = upload_target(bucket, project_id, path_of(request.folder, request.filename))
         ticket = UploadTicket(
             project=project_id,
             folder=request.folder,
