@@ -92,9 +92,25 @@ INDEX_BY_SORT = {
     for sort in LISTING_SORTS
 }
 
+# The files table holds files and media items; keys-only indexes list each per project (newest
+# first), a media's files, and the file a signature names by its path.
+FILE_INDEXES = {
+    "by_project_files": "project_files",
+    "by_project_media": "project_media",
+    "by_media_files": "media_id",
+    "by_project_path": "project_path",
+}
+FILE_INDEX_SORT = "created_at"
+
 # Prefixes in the managed bucket: finished files, and per-task scratch space removed when a task ends.
 FILES_PREFIX = "files/"
 WORK_PREFIX = "work/"
+# uploads/<project>/[<folder>/]<filename>: what signed PUTs and multipart uploads write; each upload
+# becomes a media (an ingest task copies it into files/), then expires.
+UPLOADS_PREFIX = "uploads/"
+
+# The route a signed URL (POST /signatures) points at: public, its signature is its credential.
+SIGNED_ROUTE = "/signed"
 
 # Request size limits: the web ACL enforces them in the cloud, the local API and the API function too.
 MAX_HEADER_BYTES = 8 * 1024

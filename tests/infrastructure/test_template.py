@@ -155,9 +155,15 @@ def test_idempotency_records_expire(arm64: Template) -> None:
 def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
     methods = arm64.find_resources("AWS::ApiGateway::Method").values()
     protected = [m for m in methods if m["Properties"]["AuthorizationType"] == "CUSTOM"]
-    assert len(protected) == 7  # the task routes, the webhook routes
+    # tasks 4, webhooks 3, files 5, media 5, signatures 1, uploads 4
+    assert len(protected) == 22
     assert all(m["Properties"]["ApiKeyRequired"] for m in protected)
-    assert public_routes(arm64.to_json()) == {("GET", "/openapi.json")}
+    # the description, and signed URLs (the signature is the credential, checked by the function)
+    assert public_routes(arm64.to_json()) == {
+        ("GET", "/openapi.json"),
+        ("GET", "/signed"),
+        ("PUT", "/signed"),
+    }
     arm64.has_resource_properties(
         "AWS::ApiGateway::Authorizer",
         {

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -24,7 +22,7 @@ from rich.table import Table
 
 from mediatasks.cli.flags import given_options, option_flags, options_body, parse_options
 from mediatasks.cli.progress import ProgressDisplay
-from mediatasks.cli.uploads import LocalInputUnreachable, served_file
+from mediatasks.cli.uploads import UploadFailed, upload_file
 from mediatasks.client import ApiError, Client, ClientError
 from mediatasks.client.client import current_step
 from mediatasks.contract.latest import CompanionView, FileView, RenditionView, TaskView
@@ -197,17 +195,14 @@ def _cloud_body(run: Run, request_input: Any) -> dict[str, Any]:
     return body
 
 
-@contextmanager
-def _reachable_input(run: Run, api_url: str) -> Iterator[Any]:
-    """The request's `input`: as given, or for a local file a URL the API can fetch it from."""
+def _reachable_input(run: Run, client: Client) -> Any:
+    """The request's `input`: as given, or for a local file the id of the file it was uploaded as."""
     if _is_url(run.address):
-        yield run.input
-        return
+        return run.input
     try:
-        with served_file(Path(run.address), api_url) as url:
-            yield url
-    except LocalInputUnreachable as error:
-        raise click.UsageError(str(error)) from None
+        return upload_file(client, Path(run.address))
+    except UploadFailed as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _wait_with_progress(client: Client, task: TaskView) -> TaskView:
@@ -229,8 +224,8 @@ def _run_in_cloud(run: Run, client: Client) -> dict[str, Any]:
             "an HLS or thumbnails output is many files: with --cloud give -o s3://bucket/key, or none to "
             "keep it in managed storage"
         )
-    with client, _reachable_input(run, client.base_url) as request_input:
-        task = client.create(_cloud_body(run, request_input))
+    with client:
+        task = client.create(_cloud_body(run, _reachable_input(run, client)))
         _err(f"created {task.id}")
         task = _wait_with_progress(client, task)
         if task.status != Status.succeeded:

@@ -206,6 +206,9 @@ class Task(BaseModel):
     input: str
     # the stored file the input was given as (its location is `input`, which callers never see)
     input_file_id: str | None = None
+    # the media the task's output joins, and the id its output file was given when the task began
+    media_id: str | None = None
+    output_file_id: str | None = None
     options: dict[str, Any]
     # what the probe found the input to be
     source: MediaFile | None = None
@@ -242,6 +245,8 @@ class Task(BaseModel):
         naming: OutputNaming | None = None,
         webhook_url: str | None = None,
         api_version: str = "latest",
+        media_id: str | None = None,
+        output_file_id: str | None = None,
     ) -> Task:
         created = now_ms()
         return cls(
@@ -250,6 +255,8 @@ class Task(BaseModel):
             kind=kind,
             input=input_url,
             input_file_id=input_file_id,
+            media_id=media_id,
+            output_file_id=output_file_id,
             options=options,
             destination=destination,
             naming=naming or OutputNaming(),
