@@ -55,6 +55,9 @@ class Settings(BaseModel):
     max_input_seconds: float = Field(default=InputLimits.max_seconds, gt=0)
     max_input_pixels: int = Field(default=InputLimits.max_pixels, gt=0)
     max_input_fps: float = Field(default=InputLimits.max_fps, gt=0)
+    # the sweep: how long a task may wait for its execution, how often it is started before it fails
+    sweep_after_seconds: int = Field(default=120, gt=0)
+    sweep_max_start_attempts: int = Field(default=3, gt=0)
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
     @field_validator("allowed_output_buckets", mode="before")
@@ -111,6 +114,8 @@ class Settings(BaseModel):
             "webhook_secret_grace_seconds": c.ENV_WEBHOOK_SECRET_GRACE_SECONDS,
             "webhook_first_retry_seconds": c.ENV_WEBHOOK_FIRST_RETRY_SECONDS,
             "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
+            "sweep_after_seconds": c.ENV_SWEEP_AFTER_SECONDS,
+            "sweep_max_start_attempts": c.ENV_SWEEP_MAX_START_ATTEMPTS,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

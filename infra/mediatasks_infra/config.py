@@ -23,6 +23,8 @@ FunctionRole = Literal[
     "trigger",
     "deliverWebhook",
     "dispatchWebhooks",
+    "reconcile",
+    "sweep",
 ]
 
 
@@ -66,6 +68,10 @@ class StackConfig(BaseModel):
     trigger_rules: TriggerRules = Field(alias="triggerRules")
     alarm_email: str = Field(alias="alarmEmail")
     failed_tasks_alarm_threshold: int = Field(alias="failedTasksAlarmThreshold", gt=0)
+    # the sweep of tasks whose execution never started: how often, after how long, how many starts
+    sweep_every_minutes: int = Field(alias="sweepEveryMinutes", ge=1)
+    sweep_after_seconds: int = Field(alias="sweepAfterSeconds", ge=30)
+    sweep_max_start_attempts: int = Field(alias="sweepMaxStartAttempts", ge=1)
 
     @field_validator("allowed_output_buckets", mode="before")
     @classmethod

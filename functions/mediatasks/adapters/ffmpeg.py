@@ -19,7 +19,13 @@ from typing import IO, Any
 from aws_lambda_powertools import Logger
 
 from mediatasks.constants import ENV_FFMPEG_DIR
-from mediatasks.domain.errors import InputTooLarge, InputUnsupported, ProcessingFailed, StepTimeout
+from mediatasks.domain.errors import (
+    InputTooLarge,
+    InputUnsupported,
+    ProcessingFailed,
+    StepTimeout,
+    TransientFailure,
+)
 
 logger = Logger(child=True)
 
@@ -86,7 +92,8 @@ def run(
     """Runs argv (no shell) and returns its stdout, or hands each stdout line to `on_line` instead.
 
     Raises StepTimeout past the deadline, InputTooLarge when a decoder met a picture over the pixel
-    cap (whatever the exit code: the output would lack those frames), and ProcessingFailed on a
+    cap (whatever the exit code: the output would lack those frames), TransientFailure when a signal
+    from outside killed it (retried as a step), and ProcessingFailed on a
     non-zero exit. If `on_line` raises (a limit was reached, the task was cancelled meanwhile), the
     process is killed and that error raised.
     """
@@ -133,6 +140,9 @@ def run(
     if over_cap:
         width, height, cap = (int(value) for value in over_cap[0].groups())
         raise InputTooLarge(f"a picture of {width}x{height} is over the limit of {cap} pixels")
+    if process.returncode < 0:  # a signal from outside (we raise above for every kill of ours)
+        logger.warning("ffmpeg was killed", extra={"tool": argv[0], "signal": -process.returncode})
+        raise TransientFailure("the media processing was interrupted")
     if process.returncode != 0:
         logger.warning(
             "ffmpeg failed", extra={"tool": argv[0], "code": process.returncode, "stderr": bytes(stderr_tail)}

@@ -25,6 +25,8 @@ from moto.dynamodb.models.table import Table as MotoTable
 from moto.server import ThreadedMotoServer
 
 from mediatasks import constants as c
+from mediatasks.local import emulator_fixes
+from mediatasks.local.faults import injector
 from mediatasks.local.template import ACCOUNT_ID, REGION, LocalNames, function_arn, resources_of_type
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -104,6 +106,7 @@ class LocalCloud:
 
     def __init__(self, template: dict[str, Any], *, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.template = template
+        self.faults = injector()
         self.host = host
         self.port = port or free_port(host)
         self.endpoint = f"http://{host}:{self.port}"
@@ -179,6 +182,8 @@ class LocalCloud:
                 return json.dumps(
                     {"errorType": "ResourceNotFoundException", "errorMessage": function_name}
                 ).encode()
+            if self.faults is not None:
+                self.faults.before_invoke(function.logical_id)
             payload = body.encode() if isinstance(body, str) else body
             return invoke_in_process(function, payload, response_headers)
 
@@ -190,6 +195,7 @@ class LocalCloud:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
+        emulator_fixes.apply()
         setattr(moto_dynamodb_models, "copy", _TableSnapshots)  # noqa: B010 - stands in for a module
         os.environ.update(
             {
@@ -206,6 +212,8 @@ class LocalCloud:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
+        if self.faults is not None:
+            self.faults.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # the interpreter logs every failed execution at length; a task records why it failed
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -289,6 +297,8 @@ _OUR_FUNCTIONS = (
     c.TRIGGER_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
     c.DISPATCH_FUNCTION_ID,
+    c.RECONCILE_FUNCTION_ID,
+    c.SWEEP_FUNCTION_ID,
 )
 
 
@@ -312,7 +322,7 @@ def table_definition(template: dict[str, Any], logical_id: str, table_name: str)
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, authorizer, idempotency, steps, trigger, webhooks
+    from mediatasks.handlers import api, authorizer, idempotency, reconciler, steps, trigger, webhooks
 
     config.settings.cache_clear()
     authorizer.keys.cache_clear()
@@ -322,6 +332,7 @@ def _reset_cached_clients() -> None:
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
+    reconciler.reconciler.cache_clear()
 
 
 class _TableSnapshots:

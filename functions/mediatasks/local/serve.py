@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         webhook_secret=args.webhook_secret,
         trigger_rules=trigger_rules,
+        sweep_seconds=args.sweep_seconds,
     )
     stack.start()
     stopped = threading.Event()
@@ -100,6 +101,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="the watched bucket's rules as cdk.json's mediatasks:triggerRules (a JSON list; '[]' for "
         "none); default: uploads under incoming/ become mp4 videos of the development project",
+    )
+    run.add_argument(
+        "--sweep-seconds",
+        type=int,
+        metavar="N",
+        help="run the sweep every N seconds, starting tasks that waited N seconds for their execution "
+        "(default: the stack's, every 5 minutes for tasks waiting 2)",
     )
     return run
 

@@ -53,6 +53,7 @@ class LocalStack:
         webhook_secret: str | None = None,
         template: dict[str, Any] | None = None,
         trigger_rules: list[dict[str, Any]] | None = None,
+        sweep_seconds: int | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -62,6 +63,8 @@ class LocalStack:
         self.webhook_secret = webhook_secret or new_secret()
         self._template = template
         self._trigger_rules = trigger_rules
+        # the sweep's period and the time a task may wait for its execution (default: the template's)
+        self._sweep_seconds = sweep_seconds
         self._pollers: list[Poller] = []
         self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
         self.cloud: LocalCloud | None = None
@@ -82,13 +85,15 @@ class LocalStack:
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
         environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = self._output_areas.to_json()
         environment[c.ENV_LOCAL_SERVICE_PORTS] = f"{self.cloud.port},{self.api.port}"
+        if self._sweep_seconds is not None:
+            environment[c.ENV_SWEEP_AFTER_SECONDS] = str(self._sweep_seconds)
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_areas.buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
         secrets = SecretStore(environment[c.ENV_WEBHOOK_SECRETS_TABLE], environment[c.ENV_WEBHOOK_KEY_ID])
         create_first_secret(secrets, DEVELOPMENT_PROJECT, self.webhook_secret)
         self.api.start()
-        self._pollers = event_sources(self.cloud)
+        self._pollers = event_sources(self.cloud, self._sweep_seconds)
         for poller in self._pollers:
             poller.start()
         return self
