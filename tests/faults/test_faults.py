@@ -6,6 +6,10 @@ Run alone with `pytest -m faults`."""
 from __future__ import annotations
 
 import json
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +174,25 @@ def test_an_execution_that_times_out_fails_its_task(faults: Faults, slow_clip: s
         sfn.update_state_machine(stateMachineArn=TASKS_MACHINE, definition=definition)
     assert (done["status"], done["error"]["kind"]) == ("failed", "timeout"), done
     left_nothing(api, task["id"])
+
+
+def test_sixty_concurrent_clients_are_all_answered(faults: Faults) -> None:
+    """Each client on its own connection at once: every one gets an answer (200, or the stage's
+    429 with Retry-After past its burst), none a reset or refused connection."""
+    url = faults.api.url + "/openapi.json"
+    clients = 60
+    start = threading.Barrier(clients)
+
+    def fetch(_: int) -> tuple[int, str | None]:
+        start.wait()
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return int(response.status), None
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.headers.get("Retry-After")
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        answers = list(pool.map(fetch, range(clients)))
+    assert {status for status, _ in answers} <= {200, 429}, answers
+    assert all(wait for status, wait in answers if status == 429), answers
+    assert [status for status, _ in answers].count(200) >= 50, answers

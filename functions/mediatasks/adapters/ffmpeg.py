@@ -3,12 +3,15 @@ deadline, reading untrusted bytes only from a local file or a presigned link to 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +41,22 @@ _STDERR_KEPT = 8 * 1024
 # av_image_check_size2): a decoder drops the frame, and ffmpeg may still exit 0 with whatever it
 # made of the others.
 _OVER_PIXEL_CAP = re.compile(rb"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
+
+
+# prctl(2), found once in the parent: the child calls it between fork and exec, where it must not
+# load anything (other threads may hold the locks that loading takes).
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = int(signal.SIGKILL)
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """Asks the kernel to kill the child when the thread that started it ends: a killed step (or
+    `mediatasks serve` killed with SIGKILL) leaves no ffmpeg running on alone. Its own session
+    (start_new_session) keeps a Ctrl-C meant for the parent from reaching it first. preexec_fn is
+    the standard library's only hook for this; it calls nothing but the one syscall."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, _SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,7 @@ def run(
         env=_BARE_ENV,
         cwd="/",
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     ) as process:
         stdout, stderr_tail = bytearray(), bytearray()
         over_cap: list[re.Match[bytes]] = []

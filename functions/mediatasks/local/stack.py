@@ -3,7 +3,9 @@ API served on loopback. Used by `mediatasks serve`, the end-to-end tests and the
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +24,26 @@ from mediatasks.local.template import synthesize
 from mediatasks.service.webhooks import create_first_secret
 
 DEVELOPMENT_PROJECT = "dev"
+# The steps' scratch space of one local stack, named by its process id: what a stack that was
+# killed left behind is removed by the next one.
+WORK_DIR_PREFIX = "mediatasks-work-"
+
+
+def remove_orphaned_work_dirs() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORK_DIR_PREFIX}*-*"):
+        owner = folder.name.removeprefix(WORK_DIR_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def local_architecture() -> str:
@@ -66,7 +88,8 @@ class LocalStack:
         # the sweep's period and the time a task may wait for its execution (default: the template's)
         self._sweep_seconds = sweep_seconds
         self._pollers: list[Poller] = []
-        self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
+        remove_orphaned_work_dirs()
+        self._work_dir = tempfile.TemporaryDirectory(prefix=f"{WORK_DIR_PREFIX}{os.getpid()}-")
         self.cloud: LocalCloud | None = None
         self.api: LocalApi | None = None
 
