@@ -11,13 +11,20 @@ FULL, moto runs as AWS documents it.
 
 StopExecution ends an execution at once in AWS (ABORTED; a Lambda invocation under way runs on by
 itself). moto marks it ABORTED only once the state running then has ended, so an execution stopped
-in the middle of a 10-minute encode would look RUNNING for those 10 minutes."""
+in the middle of a 10-minute encode would look RUNNING for those 10 minutes.
+
+moto's DynamoDB is not thread-safe: a TransactWriteItems deep-copies the tables to roll back a
+refused transaction while other requests write them ("dictionary changed size during iteration",
+answered as a 500, seen with 20 concurrent creates). The local stack serves one DynamoDB request at
+a time."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
+from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
@@ -27,6 +34,8 @@ from moto.stepfunctions.parser.backend.execution import Execution
 
 _moto_from_error = StateTaskLambda._from_error
 _moto_stop = Execution.stop
+_moto_dynamodb_action = DynamoHandler.call_action
+_one_dynamodb_request = threading.Lock()
 
 
 def _from_error(self: StateTaskLambda, env: Any, ex: Exception) -> FailureEvent:
@@ -56,6 +65,12 @@ def _stop(self: Execution, stop_date: Any, error: str | None, cause: str | None)
         self.stop_date = stop_date
 
 
+def _dynamodb_action(self: DynamoHandler) -> Any:
+    with _one_dynamodb_request:
+        return _moto_dynamodb_action(self)
+
+
 def apply() -> None:
     StateTaskLambda._from_error = _from_error  # type: ignore[method-assign]
     Execution.stop = _stop  # type: ignore[method-assign]
+    DynamoHandler.call_action = _dynamodb_action  # type: ignore[method-assign]
