@@ -65,6 +65,8 @@ def request(
             return int(response.status), json.loads(response.read()), None
     except urllib.error.HTTPError as error:
         return int(error.code), json.loads(error.read() or b"{}"), error.headers.get("Retry-After")
+    except OSError as error:  # no answer (refused, reset, timed out): status 0, an invariant broken
+        return 0, {"error": repr(error)}, None
 
 
 def create(url: str, key: str, body: dict[str, Any], bad: bool) -> Answer:
@@ -143,8 +145,8 @@ def report(url: str, keys: list[str], answers: list[Answer], elapsed: float, mem
     broken: list[str] = []
     if without_wait:
         broken.append(f"{without_wait} 429s had no Retry-After")
-    if any(answer.status >= 500 for answer in answers):
-        broken.append("a create got a 5xx")
+    if any(answer.status >= 500 or answer.status == 0 for answer in answers):
+        broken.append("a create got a 5xx or no answer")
     for answer in answers:
         if answer.bad and not (400 <= answer.status < 500 and answer.body.get("kind")):
             broken.append(f"bad input got {answer.status} {answer.body}")

@@ -15,12 +15,14 @@ in the middle of a 10-minute encode would look RUNNING for those 10 minutes.
 
 moto's DynamoDB is not thread-safe: a TransactWriteItems deep-copies the tables to roll back a
 refused transaction while other requests write them ("dictionary changed size during iteration",
-answered as a 500, seen with 20 concurrent creates). The local stack serves one DynamoDB request at
-a time."""
+answered as a 500, seen with 20 concurrent creates). The local stack serves one DynamoDB write at a
+time (reads go on beside them: they change nothing a copy iterates)."""
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -34,8 +36,8 @@ from moto.stepfunctions.parser.backend.execution import Execution
 
 _moto_from_error = StateTaskLambda._from_error
 _moto_stop = Execution.stop
-_moto_dynamodb_action = DynamoHandler.call_action
-_one_dynamodb_request = threading.Lock()
+_one_dynamodb_write = threading.Lock()
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
 
 
 def _from_error(self: StateTaskLambda, env: Any, ex: Exception) -> FailureEvent:
@@ -65,12 +67,19 @@ def _stop(self: Execution, stop_date: Any, error: str | None, cause: str | None)
         self.stop_date = stop_date
 
 
-def _dynamodb_action(self: DynamoHandler) -> Any:
-    with _one_dynamodb_request:
-        return _moto_dynamodb_action(self)
+def _one_at_a_time(write: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHandler], Any]:
+    @functools.wraps(write)
+    def serialized(self: DynamoHandler) -> Any:
+        with _one_dynamodb_write:
+            return write(self)
+
+    return serialized
 
 
 def apply() -> None:
     StateTaskLambda._from_error = _from_error  # type: ignore[method-assign]
     Execution.stop = _stop  # type: ignore[method-assign]
-    DynamoHandler.call_action = _dynamodb_action  # type: ignore[method-assign]
+    for name in _DYNAMODB_WRITES:
+        write = getattr(DynamoHandler, name)
+        if not hasattr(write, "__wrapped__"):  # once, however many stacks this process starts
+            setattr(DynamoHandler, name, _one_at_a_time(write))

@@ -183,6 +183,23 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def eventbridge_event(
+    detail_type: str, source: str, resources: list[str], detail: dict[str, Any]
+) -> dict[str, Any]:
+    """An event as EventBridge hands it to a rule's target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT_ID,
+        "time": _iso(datetime.now(UTC)),
+        "region": REGION,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
 def _invoke_retried(function: LocalFunction, event: dict[str, Any], retries: int) -> None:
     """Invokes a rule's target as EventBridge does: asynchronously, again while it fails."""
     for _ in range(retries + 1):
@@ -224,16 +241,11 @@ class ExecutionStatusPoller(Poller):
         return delivered
 
     def _event(self, execution: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Step Functions Execution Status Change",
-            "source": "aws.states",
-            "account": ACCOUNT_ID,
-            "time": _iso(datetime.now(UTC)),
-            "region": REGION,
-            "resources": [execution["executionArn"]],
-            "detail": {
+        return eventbridge_event(
+            "Step Functions Execution Status Change",
+            "aws.states",
+            [execution["executionArn"]],
+            {
                 "executionArn": execution["executionArn"],
                 "stateMachineArn": self._machine_arn,
                 "name": execution["name"],
@@ -245,7 +257,7 @@ class ExecutionStatusPoller(Poller):
                 "input": execution.get("input"),
                 "output": execution.get("output"),
             },
-        }
+        )
 
 
 class SchedulePoller(Poller):
@@ -262,17 +274,7 @@ class SchedulePoller(Poller):
         if time.monotonic() < self._next:
             return 0
         self._next = time.monotonic() + self._seconds
-        event: dict[str, Any] = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": ACCOUNT_ID,
-            "time": _iso(datetime.now(UTC)),
-            "region": REGION,
-            "resources": [],
-            "detail": {},
-        }
+        event = eventbridge_event("Scheduled Event", "aws.events", [], {})
         _invoke_retried(self._function, event, self._retries)
         return 1
 
