@@ -69,6 +69,16 @@ def request(
         return 0, {"error": repr(error)}, None
 
 
+def read(url: str, key: str) -> tuple[int, Any]:
+    """A GET, again after the Retry-After of each 429."""
+    for _ in range(MAX_THROTTLED):
+        status, reply, retry_after = request(url, key, "GET")
+        if status != 429:
+            return status, reply
+        time.sleep(float(retry_after or 1))
+    return status, reply
+
+
 def create(url: str, key: str, body: dict[str, Any], bad: bool) -> Answer:
     throttled = without_wait = 0
     started = time.perf_counter()
@@ -161,7 +171,7 @@ def report(url: str, keys: list[str], answers: list[Answer], elapsed: float, mem
     by_id = {answer.body["id"]: answer.key for answer in accepted}
     while unfinished and time.perf_counter() - ended_started < TASKS_END_SECONDS:
         for task_id in sorted(unfinished):
-            status, task, _ = request(url + f"/tasks/{task_id}", by_id[task_id], "GET")
+            status, task = read(url + f"/tasks/{task_id}", by_id[task_id])
             if status == 200 and task["status"] in TERMINAL_STATUSES:
                 unfinished.discard(task_id)
         if unfinished:
@@ -171,7 +181,7 @@ def report(url: str, keys: list[str], answers: list[Answer], elapsed: float, mem
     if unfinished:
         broken.append(f"{len(unfinished)} tasks not terminal after {TASKS_END_SECONDS} s")
     for key in keys:
-        status, listing, _ = request(url + "/tasks?limit=1", key, "GET")
+        status, listing = read(url + "/tasks?limit=1", key)
         made = sum(1 for answer in accepted if answer.key == key)
         if listing.get("total") != made:
             broken.append(f"a project lists {listing.get('total')} tasks, {made} were accepted")

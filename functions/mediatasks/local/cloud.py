@@ -4,7 +4,6 @@ dispatched in-process to the same Python handlers that run in AWS."""
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import logging
@@ -18,10 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import moto.dynamodb.models as moto_dynamodb_models
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
-from moto.dynamodb.models.table import Table as MotoTable
 from moto.server import ThreadedMotoServer
 
 from mediatasks import constants as c
@@ -196,7 +193,6 @@ class LocalCloud:
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
         emulator_fixes.apply()
-        setattr(moto_dynamodb_models, "copy", _TableSnapshots)  # noqa: B010 - stands in for a module
         os.environ.update(
             {
                 "MOTO_PORT": str(self.port),
@@ -333,18 +329,3 @@ def _reset_cached_clients() -> None:
     steps.pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
     reconciler.reconciler.cache_clear()
-
-
-class _TableSnapshots:
-    """moto snapshots a table before every TransactWriteItems to roll a refused one back, stream
-    included: each snapshot copies every stream record ever written and keeps the memory, so a
-    table with a stream (the tasks table, read by the webhook dispatcher) grew by gigabytes over a
-    few dozen tasks. Stands in for the `copy` module there: a snapshot shares the live stream (a
-    refused transaction writes no record before its condition fails), everything else is copied."""
-
-    @staticmethod
-    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-        memo = {} if memo is None else memo
-        if isinstance(value, MotoTable) and value.stream_shard is not None:
-            memo[id(value.stream_shard)] = value.stream_shard
-        return copy.deepcopy(value, memo)
