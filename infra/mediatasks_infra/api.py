@@ -21,6 +21,8 @@ from mediatasks_infra.pipeline import Pipeline
 from mediatasks_infra.storage import Storage
 from mediatasks_infra.webhooks import Webhooks
 
+# Bodies API Gateway passes base64-encoded (a signed PUT's file); JSON bodies stay text.
+UPLOAD_MEDIA_TYPES = ("application/octet-stream", "video/*", "audio/*", "image/*")
 RATE_LIMITED = {"kind": "rate_limited", "message": "too many requests; retry after the Retry-After seconds"}
 
 
@@ -72,8 +74,11 @@ class Api(Construct):
         )
         cursor_secret.grant_read(self.function)
         data.table.grant_read_write_data(self.function)
-        data.files.grant_read_data(self.function)
+        data.files.grant_read_write_data(self.function)  # files and media: the API's resources
         storage.bucket.grant_read(self.function)  # presigned links to outputs
+        # signed PUTs and multipart uploads write the upload area; DELETE /files removes a file's objects
+        storage.bucket.grant_put(self.function, f"{c.UPLOADS_PREFIX}*")
+        storage.bucket.grant_delete(self.function, f"{c.FILES_PREFIX}*")
         pipeline.state_machine.grant_start_execution(self.function)
         pipeline.state_machine.grant_execution(self.function, "states:StopExecution")
         data.idempotency.grant_read_write_data(self.function)  # Idempotency-Key records
@@ -98,6 +103,8 @@ class Api(Construct):
             "RestApi",
             rest_api_name="mediatasks",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # a signed PUT's body is the file: passed to the function base64-encoded, unchanged
+            binary_media_types=list(UPLOAD_MEDIA_TYPES),
             # the authorizer names the caller's usage-plan key: the SHA-256 of its API key
             api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             cloud_watch_role=True,
@@ -136,6 +143,12 @@ class Api(Construct):
         tasks_resource = self.rest_api.root.add_resource("tasks")
         task_resource = tasks_resource.add_resource("{task_id}")
         task_webhooks = task_resource.add_resource("webhooks")
+        root = self.rest_api.root
+        files_resource, media_resource = root.add_resource("files"), root.add_resource("media")
+        file_resource = files_resource.add_resource("{file_id}")
+        one_media = media_resource.add_resource("{media_id}")
+        uploads = root.add_resource("uploads")
+        upload = uploads.add_resource("{upload_id}")
         routes = (
             (tasks_resource, "POST"),
             (tasks_resource, "GET"),
@@ -143,7 +156,16 @@ class Api(Construct):
             (task_resource.add_resource("cancel"), "POST"),
             (task_webhooks, "GET"),
             (task_webhooks.add_resource("replay"), "POST"),
-            (self.rest_api.root.add_resource("webhooks").add_resource("secret"), "POST"),
+            (root.add_resource("webhooks").add_resource("secret"), "POST"),
+            *((files_resource, method) for method in ("GET", "POST")),
+            *((file_resource, method) for method in ("GET", "PATCH", "DELETE")),
+            *((media_resource, method) for method in ("GET", "POST")),
+            *((one_media, method) for method in ("GET", "PATCH", "DELETE")),
+            (root.add_resource("signatures"), "POST"),
+            (uploads, "POST"),
+            (upload, "GET"),
+            (upload.add_resource("parts"), "POST"),
+            (upload.add_resource("complete"), "POST"),
         )
         for resource, method in routes:
             resource.add_method(
@@ -162,6 +184,17 @@ class Api(Construct):
                 "AwsSolutions-COG4": "the OpenAPI document is public documentation; it holds no data",
             },
         )
+        # signed URLs carry their own credential: the API function verifies each one's signature
+        signed = self.rest_api.root.add_resource(c.SIGNED_ROUTE.strip("/"))
+        for method in ("GET", "PUT"):
+            acknowledge(
+                signed.add_method(method, integration),
+                {
+                    "AwsSolutions-APIG4": "a signed URL is its own credential (an HMAC over its method, "
+                    "project, path and expiry that the API function verifies); browsers use it without a key",
+                    "AwsSolutions-COG4": "a signed URL is its own credential, verified by the API function",
+                },
+            )
         self.web_acl = self._web_acl(config)
         self._acknowledge_findings()
         cdk.CfnOutput(scope, c.OUTPUT_API_URL, value=self.rest_api.url)
@@ -205,7 +238,13 @@ class Api(Construct):
         rules = [
             _size_rule(1, "HeadersTooLarge", {"headers": _ALL_HEADERS}, c.MAX_HEADER_BYTES, too_large),
             _size_rule(
-                2, "BodyTooLarge", {"body": {"oversizeHandling": "MATCH"}}, c.MAX_BODY_BYTES, too_large
+                2,
+                "BodyTooLarge",
+                {"body": {"oversizeHandling": "MATCH"}},
+                c.MAX_BODY_BYTES,
+                too_large,
+                # a signed PUT's body is a file, bounded by the function (MAX_SIGNED_PUT_BYTES)
+                except_path_suffix=c.SIGNED_ROUTE,
             ),
             _size_rule(3, "PathTooLong", {"uriPath": {}}, c.MAX_PATH_BYTES, too_large),
             _size_rule(4, "QueryTooLong", {"queryString": {}}, c.MAX_QUERY_BYTES, too_large),
@@ -313,19 +352,43 @@ def _block(status: int, kind: str, *, retry_after: bool = False) -> wafv2.CfnWeb
 
 
 def _size_rule(
-    priority: int, name: str, field: dict[str, object], limit: int, kind: str
+    priority: int,
+    name: str,
+    field: dict[str, object],
+    limit: int,
+    kind: str,
+    *,
+    except_path_suffix: str | None = None,
 ) -> wafv2.CfnWebACL.RuleProperty:
+    no_transformation = [wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")]
+    statement = wafv2.CfnWebACL.StatementProperty(
+        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+            field_to_match=field, comparison_operator="GT", size=limit, text_transformations=no_transformation
+        )
+    )
+    if except_path_suffix is not None:
+        exempt = wafv2.CfnWebACL.StatementProperty(
+            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                field_to_match={"uriPath": {}},
+                positional_constraint="ENDS_WITH",
+                search_string=except_path_suffix,
+                text_transformations=no_transformation,
+            )
+        )
+        statement = wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    statement,
+                    wafv2.CfnWebACL.StatementProperty(
+                        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=exempt)
+                    ),
+                ]
+            )
+        )
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
         priority=priority,
-        statement=wafv2.CfnWebACL.StatementProperty(
-            size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
-                field_to_match=field,
-                comparison_operator="GT",
-                size=limit,
-                text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
-            )
-        ),
+        statement=statement,
         action=_block(413, kind),
         visibility_config=_visibility(name),
     )

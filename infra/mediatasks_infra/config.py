@@ -25,6 +25,9 @@ FunctionRole = Literal[
     "dispatchWebhooks",
     "reconcile",
     "sweep",
+    "transcribe",
+    "transcriptStatus",
+    "track",
 ]
 
 

@@ -54,8 +54,16 @@ class Data(Construct):
             )
         # API keys, stored only as their SHA-256 with the project they belong to
         self.keys = _table(self, c.KEYS_TABLE_ID, "key_hash")
-        # files tasks published, by id, for later tasks' file_id inputs
+        # the projects' files and media items, by id; keys-only indexes list them per project, a
+        # media's files, and the file a signed URL names by its path
         self.files = _table(self, c.FILES_TABLE_ID, "id")
+        for index_name, partition in c.FILE_INDEXES.items():
+            self.files.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name=partition, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=c.FILE_INDEX_SORT, type=dynamodb.AttributeType.NUMBER),
+                projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            )
         # each project's webhook signing secrets (KMS ciphertexts), and every delivery attempt by task
         self.webhook_secrets = _table(self, c.WEBHOOK_SECRETS_TABLE_ID, "project_id")
         self.webhook_deliveries = _table(

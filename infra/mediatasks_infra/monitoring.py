@@ -19,6 +19,7 @@ from mediatasks_infra.triggers import Triggers
 from mediatasks_infra.webhooks import Webhooks
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
+MAX_ALARM_METRICS = 10
 
 
 class Monitoring(Construct):
@@ -70,19 +71,6 @@ class Monitoring(Construct):
                 api.rest_api.metric_server_error(period=FIVE_MINUTES),
                 "The API answered 5xx (an internal_error or an integration failure)",
             ),
-            "FunctionThrottles": _any(
-                self,
-                "FunctionThrottles",
-                cloudwatch.MathExpression(
-                    expression="+".join(f"t{index}" for index in range(len(functions))),
-                    using_metrics={
-                        f"t{index}": fn.metric_throttles(period=FIVE_MINUTES)
-                        for index, fn in enumerate(functions)
-                    },
-                    period=FIVE_MINUTES,
-                ),
-                "A function was throttled: raise the account's Lambda concurrency or lower the load",
-            ),
             # a delivery fails only after a day of retries (or when its task is gone)
             "FailedWebhookDeliveries": _any(
                 self,
@@ -115,6 +103,23 @@ class Monitoring(Construct):
                 "The web ACL rate-limited an address (too many requests from one IP)",
             ),
         }
+        # an alarm's math may sum at most 10 metrics: one throttle alarm per ten functions
+        for first in range(0, len(functions), MAX_ALARM_METRICS):
+            name = "FunctionThrottles" + (str(first // MAX_ALARM_METRICS + 1) if first else "")
+            group = functions[first : first + MAX_ALARM_METRICS]
+            self.alarms[name] = _any(
+                self,
+                name,
+                cloudwatch.MathExpression(
+                    expression="+".join(f"t{index}" for index in range(len(group))),
+                    using_metrics={
+                        f"t{index}": fn.metric_throttles(period=FIVE_MINUTES)
+                        for index, fn in enumerate(group)
+                    },
+                    period=FIVE_MINUTES,
+                ),
+                "A function was throttled: raise the account's Lambda concurrency or lower the load",
+            )
         if triggers is not None:
             self.alarms["TriggerDeadLetters"] = _any(
                 self,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -16,6 +17,7 @@ from mediatasks import constants as c
 from mediatasks.domain.tasks import StepName
 from mediatasks.kinds.base import STEP_RESULT
 from mediatasks.kinds.registry import KINDS
+from mediatasks.providers.transcribe import job_name
 from mediatasks_infra.common import LAYER_BUILD_DIR, RUNTIME, acknowledge, override_id
 from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
@@ -29,7 +31,11 @@ STATE_NAMES: Mapping[StepName, str] = {
     StepName.ingest: "Ingest",
     StepName.transcode: "Encode",
     StepName.upload: "Upload",
+    StepName.transcribe: "Transcribe",
+    StepName.track: "MakeTrack",
 }
+# How often the state machine asks whether a speech recognition job is done.
+TRANSCRIPT_POLL_SECONDS = 10
 
 
 class Pipeline(Construct):
@@ -75,7 +81,17 @@ class Pipeline(Construct):
             c.FAIL_FUNCTION_ID, "markFailed", handler="mediatasks.handlers.steps.mark_failed"
         )
         data.table.grant_read_write_data(mark_failed)
-        self.step_functions = [probe, ingest, encode, upload, mark_failed]
+        transcribe, transcript_status, track = self._speech_functions(functions, data, storage, step_function)
+        self.step_functions = [
+            probe,
+            ingest,
+            encode,
+            upload,
+            mark_failed,
+            transcribe,
+            transcript_status,
+            track,
+        ]
         # the probe reads (through a presigned link) and, for a probe task, discards what ingest stored
         storage.bucket.grant_read(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_delete(probe, f"{c.WORK_PREFIX}*")
@@ -107,7 +123,10 @@ class Pipeline(Construct):
             StepName.ingest: ingest,
             StepName.transcode: encode,
             StepName.upload: upload,
+            StepName.transcribe: transcribe,
+            StepName.track: track,
         }
+        self._transcript_status = transcript_status
         definition = self._definition(step_function_of, record_failure)
         self.state_machine = sfn.StateMachine(
             self,
@@ -132,6 +151,77 @@ class Pipeline(Construct):
             },
         )
 
+    def _speech_functions(
+        self,
+        functions: FunctionFactory,
+        data: Data,
+        storage: Storage,
+        step_function: Callable[[str, FunctionRole], lambda_.Function],
+    ) -> tuple[lambda_.Function, lambda_.Function, lambda_.Function]:
+        """The track kinds' functions: starting speech recognition (with ffmpeg, to extract the
+        audio), polling it, and making the track. Amazon Transcribe reads the audio and writes its
+        result with the starting and polling functions' own permissions, under the work prefix."""
+        transcribe = step_function(c.TRANSCRIBE_FUNCTION_ID, "transcribe")
+        transcript_status = functions.create(
+            c.TRANSCRIPT_STATUS_FUNCTION_ID,
+            "transcriptStatus",
+            handler="mediatasks.handlers.steps.transcript_status",
+        )
+        data.table.grant_read_write_data(transcript_status)
+        track = step_function(c.TRACK_FUNCTION_ID, "track")
+        for fn in (transcribe, transcript_status):
+            storage.bucket.grant_read(fn, f"{c.WORK_PREFIX}*")
+            storage.bucket.grant_put(fn, f"{c.WORK_PREFIX}*")
+        storage.bucket.grant_read_write(track, f"{c.WORK_PREFIX}*")
+        jobs = cdk.Stack.of(self).format_arn(
+            service="transcribe",
+            resource="transcription-job",
+            resource_name=job_name("*"),
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        transcribe.add_to_role_policy(
+            iam.PolicyStatement(actions=["transcribe:StartTranscriptionJob"], resources=[jobs])
+        )
+        transcript_status.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["transcribe:GetTranscriptionJob", "transcribe:DeleteTranscriptionJob"],
+                resources=[jobs],
+            )
+        )
+        for fn in (transcribe, transcript_status):
+            acknowledge(
+                fn.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
+                {
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:transcribe:<AWS::Region>:"
+                    f"<AWS::AccountId>:transcription-job/{job_name('*')}]": "the speech jobs of our own "
+                    "tasks: a job is named after its task, made at run time"
+                },
+            )
+        return transcribe, transcript_status, track
+
+    def _transcription(self, start: tasks.LambdaInvoke, on_error: sfn.IChainable) -> sfn.Choice:
+        """After the transcribe step starts recognition: wait, ask, and wait again until the
+        transcript is ready (the local model's is ready at once). Returns the choice whose
+        `otherwise` is where a ready transcript goes."""
+        ready = sfn.Choice(self, "TranscriptReady")
+        status = lambda_task(
+            self,
+            "TranscriptStatus",
+            self._transcript_status,
+            result_path=f"$.{STEP_RESULT[StepName.transcribe]}",
+        )
+        status.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
+        wait = sfn.Wait(
+            self,
+            "WaitForTranscript",
+            time=sfn.WaitTime.duration(cdk.Duration.seconds(TRANSCRIPT_POLL_SECONDS)),
+        )
+        wait.next(status)
+        status.next(ready)
+        start.next(ready)
+        ready.when(sfn.Condition.boolean_equals(f"$.{STEP_RESULT[StepName.transcribe]}.done", False), wait)
+        return ready
+
     def _definition(
         self, step_function_of: Mapping[StepName, lambda_.IFunction], on_error: sfn.IChainable
     ) -> sfn.IChainable:
@@ -147,7 +237,13 @@ class Pipeline(Construct):
                 )
                 state.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
                 states[step] = state
-        for step, state in states.items():
+        # where each step's next state is attached: the step itself, or the end of its wait loop
+        then: dict[StepName, Callable[[sfn.IChainable], object]] = {
+            step: state.next for step, state in states.items()
+        }
+        if StepName.transcribe in states:
+            then[StepName.transcribe] = self._transcription(states[StepName.transcribe], on_error).otherwise
+        for step in states:
             kinds_by_next: dict[StepName | None, list[str]] = {}
             for kind in KINDS.values():
                 if step in kind.steps:
@@ -156,7 +252,7 @@ class Pipeline(Construct):
                 following: states[following] if following else succeeded for following in kinds_by_next
             }
             if len(targets) == 1:
-                state.next(next(iter(targets.values())))
+                then[step](next(iter(targets.values())))
                 continue
             choice = sfn.Choice(self, f"After{STATE_NAMES[step]}")
             for following, names in kinds_by_next.items():
@@ -165,7 +261,7 @@ class Pipeline(Construct):
                     conditions[0] if len(conditions) == 1 else sfn.Condition.or_(*conditions),
                     targets[following],
                 )
-            state.next(choice)
+            then[step](choice)
         first_steps = {kind.steps[0] for kind in KINDS.values()}
         if len(first_steps) != 1:
             raise ValueError("every kind's first step must be the same: the execution starts there")

@@ -111,6 +111,8 @@ class MediaTasksStack(cdk.Stack):
                 webhooks.deliver,
                 webhooks.dispatch,
                 *([triggers.function] if triggers else []),
+                reconciliation.reconcile,
+                reconciliation.sweep,
             ],
         )
         for alarm in reconciliation.alarms:
@@ -141,6 +143,11 @@ def acknowledge_grant_wildcards(stack: cdk.Stack, config: StackConfig) -> None:
         "at run time)",
         f"Resource::<{c.TRIGGER_BUCKET_ID}.Arn>/*": objects,
         f"Resource::<{c.TASKS_TABLE_ID}.Arn>/index/*": "the tasks table's listing indexes",
+        f"Resource::<{c.FILES_TABLE_ID}.Arn>/index/*": "the files table's listing indexes",
+        f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/{c.UPLOADS_PREFIX}*": "the upload area: keys made per project "
+        "and per upload at run time",
+        f"Resource::<{c.MEDIA_BUCKET_ID}.Arn>/{c.FILES_PREFIX}*": "published files, deleted by DELETE "
+        "/files (keys made per project and per file at run time)",
         "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
         f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{c.STATE_MACHINE_ID}"}}]}}]}}:*': "stopping "
         "an execution of our own state machine (a cancelled task's)",

@@ -95,7 +95,9 @@ class Triggers(Construct):
             },
         )
         data.table.grant_read_write_data(self.function)
-        data.files.grant_read_data(self.function)
+        data.files.grant_read_write_data(
+            self.function
+        )  # a task's output file and media, written as it starts
         data.idempotency.grant_read_write_data(self.function)
         pipeline.state_machine.grant_start_execution(self.function)
         self.function.add_event_source(

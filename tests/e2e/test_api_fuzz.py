@@ -19,8 +19,10 @@ EXAMPLES_PER_OPERATION = 40
 def test_no_request_gets_a_server_error(api: Api) -> None:
     schema = from_url(f"{api.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    # tasks: create, list, get, cancel; webhooks: attempts, replay, rotate the secret
-    assert len(operations) == 7
+    # tasks: create, list, get, cancel; webhooks: attempts, replay, rotate the secret; files and
+    # media: create, list, get, update, delete; signatures: create, read, upload; uploads: create,
+    # progress, parts, complete
+    assert len(operations) == 24
     headers = {"Authorization": f"Bearer {api.key}"}
     responses: list[int] = []
 

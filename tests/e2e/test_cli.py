@@ -169,6 +169,11 @@ def test_cloud_run_uploads_a_local_file(api: Api, make_clip: MakeClip, tmp_path:
     task = json.loads(done.stdout)
     assert task["status"] == "succeeded"
     assert task["output"]["codecs"]["audio"] == "mp3"
+    # the file went up in parts (POST /uploads): the task read its stored copy, a media's original
+    assert task["input"].startswith("file_")
+    status, uploaded = api.request("GET", f"/files/{task['input']}")
+    assert (status, uploaded["original"], uploaded["status"]) == (200, True, "ready")
+    assert uploaded["media_id"] == task["media_id"]
 
 
 def test_cloud_tasks_compose_in_a_pipeline(api: Api, make_clip: MakeClip, file_server: FileServer) -> None:

@@ -136,7 +136,8 @@ def test_create_with_options_get_until_done_and_list(sdk: Sdk, clip_url: str) ->
     assert assert_iso(done["updated"]) > assert_iso(done["created"])
     output = SdkFile.model_validate(done["output"])
     assert (output.object, output.kind, output.status, output.width) == ("source", "video", "ready", 160)
-    assert output.media_id == output.id
+    assert output.media_id == done["media_id"]
+    assert output.media_id.startswith("med_")
     assert len(download(output.url)) == output.filesize
 
     tasks, headers = sdk.list(page=1, limit=5)

@@ -121,10 +121,15 @@ def test_each_key_has_its_own_rate_limit_and_the_stage_one_too(resources: dict[s
 
 def test_the_web_acl_bounds_sizes_and_rates_before_api_gateway(resources: dict[str, Any]) -> None:
     (acl,) = of_type(resources, "AWS::WAFv2::WebACL").values()
+
+    def size_statement(statement: dict[str, Any]) -> dict[str, Any] | None:
+        if "SizeConstraintStatement" in statement:
+            return dict(statement["SizeConstraintStatement"])
+        parts = statement.get("AndStatement", {}).get("Statements", [])
+        return next((found for part in parts if (found := size_statement(part))), None)
+
     sizes = {
-        rule["Name"]: rule["Statement"]["SizeConstraintStatement"]["Size"]
-        for rule in acl["Rules"]
-        if "SizeConstraintStatement" in rule["Statement"]
+        rule["Name"]: found["Size"] for rule in acl["Rules"] if (found := size_statement(rule["Statement"]))
     }
     assert sizes == {
         "HeadersTooLarge": c.MAX_HEADER_BYTES,
@@ -132,6 +137,15 @@ def test_the_web_acl_bounds_sizes_and_rates_before_api_gateway(resources: dict[s
         "PathTooLong": c.MAX_PATH_BYTES,
         "QueryTooLong": c.MAX_QUERY_BYTES,
     }
+    # only a signed PUT's body may be larger: it is the file, bounded by the API function
+    body_rule = next(rule for rule in acl["Rules"] if rule["Name"] == "BodyTooLarge")
+    (_, spared) = body_rule["Statement"]["AndStatement"]["Statements"]
+    match = spared["NotStatement"]["Statement"]["ByteMatchStatement"]
+    assert (match["FieldToMatch"], match["PositionalConstraint"], match["SearchString"]) == (
+        {"UriPath": {}},
+        "ENDS_WITH",
+        c.SIGNED_ROUTE,
+    )
     rate = next(rule for rule in acl["Rules"] if rule["Name"] == "RatePerAddress")
     assert rate["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
     assert rate["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429

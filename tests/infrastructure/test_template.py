@@ -33,6 +33,9 @@ OUR_FUNCTIONS = {
     c.DISPATCH_FUNCTION_ID: "mediatasks.handlers.webhooks.dispatch",
     c.RECONCILE_FUNCTION_ID: "mediatasks.handlers.reconciler.execution_ended",
     c.SWEEP_FUNCTION_ID: "mediatasks.handlers.reconciler.sweep",
+    c.TRANSCRIBE_FUNCTION_ID: "mediatasks.handlers.steps.transcribe",
+    c.TRANSCRIPT_STATUS_FUNCTION_ID: "mediatasks.handlers.steps.transcript_status",
+    c.TRACK_FUNCTION_ID: "mediatasks.handlers.steps.track",
 }
 
 
@@ -58,7 +61,7 @@ def test_holds_the_whole_product(arm64: Template) -> None:
         "AWS::StepFunctions::StateMachine": 2,  # tasks, webhook deliveries
         "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1,
-        "AWS::CloudWatch::Alarm": 11,  # monitoring's 8, the reconciler's and the sweep's 3
+        "AWS::CloudWatch::Alarm": 12,  # monitoring's 9, the reconciler's and the sweep's 3
     }.items():
         arm64.resource_count_is(resource_type, count)
 
@@ -151,9 +154,15 @@ def test_idempotency_records_expire(arm64: Template) -> None:
 def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
     methods = arm64.find_resources("AWS::ApiGateway::Method").values()
     protected = [m for m in methods if m["Properties"]["AuthorizationType"] == "CUSTOM"]
-    assert len(protected) == 7  # the task routes, the webhook routes
+    # tasks 4, webhooks 3, files 5, media 5, signatures 1, uploads 4
+    assert len(protected) == 22
     assert all(m["Properties"]["ApiKeyRequired"] for m in protected)
-    assert public_routes(arm64.to_json()) == {("GET", "/openapi.json")}
+    # the description, and signed URLs (the signature is the credential, checked by the function)
+    assert public_routes(arm64.to_json()) == {
+        ("GET", "/openapi.json"),
+        ("GET", "/signed"),
+        ("PUT", "/signed"),
+    }
     arm64.has_resource_properties(
         "AWS::ApiGateway::Authorizer",
         {

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from mediatasks.domain.errors import RequestRejected
 from mediatasks.handlers.api import handler
+from mediatasks.kinds.registry import parse_request
 from mediatasks.local.cloud import LocalLambdaContext
 from mediatasks.local.http_api import proxy_event
 
@@ -63,7 +65,7 @@ BAD_REQUESTS = [
     ({**GOOD, "input": {"object": "file"}}, "invalid_input", "input"),
     ({**GOOD, "input": {"url": "gopher://example.com/a"}}, "invalid_input", "input"),
     ({"kind": "video", "url": ""}, "input_required", "input"),
-    ({**GOOD, "kind": "thumbnails"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "nsfw"}, "kind_unsupported", "kind"),
     (with_kind("adaptive_video", format="dash"), "invalid_format", "options.format"),
     (with_kind("adaptive_video", fps=30), "invalid_option", "options.fps"),
     (with_kind("animation", format="mp4"), "invalid_format", "options.format"),
@@ -102,7 +104,7 @@ BAD_REQUESTS = [
     (with_kind("import", width=10), "invalid_option", "options.width"),
     ({**GOOD, "kind": "audio", "options": {"width": 640}}, "invalid_option", "options.width"),
     ({**GOOD, "kind": "audio", "options": {"start": 3, "end": 1}}, "invalid_option", "options.end"),
-    ({**GOOD, "kind": "thumbnails"}, "kind_unsupported", "kind"),
+    ({**GOOD, "kind": "nsfw"}, "kind_unsupported", "kind"),
     ({**GOOD, "kind": "teleport"}, "kind_unsupported", "kind"),
     ({"input": "https://example.com/a.mp4"}, "invalid_option", "kind"),
     (with_options(format="avi"), "invalid_format", "options.format"),
@@ -339,3 +341,29 @@ def test_error_bodies_carry_no_internals() -> None:
 def test_an_idempotency_key_longer_than_255_characters_is_refused() -> None:
     status, error = call("POST", "/tasks", GOOD, headers={"Idempotency-Key": "k" * 256})
     assert (status, error["kind"], error["field"]) == (400, "invalid_idempotency_key", "Idempotency-Key")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "field"),
+    [
+        ({**GOOD, "kind": "thumbnails", "options": {"format": "png"}}, "invalid_format", "options.format"),
+        ({**GOOD, "kind": "thumbnails", "options": {"width": 15}}, "invalid_option", "options.width"),
+        (
+            {**GOOD, "kind": "thumbnails", "options": {"width": 640, "columns": 10}},
+            "invalid_option",
+            "options.columns",
+        ),
+        ({**GOOD, "kind": "subtitles", "options": {"format": "ass"}}, "invalid_format", "options.format"),
+        ({**GOOD, "kind": "speech", "options": {"language": "EN"}}, "invalid_option", "options.language"),
+        ({**GOOD, "kind": "chapters", "options": {"threshold": 2}}, "invalid_option", "options.threshold"),
+        (
+            {**GOOD, "kind": "chapters", "options": {"max_chapters": 0}},
+            "invalid_option",
+            "options.max_chapters",
+        ),
+    ],
+)
+def test_track_kind_options_are_checked(body: dict[str, Any], kind: str, field: str) -> None:
+    with pytest.raises(RequestRejected) as refused:
+        parse_request(body)
+    assert (refused.value.kind, refused.value.field) == (kind, field)

@@ -33,8 +33,20 @@ def test_documents_every_route_and_the_option_models() -> None:
         "/tasks/{task_id}/webhooks",
         "/tasks/{task_id}/webhooks/replay",
         "/webhooks/secret",
+        "/files",
+        "/files/{file_id}",
+        "/media",
+        "/media/{media_id}",
+        "/signatures",
+        "/signed",
+        "/uploads",
+        "/uploads/{upload_id}",
+        "/uploads/{upload_id}/parts",
+        "/uploads/{upload_id}/complete",
     }
     assert set(document["paths"]["/tasks"]) == {"get", "post"}
+    assert set(document["paths"]["/files/{file_id}"]) == {"get", "patch", "delete"}
+    assert set(document["paths"]["/signed"]) == {"get", "put"}
     schemas = document["components"]["schemas"]
     assert {"VideoTaskRequest", "AudioTaskRequest", "VideoOptions", "AudioOptions"} <= set(schemas)
     assert schemas["AudioOptions"]["properties"]["format"]["enum"] == [

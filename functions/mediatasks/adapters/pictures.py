@@ -82,3 +82,22 @@ def encode_picture(
     return Picture(
         width=first.width, height=first.height, filesize=output.stat().st_size, frames=len(pictures)
     )
+
+
+def sprite_sheet(
+    frames: list[Path], columns: int, tile: tuple[int, int], target: Path, quality: Quality, max_pixels: int
+) -> int:
+    """Tiles the frames (PPM files of `tile` size) `columns` to a row, left to right and top to
+    bottom, into one picture of the format `target`'s name ends in; returns its size in bytes."""
+    width, height = tile
+    rows = -(-len(frames) // columns)
+    sheet = Image.new("RGB", (min(len(frames), columns) * width, rows * height))
+    for index, frame in enumerate(frames):
+        row, column = divmod(index, columns)
+        with _open_within(frame, max_pixels) as picture:
+            sheet.paste(
+                picture.resize(tile) if picture.size != tile else picture, (column * width, row * height)
+            )
+    format_name = "jpeg" if target.suffix.lower() in (".jpg", ".jpeg") else target.suffix.lstrip(".").lower()
+    sheet.save(target, **_save_arguments(format_name, quality))
+    return target.stat().st_size

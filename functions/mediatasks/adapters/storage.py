@@ -149,3 +149,35 @@ class Storage:
         return self._s3.generate_presigned_url(
             "get_object", Params={"Bucket": location.bucket, "Key": location.key}, ExpiresIn=expires_in
         )
+
+    def start_parts(self, target: StoredObject) -> str:
+        """Starts a multipart upload to `target`; its upload id."""
+        return self._s3.create_multipart_upload(Bucket=target.bucket, Key=target.key)["UploadId"]
+
+    def part_link(self, target: StoredObject, upload_id: str, number: int, expires_in: int) -> str:
+        return self._s3.generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": target.bucket, "Key": target.key, "UploadId": upload_id, "PartNumber": number},
+            ExpiresIn=expires_in,
+        )
+
+    def parts(self, target: StoredObject, upload_id: str) -> list[tuple[int, int, str]]:
+        """The parts S3 holds of an upload, by number: (number, size, ETag). A part sent twice is
+        there once, as last sent."""
+        paginator = self._s3.get_paginator("list_parts")
+        return [
+            (part["PartNumber"], part["Size"], part["ETag"])
+            for page in paginator.paginate(Bucket=target.bucket, Key=target.key, UploadId=upload_id)
+            for part in page.get("Parts", [])
+        ]
+
+    def finish_parts(self, target: StoredObject, upload_id: str, parts: list[tuple[int, int, str]]) -> None:
+        completed: list[CompletedPartTypeDef] = [
+            {"PartNumber": number, "ETag": etag} for number, _, etag in parts
+        ]
+        self._s3.complete_multipart_upload(
+            Bucket=target.bucket, Key=target.key, UploadId=upload_id, MultipartUpload={"Parts": completed}
+        )
+
+    def put_bytes(self, data: bytes, target: StoredObject) -> None:
+        self._s3.put_object(Bucket=target.bucket, Key=target.key, Body=data)

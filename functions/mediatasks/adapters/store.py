@@ -3,18 +3,15 @@ can never move a task backwards or touch a finished one."""
 
 from __future__ import annotations
 
-import json
-import random
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from mediatasks.adapters.dynamo import from_dynamo, to_dynamo
+from mediatasks.adapters.index import ATTEMPTS, IndexPage, IndexSlice, back_off, items_by_id, read_page
 from mediatasks.constants import INDEX_BY_SORT, LISTING_PARTITIONS
 from mediatasks.domain.listing import ListQuery, partition_values
 from mediatasks.domain.tasks import (
@@ -33,37 +30,11 @@ from mediatasks.domain.tasks import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-
-_ATTEMPTS = 6
+__all__ = ["TaskNotActive", "TaskStore", "from_dynamo", "to_dynamo"]
 
 
 class TaskNotActive(Exception):
     """The task has reached a terminal status (or moved past this update) and must not change."""
-
-
-def to_dynamo(value: Any) -> Any:
-    return json.loads(json.dumps(value), parse_float=Decimal)
-
-
-def from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_dynamo(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class TaskPage:
-    """Tasks in listing order, the index entries of the first and last (where the pages beside
-    it start), and whether more follow."""
-
-    tasks: list[Task]
-    first: dict[str, str | int] | None
-    last: dict[str, str | int] | None
-    more: bool
 
 
 class TaskStore:
@@ -105,51 +76,18 @@ class TaskStore:
         *,
         offset: int = 0,
         backwards: bool = False,
-    ) -> TaskPage:
+    ) -> IndexPage[Task]:
         """Up to `query.limit` tasks, `offset` entries past `after` in the listing's order (or
-        before it, nearest first, when `backwards`). Reads offset + limit + 1 index entries, all
-        of them matching the query, then the page's tasks by id."""
+        before it, nearest first, when `backwards`)."""
         attribute, value = query.partition(project_id)
-        arguments: dict[str, Any] = {
-            "IndexName": INDEX_BY_SORT[(attribute, query.sort)],
-            "KeyConditionExpression": Key(attribute).eq(value),
-            "ScanIndexForward": (query.order == "asc") != backwards,
-        }
-        if after is not None:
-            arguments["ExclusiveStartKey"] = after
-        wanted = offset + query.limit + 1
-        entries: list[dict[str, Any]] = []
-        while len(entries) < wanted:
-            arguments["Limit"] = wanted - len(entries)
-            response = self._table.query(**arguments)
-            entries.extend(from_dynamo(response["Items"]))
-            if "LastEvaluatedKey" not in response:
-                break
-            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        shown = entries[offset : offset + query.limit]
-        tasks = self._tasks([entry["id"] for entry in shown])
-        return TaskPage(
-            tasks=tasks,
-            first=shown[0] if shown else None,
-            last=shown[-1] if shown else None,
-            more=len(entries) > offset + query.limit,
+        where = IndexSlice(
+            INDEX_BY_SORT[(attribute, query.sort)], attribute, value, (query.order == "asc") != backwards
         )
-
-    def _tasks(self, ids: list[str]) -> list[Task]:
-        """The tasks with these ids, in this order: one BatchGetItem (again, after a pause, for any
-        keys DynamoDB left unprocessed under load)."""
-        found: dict[str, dict[str, Any]] = {}
-        pending: list[dict[str, Any]] = [{"id": task_id} for task_id in ids]
-        for attempt in range(_ATTEMPTS):
-            if not pending:
-                return [_task_of(found[task_id]) for task_id in ids if task_id in found]
-            if attempt:
-                _back_off(attempt - 1)
-            response = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": pending}})
-            found |= {str(item["id"]): item for item in response["Responses"].get(self._table.name, [])}
-            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
-            pending = list(unprocessed.get(self._table.name, {}).get("Keys", []))
-        raise RuntimeError("DynamoDB left part of a page unread; the listing can be retried")
+        shown, more = read_page(self._table, where, query.limit, after, offset)
+        tasks = [_task_of(item) for item in items_by_id(self._table, [entry["id"] for entry in shown])]
+        return IndexPage(
+            items=tasks, first=shown[0] if shown else None, last=shown[-1] if shown else None, more=more
+        )
 
     def _counts(self, partitions: dict[str, str], delta: int) -> list[dict[str, Any]]:
         """Transaction items adding `delta` to the counter of each partition."""
@@ -169,7 +107,7 @@ class TaskStore:
     def _transact(self, actions: list[dict[str, Any]]) -> None:
         """Writes all the actions or none. Raises _Refused when a condition failed; retries when
         another transaction held one of the items (a project's counters are shared by its tasks)."""
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             try:
                 self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
                 return
@@ -179,9 +117,9 @@ class TaskStore:
                     raise _Refused from error
                 held = "TransactionConflict" in reasons
                 contended = held or _error_code(error) == "TransactionConflictException"
-                if not contended or attempt == _ATTEMPTS - 1:
+                if not contended or attempt == ATTEMPTS - 1:
                     raise
-            _back_off(attempt)
+            back_off(attempt)
 
     def _update(self, task_id: str, status: Status, assignments: dict[str, Any]) -> Task:
         """Sets `status` and the given attribute paths (dotted), if the task may move to `status`.
@@ -361,11 +299,6 @@ def _error_code(error: ClientError) -> str:
 
 def _counter_id(attribute: str, value: str) -> str:
     return f"count#{attribute}#{value}"
-
-
-def _back_off(attempt: int) -> None:
-    """Waits before another try at a contended write: 25 ms doubling, with jitter."""
-    time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
 class _IfNotSet:

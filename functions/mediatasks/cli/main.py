@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -24,10 +22,10 @@ from rich.table import Table
 
 from mediatasks.cli.flags import given_options, option_flags, options_body, parse_options
 from mediatasks.cli.progress import ProgressDisplay
-from mediatasks.cli.uploads import LocalInputUnreachable, served_file
+from mediatasks.cli.uploads import UploadFailed, upload_file
 from mediatasks.client import ApiError, Client, ClientError
 from mediatasks.client.client import current_step
-from mediatasks.contract.latest import FileView, RenditionView, TaskView
+from mediatasks.contract.latest import CompanionView, FileView, RenditionView, TaskView
 from mediatasks.domain.errors import RequestRejected, TaskFailure
 from mediatasks.domain.tasks import Status, StepName
 from mediatasks.kinds.base import Kind
@@ -43,6 +41,10 @@ COMMANDS: dict[str, str] = {
     "probe": "probe",
     "ingest": "ingest",
     "export": "export",
+    "thumbnails": "thumbnails",
+    "chapters": "chapters",
+    "subtitles": "subtitles",
+    "speech": "speech",
 }
 ENV_API_URL = "MEDIATASKS_API_URL"
 ENV_API_KEY = "MEDIATASKS_API_KEY"
@@ -142,14 +144,19 @@ def _run_locally(run: Run) -> dict[str, Any]:
             error = {"kind": failure.kind, "message": str(failure)}
             raise TaskFailed(_local_task(kind, run, Status.failed, error=error)) from None
         display.update("succeeded", None, 100)
-    file = result.file.model_dump(exclude={"location", "renditions", "object"})
+    file = result.file.model_dump(exclude={"location", "renditions", "companions", "object"})
+    folder = result.url.rsplit("/", 1)[0]
     renditions = None
     if result.file.renditions is not None:
-        folder = result.url.rsplit("/", 1)[0]
         renditions = [
             RenditionView(**r.model_dump(), url=f"{folder}/{r.playlist}") for r in result.file.renditions
         ]
-    view = FileView(**file, url=result.url, renditions=renditions)
+    files = None
+    if result.file.companions is not None:
+        files = [
+            CompanionView(**c.model_dump(), url=f"{folder}/{c.filename}") for c in result.file.companions
+        ]
+    view = FileView(**file, url=result.url, renditions=renditions, files=files)
     return _local_task(kind, run, Status.succeeded, output=view.model_dump(mode="json"))
 
 
@@ -188,17 +195,14 @@ def _cloud_body(run: Run, request_input: Any) -> dict[str, Any]:
     return body
 
 
-@contextmanager
-def _reachable_input(run: Run, api_url: str) -> Iterator[Any]:
-    """The request's `input`: as given, or for a local file a URL the API can fetch it from."""
+def _reachable_input(run: Run, client: Client) -> Any:
+    """The request's `input`: as given, or for a local file the id of the file it was uploaded as."""
     if _is_url(run.address):
-        yield run.input
-        return
+        return run.input
     try:
-        with served_file(Path(run.address), api_url) as url:
-            yield url
-    except LocalInputUnreachable as error:
-        raise click.UsageError(str(error)) from None
+        return upload_file(client, Path(run.address))
+    except UploadFailed as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _wait_with_progress(client: Client, task: TaskView) -> TaskView:
@@ -211,15 +215,17 @@ def _wait_with_progress(client: Client, task: TaskView) -> TaskView:
 
 
 def _run_in_cloud(run: Run, client: Client) -> dict[str, Any]:
-    playlist = run.kind.encoding is not None and run.kind.encoding.playlist
+    playlist = (run.kind.encoding is not None and run.kind.encoding.playlist) or (
+        run.kind.track is not None and run.kind.track.folder
+    )
     download_to = None if run.output is None or run.output.startswith("s3://") else Path(run.output)
     if playlist and download_to is not None:
         raise click.UsageError(
-            "an HLS output is many files: with --cloud give -o s3://bucket/key, or none to keep it in "
-            "managed storage"
+            "an HLS or thumbnails output is many files: with --cloud give -o s3://bucket/key, or none to "
+            "keep it in managed storage"
         )
-    with client, _reachable_input(run, client.base_url) as request_input:
-        task = client.create(_cloud_body(run, request_input))
+    with client:
+        task = client.create(_cloud_body(run, _reachable_input(run, client)))
         _err(f"created {task.id}")
         task = _wait_with_progress(client, task)
         if task.status != Status.succeeded:

@@ -1,61 +1,73 @@
-"""A local file as a --cloud task's input: served once, on loopback, for as long as the task runs.
-
-This reaches an API on this machine (`mediatasks serve --allow-local-inputs`), which fetches the file
-as it fetches any input URL. A deployed API cannot reach this machine: give it an https:// or s3://
-input instead (the API has no upload route yet)."""
+"""A local file as a --cloud task's input: sent to the API's upload area in parts (POST /uploads),
+each part straight to storage and sent again when its connection fails, then stored by the API as a
+new media's original. The task reads that stored file (`file_id`), so this works against a
+deployed API as against `mediatasks serve`."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+from mediatasks.client import Client
+from mediatasks.client.errors import ApiUnreachable
+
+# How often one part is sent before the upload gives up (a phone on a bad network drops many).
+PART_ATTEMPTS = 4
+LINKS_PER_REQUEST = 100
+POLL_SECONDS = 0.5
+_UNNAMEABLE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class LocalInputUnreachable(Exception):
-    """The API is not on this machine, so it cannot fetch a file from here."""
+class UploadFailed(Exception):
+    """The file could not be uploaded, or the API could not store it."""
 
 
-def _handler(path: Path, route: str) -> type[BaseHTTPRequestHandler]:
-    class OneFile(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != route:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(path.stat().st_size))
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-            with path.open("rb") as source:
-                shutil.copyfileobj(source, self.wfile)
+def upload_name(path: Path) -> str:
+    """The file's name as the API takes it: letters, digits, `.`, `_` and `-`, starting with a letter
+    or digit, at most 128 characters."""
+    name = _UNNAMEABLE.sub("-", path.name).lstrip("._-")[:128]
+    return name or "upload"
 
-        def log_message(self, format: str, *args: Any) -> None:
+
+def _send_with_retries(client: Client, url: str, data: bytes, sleep: Callable[[float], None]) -> None:
+    for attempt in range(PART_ATTEMPTS):
+        try:
+            client.send_part(url, data)
             return
+        except ApiUnreachable:
+            if attempt == PART_ATTEMPTS - 1:
+                raise
+            sleep(2**attempt)
 
-    return OneFile
 
+def upload_file(
+    client: Client, path: Path, *, timeout: float = 600.0, sleep: Callable[[float], None] = time.sleep
+) -> str:
+    """Uploads `path` and waits until the API has stored it; returns the stored file's id."""
+    size = path.stat().st_size
+    upload = client.start_upload(upload_name(path), size)
+    with path.open("rb") as source:
 
-@contextmanager
-def served_file(path: Path, api_url: str) -> Iterator[str]:
-    """A URL the API at `api_url` can fetch `path` from, valid inside the block. The route carries a
-    random token, so nothing else on this machine can guess it."""
-    if urlsplit(api_url).hostname not in LOOPBACK_HOSTS:
-        raise LocalInputUnreachable(
-            f"the API at {api_url} cannot read a file on this machine: give an https:// or s3:// URL "
-            "(local files work with `mediatasks serve --allow-local-inputs`)"
-        )
-    route = f"/{secrets.token_urlsafe(16)}/{quote(path.name)}"
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(path.resolve(), route))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{route}"
-    finally:
-        server.shutdown()
-        server.server_close()
+        def send(numbers: list[int]) -> None:
+            for start in range(0, len(numbers), LINKS_PER_REQUEST):
+                links = client.part_links(upload.id, numbers[start : start + LINKS_PER_REQUEST])
+                for link in links.data:
+                    source.seek((link.part_number - 1) * upload.part_size)
+                    _send_with_retries(client, link.url, source.read(upload.part_size), sleep)
+
+        send(list(range(1, upload.parts + 1)))
+        missing = client.upload_progress(upload.id).missing
+        if missing:  # a part storage did not keep whole: once more
+            send(missing)
+    file = client.complete_upload(upload.id)
+    deadline = time.monotonic() + timeout
+    while file.status in ("waiting", "processing"):
+        if time.monotonic() > deadline:
+            raise UploadFailed(f"the API did not store {path.name} within {timeout:.0f} s")
+        sleep(POLL_SECONDS)
+        file = client.get_file(file.id)
+    if file.status != "ready":
+        raise UploadFailed(f"the API could not store {path.name} (its ingest task {file.task_id} failed)")
+    return file.id

@@ -4,7 +4,7 @@ answers (and refused connections) are retried with backoff, honouring Retry-Afte
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,7 +13,15 @@ import httpx
 from pydantic import ValidationError
 
 from mediatasks.client.errors import ApiError, ApiUnreachable, WaitTimedOut
-from mediatasks.contract.latest import ErrorBody, TaskList, TaskView
+from mediatasks.contract.latest import (
+    ErrorBody,
+    FileResource,
+    PartLinks,
+    TaskList,
+    TaskView,
+    Upload,
+    UploadProgress,
+)
 from mediatasks.domain.tasks import TERMINAL_STATUSES, StepStatus
 
 Progress = Callable[[TaskView], None]
@@ -158,6 +166,33 @@ class Client:
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimedOut(task_id, timeout or 0)
             self._sleep(poll_seconds)
+
+    def get_file(self, file_id: str) -> FileResource:
+        return FileResource.model_validate_json(self._send("GET", f"/files/{file_id}").content)
+
+    def start_upload(self, filename: str, size: int, folder: str | None = None) -> Upload:
+        """POST /uploads: a multipart upload of `size` bytes."""
+        body = {"filename": filename, "size": size} | ({"folder": folder} if folder else {})
+        return Upload.model_validate_json(self._send("POST", "/uploads", body).content)
+
+    def part_links(self, upload_id: str, part_numbers: Sequence[int]) -> PartLinks:
+        body = {"part_numbers": [*part_numbers]}
+        return PartLinks.model_validate_json(self._send("POST", f"/uploads/{upload_id}/parts", body).content)
+
+    def upload_progress(self, upload_id: str) -> UploadProgress:
+        return UploadProgress.model_validate_json(self._send("GET", f"/uploads/{upload_id}").content)
+
+    def complete_upload(self, upload_id: str) -> FileResource:
+        return FileResource.model_validate_json(self._send("POST", f"/uploads/{upload_id}/complete").content)
+
+    def send_part(self, url: str, data: bytes) -> None:
+        """PUTs one part to its link (a presigned link: the API key is not sent with it)."""
+        try:
+            response = httpx.put(url, content=data, timeout=self._http.timeout)
+        except httpx.HTTPError as error:
+            raise ApiUnreachable(f"a part could not be sent: {error}") from None
+        if response.is_error:
+            raise ApiUnreachable(f"storage refused a part: HTTP {response.status_code}")
 
     def download(self, url: str, target: Path) -> Path:
         """Fetches an output's `url` (a presigned link) into `target`, making its folder."""

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from mediatasks.domain.errors import ErrorKind
-from mediatasks.domain.tasks import FileDescription, Status, StepStatus
+from mediatasks.domain.tasks import CompanionFile, FileDescription, Status, StepStatus
 
 
 class ErrorBody(BaseModel):
@@ -36,11 +36,20 @@ class RenditionView(BaseModel):
     url: str
 
 
+class CompanionView(CompanionFile):
+    """A file published beside a track that names it (a thumbnails track's sprite sheets)."""
+
+    url: str
+
+
 class FileView(FileDescription):
     """A File object (seed 000): what a task made, or what its input is."""
 
     url: str = Field(description="Where to fetch it: a link valid for an hour, or s3:// in your bucket")
     renditions: list[RenditionView] | None = None
+    files: list[CompanionView] | None = Field(
+        default=None, description="The files a track names, published beside it (thumbnail sprites)"
+    )
 
 
 class StepView(BaseModel):
@@ -78,6 +87,7 @@ class TaskView(BaseModel):
     inputs: list[FileView] = Field(description="The input's File object, once it has been probed")
     outputs: list[FileView] = Field(description="What the task made (output, as a list)")
     parent_id: str | None = Field(default=None, description="The task that started this one")
+    media_id: str | None = Field(default=None, description="The media the task's output joins")
     run_id: str = Field(description="The execution that runs the task")
     created_at: int
     started_at: int | None
@@ -101,3 +111,135 @@ class TaskList(BaseModel):
     pages: int
     limit: int
     links: ListLinks
+
+
+class FileResource(BaseModel):
+    """A file of the project (GET /files/{id}): what it is to its media, how far along it is, and
+    once it is ready, the File object's description of it."""
+
+    id: str
+    object: Literal["file"] = "file"
+    media_id: str = Field(description="The media the file belongs to")
+    role: Literal["source", "track", "intelligence"] = Field(
+        description="The media itself (source), a track made from it, or an analysis of it"
+    )
+    status: Literal["waiting", "processing", "ready", "failed"]
+    original: bool = Field(description="Whether the file is its media's original")
+    task_id: str | None = Field(description="The task that made (or is making) it")
+    kind: Literal["video", "audio", "image"] | None = None
+    format: str | None = None
+    type: str | None = Field(default=None, description="MIME type")
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    fps: float | None = None
+    bitrate: int | None = None
+    filesize: int | None = None
+    codecs: dict[str, str | None] | None = None
+    filename: str | None
+    folder: str | None
+    ref: str | None
+    label: str | None = None
+    language: str | None = None
+    metadata: dict[str, Any]
+    url: str | None = Field(description="A link valid for an hour (s3:// in your bucket); null until ready")
+    renditions: list[RenditionView] | None = None
+    created_at: int
+    updated_at: int
+
+
+class FileList(BaseModel):
+    """A page of the project's files, newest first."""
+
+    object: Literal["list"] = "list"
+    data: list[FileResource]
+    page: int
+    limit: int
+    links: ListLinks
+
+
+class MediaResource(BaseModel):
+    """A media item: an original and what was made from it."""
+
+    id: str
+    object: Literal["media"] = "media"
+    kind: Literal["video", "audio", "image"] | None = Field(description="The original's kind, once stored")
+    title: str | None
+    alt: str | None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    metadata: dict[str, Any]
+    files: list[FileResource] = Field(description="The original and every file made from it, oldest first")
+    urls: dict[str, str] = Field(description="Links by ref (`original` for the original)")
+    created_at: int
+    updated_at: int
+
+
+class MediaList(BaseModel):
+    """A page of the project's media, newest first."""
+
+    object: Literal["list"] = "list"
+    data: list[MediaResource]
+    page: int
+    limit: int
+    links: ListLinks
+
+
+class Confirmation(BaseModel):
+    """What a delete answers (a body, as the vendor SDK needs on every 2xx)."""
+
+    message: str
+
+
+class Signature(BaseModel):
+    """A signed URL (POST /signatures), the same in every version: the vendor SDK's Signature."""
+
+    domain: str = Field(description="The host that serves the URL")
+    filename: str
+    folder: str | None
+    expiry: int = Field(description="Unix seconds after which the URL is refused")
+    method: Literal["get", "put"]
+    signature: str
+    url: str = Field(
+        description="The complete signed URL: GET it to read the file, or PUT the file's bytes to it"
+    )
+
+
+class Upload(BaseModel):
+    """A multipart upload under way (POST /uploads): send each part to a link from
+    POST /uploads/{id}/parts, in any order and as often as needed, then complete it."""
+
+    id: str = Field(description="The upload's id (it names the upload and the project it is for)")
+    object: Literal["upload"] = "upload"
+    filename: str
+    folder: str | None
+    size: int = Field(description="The file's size in bytes")
+    part_size: int = Field(description="Every part but the last has exactly this many bytes")
+    parts: int = Field(description="How many parts the file is sent in, numbered from 1")
+
+
+class PartLink(BaseModel):
+    part_number: int
+    url: str = Field(description="PUT the part's bytes here")
+
+
+class PartLinks(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[PartLink]
+    expires_in: int = Field(description="Seconds the links stay valid; ask again for fresh ones")
+
+
+class ReceivedPart(BaseModel):
+    part_number: int
+    size: int
+
+
+class UploadProgress(BaseModel):
+    """What storage holds of an upload: the parts a resumed upload need not send again."""
+
+    id: str
+    object: Literal["upload"] = "upload"
+    parts: list[ReceivedPart]
+    received: int = Field(description="Bytes received, in parts of the right size")
+    missing: list[int] = Field(description="The part numbers still to send")

@@ -23,7 +23,7 @@ from mediatasks.contract.common import (
     iso_time,
     optional_iso_time,
 )
-from mediatasks.domain.tasks import Status
+from mediatasks.domain.tasks import FileKind, Status
 
 VERSION: Final = "2025-08-20"
 
@@ -43,6 +43,14 @@ STATUS: dict[Status, TaskStatus] = {
 
 FILE_ID_PREFIX = "file_"
 MediaKind = Literal["video", "image", "audio"]
+# The vendor's File objects: a media file is a "source", a track kind's file a "track", an analysis's
+# result "intelligence".
+FILE_OBJECT_BY_KIND: dict[str, Literal["source", "track", "intelligence"]] = {
+    "thumbnails": "track",
+    "chapters": "track",
+    "subtitles": "track",
+    "speech": "intelligence",
+}
 
 
 class SourceFile(BaseModel):
@@ -61,14 +69,14 @@ class SourceFile(BaseModel):
 
 
 class OutputFile(BaseModel):
-    """The File a task made, in the SDK's File shape. Every output today is a media file, so its
-    object is "source"; "track" and "intelligence" are the vendor's other File objects. mediatasks
-    has no Media objects grouping files: a file is its own media (`media_id` is its id)."""
+    """The File a task made, in the SDK's File shape: a media file's object is "source", a track's
+    "track", a transcript's "intelligence" (with its content in `data`). `media_id` is the media the
+    file joined (a task made before media existed: the file's own id)."""
 
     id: str
     media_id: str
     object: Literal["source", "track", "intelligence"] = "source"
-    kind: MediaKind
+    kind: FileKind
     type: str
     codec: str | None = None
     container: str | None = None
@@ -83,6 +91,8 @@ class OutputFile(BaseModel):
     ref: str | None = None
     url: str
     renditions: list[dict[str, Any]] | None = None
+    files: list[dict[str, Any]] | None = None
+    data: Any = None
     created: IsoTime
     updated: IsoTime
     status: Literal["ready"] = "ready"
@@ -101,6 +111,7 @@ class Task(BaseModel):
     error_kind: str | None
     metadata: dict[str, Any]
     webhook_url: str | None = None
+    media_id: str | None = None
     created: IsoTime
     updated: IsoTime
     started: IsoTime | None
@@ -135,8 +146,8 @@ def _output_file(latest: dict[str, Any]) -> OutputFile | None:
     return OutputFile.model_validate(
         file
         | {
-            "media_id": file["id"],
-            "object": "source",
+            "media_id": latest.get("media_id") or file["id"],
+            "object": FILE_OBJECT_BY_KIND.get(file["kind"], "source"),
             "codec": codecs.get("video") or codecs.get("audio"),
             "container": file.get("format"),
             "created": made,
@@ -160,6 +171,7 @@ def task(latest: dict[str, Any]) -> Task:
         error_kind=None if error is None else error["kind"],
         metadata=latest["metadata"],
         webhook_url=latest.get("webhook_url"),
+        media_id=latest.get("media_id"),
         created=iso_time(latest["created_at"]),
         updated=iso_time(latest["updated_at"]),
         started=optional_iso_time(latest["started_at"]),
@@ -182,16 +194,155 @@ def _link_header(links: dict[str, str | None]) -> str:
 def render_list(latest: dict[str, Any]) -> Rendered:
     """The latest list object as a bare array of tasks, its paging in headers."""
     body = TaskList([task(item) for item in latest["data"]]).model_dump(mode="json")
-    headers = {
-        "X-Total-Count": str(latest["total"]),
-        "X-Page": str(latest["page"]),
-        "X-Per-Page": str(latest["limit"]),
-        "X-Total-Pages": str(latest["pages"]),
-    }
-    if link := _link_header(latest["links"]):
-        headers["Link"] = link
-    return Rendered(body, headers)
+    headers = {"X-Total-Count": str(latest["total"]), "X-Total-Pages": str(latest["pages"])}
+    return Rendered(body, headers | _paging_headers(latest))
 
 
 def render_error(latest: dict[str, Any]) -> Rendered:
     return Rendered(Error.model_validate(latest).model_dump(mode="json", exclude_none=True))
+
+
+Orientation = Literal["landscape", "portrait", "square"]
+
+
+def _orientation(width: int | None, height: int | None) -> Orientation | None:
+    if not width or not height:
+        return None
+    return "square" if width == height else "landscape" if width > height else "portrait"
+
+
+class MediaFileItem(BaseModel):
+    """A file as a media lists it (the SDK's MediaFilesItem)."""
+
+    id: str
+    object: Literal["source", "track", "intelligence"]
+    kind: MediaKind | None
+    type: str
+    codec: str | None = None
+    container: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: Orientation | None = None
+    duration: float | None = None
+    fps: float | None = None
+    filesize: int
+    bitrate: int | None = None
+    ref: str | None = None
+    folder: str | None = None
+    filename: str | None = None
+    url: str = ""
+    metadata: dict[str, Any]
+    original: bool
+    created: IsoTime
+    updated: IsoTime
+    status: Literal["waiting", "processing", "ready", "failed"]
+
+
+class File(MediaFileItem):
+    """A file resource (the SDK's File). Until it is ready, `type` is application/octet-stream,
+    `filesize` 0 and `url` empty."""
+
+    media_id: str
+    label: str | None = None
+    language: str | None = None
+
+
+class FileList(RootModel[list[File]]):
+    """GET /files: a bare array, its paging in headers."""
+
+
+class Media(BaseModel):
+    id: str
+    object: Literal["media"] = "media"
+    kind: MediaKind | None
+    title: str | None
+    alt: str | None
+    width: int | None
+    height: int | None
+    duration: float | None
+    files: list[MediaFileItem]
+    urls: dict[str, str]
+    metadata: dict[str, Any]
+    created: IsoTime
+    updated: IsoTime
+
+
+class MediaList(RootModel[list[Media]]):
+    """GET /media: a bare array, its paging in headers."""
+
+
+UNKNOWN_TYPE = "application/octet-stream"
+
+
+def file(latest: dict[str, Any]) -> File:
+    """A latest file resource (FileService.present_file) in this version's shape."""
+    codecs = latest.get("codecs") or {}
+    return File(
+        id=latest["id"],
+        media_id=latest["media_id"],
+        object=latest["role"],
+        kind=latest.get("kind"),
+        type=latest.get("type") or UNKNOWN_TYPE,
+        codec=codecs.get("video") or codecs.get("audio"),
+        container=latest.get("format"),
+        width=latest.get("width"),
+        height=latest.get("height"),
+        orientation=_orientation(latest.get("width"), latest.get("height")),
+        duration=latest.get("duration"),
+        fps=latest.get("fps"),
+        filesize=latest.get("filesize") or 0,
+        bitrate=latest.get("bitrate"),
+        ref=latest["ref"],
+        folder=latest["folder"],
+        filename=latest["filename"],
+        url=latest["url"] or "",
+        metadata=latest["metadata"],
+        original=latest["original"],
+        label=latest.get("label"),
+        language=latest.get("language"),
+        created=iso_time(latest["created_at"]),
+        updated=iso_time(latest["updated_at"]),
+        status=latest["status"],
+    )
+
+
+def media(latest: dict[str, Any]) -> Media:
+    return Media(
+        id=latest["id"],
+        kind=latest["kind"],
+        title=latest["title"],
+        alt=latest["alt"],
+        width=latest["width"],
+        height=latest["height"],
+        duration=latest["duration"],
+        files=[MediaFileItem.model_validate(file(item).model_dump()) for item in latest["files"]],
+        urls=latest["urls"],
+        metadata=latest["metadata"],
+        created=iso_time(latest["created_at"]),
+        updated=iso_time(latest["updated_at"]),
+    )
+
+
+def _paging_headers(latest: dict[str, Any]) -> dict[str, str]:
+    headers = {"X-Page": str(latest["page"]), "X-Per-Page": str(latest["limit"])}
+    if link := _link_header(latest["links"]):
+        headers["Link"] = link
+    return headers
+
+
+def render_file(latest: dict[str, Any]) -> Rendered:
+    return Rendered(file(latest).model_dump(mode="json"))
+
+
+def render_file_list(latest: dict[str, Any]) -> Rendered:
+    body = FileList([file(item) for item in latest["data"]]).model_dump(mode="json")
+    return Rendered(body, _paging_headers(latest))
+
+
+def render_media(latest: dict[str, Any]) -> Rendered:
+    return Rendered(media(latest).model_dump(mode="json"))
+
+
+def render_media_list(latest: dict[str, Any]) -> Rendered:
+    body = MediaList([media(item) for item in latest["data"]]).model_dump(mode="json")
+    return Rendered(body, _paging_headers(latest))

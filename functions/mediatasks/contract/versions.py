@@ -30,14 +30,20 @@ class ApiVersion(StrEnum):
 
 KNOWN_VERSIONS = tuple(version.value for version in ApiVersion)
 
-# What a rendered body is: one task, a list of them, or an error.
-Shape = Literal["task", "list", "error"]
+# What a rendered body is: one task, a list of them, an error, or a file or media item or a list of them.
+Shape = Literal["task", "list", "error", "file", "file_list", "media", "media_list"]
 
 _2025_08_20_RENDERERS: dict[Shape, Callable[[Any], Rendered]] = {
     "task": v2025_08_20.render_task,
     "list": v2025_08_20.render_list,
     "error": v2025_08_20.render_error,
+    "file": v2025_08_20.render_file,
+    "file_list": v2025_08_20.render_file_list,
+    "media": v2025_08_20.render_media,
+    "media_list": v2025_08_20.render_media_list,
 }
+# The resources 2024-03-21 (seed 004) has no shapes for: they are served from 2025-08-20 on.
+NEWER_RESOURCES = ("/files", "/media", "/signatures", "/uploads")
 # 2024-03-21's envelope also echoes the request and the status.
 _2024_03_21_RENDERERS: dict[Shape, Callable[[Any, int, Exchange], Rendered]] = {
     "task": v2024_03_21.render_task,
@@ -74,6 +80,13 @@ def render(version: ApiVersion, shape: Shape, latest: Any, status: int, exchange
 
 def latest_query(version: ApiVersion, exchange: Exchange) -> dict[str, str]:
     """The request's query in the latest's terms (only 2024-03-21's list query differs)."""
+    if version == ApiVersion.v2024_03_21 and exchange.path.startswith(NEWER_RESOURCES):
+        raise RequestRejected(
+            ErrorKind.invalid_version,
+            f"{exchange.path.split('/')[1]} are served from version {v2025_08_20.VERSION} on; "
+            f"ask for it (or latest) in {VERSION_HEADER}",
+            VERSION_HEADER,
+        )
     if version == ApiVersion.v2024_03_21 and (exchange.method, exchange.path) == ("GET", "/tasks"):
         return v2024_03_21.latest_list_query(exchange.query)
     return exchange.query

@@ -23,6 +23,10 @@ class ErrorKind(StrEnum):
     task_not_found = "task_not_found"
     task_not_cancellable = "task_not_cancellable"
     webhook_unavailable = "webhook_unavailable"
+    file_in_use = "file_in_use"
+    upload_incomplete = "upload_incomplete"
+    signature_invalid = "signature_invalid"
+    signature_expired = "signature_expired"
     invalid_idempotency_key = "invalid_idempotency_key"
     idempotency_key_reused = "idempotency_key_reused"
     request_in_progress = "request_in_progress"
@@ -73,6 +77,12 @@ class OutputTooLarge(TaskFailure):
 
 class OutputUnwritable(TaskFailure):
     kind = "output_unwritable"
+
+
+class LanguageUnsupported(TaskFailure):
+    """The deployment's speech provider does not recognise the language asked for."""
+
+    kind = "invalid_option"
 
 
 class StepTimeout(TaskFailure):

@@ -40,34 +40,24 @@ def partition_values(project_id: str, kind: str, status: str) -> dict[str, str]:
     )
 
 
-class ListQuery(BaseModel):
+class PageQuery(BaseModel):
+    """Where a listing's page is: by number (up to MAX_NUMBERED_ITEMS deep) or by cursor."""
+
     model_config = ConfigDict(extra="forbid")
 
     page: int = Field(default=1, ge=1, le=100_000)
     limit: int = Field(default=12, ge=1, le=100)
-    sort: Literal["created", "updated"] = "created"
-    order: Literal["asc", "desc"] = "desc"
-    kind: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]+$")
-    status: Status | None = None
     cursor: str | None = Field(default=None, max_length=2048)
 
     def link_params(self) -> dict[str, str]:
         """The query as link parameters, without the position (page/cursor)."""
-        params = {"limit": str(self.limit), "sort": self.sort, "order": self.order}
-        if self.kind:
-            params["kind"] = self.kind
-        if self.status:
-            params["status"] = self.status.value
-        return params
+        return {"limit": str(self.limit)}
 
     def fingerprint(self) -> str:
         return "&".join(f"{name}={value}" for name, value in sorted(self.link_params().items()))
 
-    def partition(self, project_id: str) -> tuple[str, str]:
-        return listing_partition(project_id, self.kind, self.status.value if self.status else None)
-
     def offset(self) -> int:
-        """How many tasks precede the numbered page; refused past MAX_NUMBERED_ITEMS."""
+        """How many entries precede the numbered page; refused past MAX_NUMBERED_ITEMS."""
         if self.page * self.limit > MAX_NUMBERED_ITEMS:
             raise RequestRejected(
                 ErrorKind.invalid_option,
@@ -76,6 +66,26 @@ class ListQuery(BaseModel):
                 "page",
             )
         return (self.page - 1) * self.limit
+
+
+class ListQuery(PageQuery):
+    """GET /tasks: a page of the project's tasks, filtered and sorted."""
+
+    sort: Literal["created", "updated"] = "created"
+    order: Literal["asc", "desc"] = "desc"
+    kind: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]+$")
+    status: Status | None = None
+
+    def link_params(self) -> dict[str, str]:
+        params = {"limit": str(self.limit), "sort": self.sort, "order": self.order}
+        if self.kind:
+            params["kind"] = self.kind
+        if self.status:
+            params["status"] = self.status.value
+        return params
+
+    def partition(self, project_id: str) -> tuple[str, str]:
+        return listing_partition(project_id, self.kind, self.status.value if self.status else None)
 
 
 class Cursor(BaseModel):
@@ -92,16 +102,16 @@ class Cursor(BaseModel):
 
     def encode(self, secret: bytes) -> str:
         payload = self.model_dump_json().encode()
-        return f"{_b64encode(payload)}.{_b64encode(_signature(secret, payload))}"
+        return f"{urlsafe_encode(payload)}.{urlsafe_encode(_signature(secret, payload))}"
 
     @classmethod
-    def decode(cls, token: str, query: ListQuery, project_id: str, secret: Callable[[], bytes]) -> Cursor:
+    def decode(cls, token: str, query: PageQuery, project_id: str, secret: Callable[[], bytes]) -> Cursor:
         """The cursor a client sent back; refused unless this API signed it for this project and
         query. The key is only fetched for a token of the right shape."""
         foreign = RequestRejected(ErrorKind.invalid_option, "cursor is not one this API made", "cursor")
         encoded_payload, _, encoded_signature = token.partition(".")
         try:
-            payload, signature = _b64decode(encoded_payload), _b64decode(encoded_signature)
+            payload, signature = urlsafe_decode(encoded_payload), urlsafe_decode(encoded_signature)
         except ValueError:  # binascii.Error, or a character outside ASCII
             raise foreign from None
         if len(signature) != hashlib.sha256().digest_size:
@@ -121,11 +131,11 @@ def _signature(secret: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, payload, hashlib.sha256).digest()
 
 
-def _b64encode(data: bytes) -> str:
+def urlsafe_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _b64decode(text: str) -> bytes:
+def urlsafe_decode(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 

@@ -21,12 +21,13 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from mediatasks.constants import FILES_PREFIX
+from mediatasks.constants import FILES_PREFIX, UPLOADS_PREFIX
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 
 INPUT_SCHEMES = ("http", "https", "s3")
 
 FileId = Annotated[str, StringConstraints(pattern=r"^file_[A-Za-z0-9_-]{8,64}$")]
+MediaId = Annotated[str, StringConstraints(pattern=r"^med_[A-Za-z0-9_-]{8,64}$")]
 Filename = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 Folder = Annotated[str, StringConstraints(max_length=256, pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,7}$")]
 Ref = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -63,7 +64,8 @@ _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 @dataclass(frozen=True)
 class InputBuckets:
     """Where a project's s3:// inputs may come from: the buckets ops allowed, the project's own
-    published files, and the watched bucket's prefixes whose trigger rules belong to the project."""
+    published files and uploads, and the watched bucket's prefixes whose trigger rules belong to
+    the project."""
 
     media_bucket: str
     allowed: tuple[str, ...] = ()
@@ -75,7 +77,7 @@ class InputBuckets:
         if bucket in self.allowed:
             return True
         if bucket == self.media_bucket:
-            return key.startswith(f"{FILES_PREFIX}{project_id}/")
+            return key.startswith((f"{FILES_PREFIX}{project_id}/", f"{UPLOADS_PREFIX}{project_id}/"))
         return bucket == self.trigger_bucket and any(
             key.startswith(prefix) for prefix in self.trigger_prefixes.get(project_id, ())
         )
@@ -105,7 +107,7 @@ def _check_input_url(url: str) -> str:
 
 def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
     """Exactly one input: `input` (a URL, a file id, or a File object from an earlier task), its
-    alias `url`, or `file_id` (a file an earlier task stored)."""
+    alias `url`, `file_id` (a file an earlier task stored) or `media_id` (a media's original)."""
     data = dict(data)
     source = data.get("input")
     if isinstance(source, dict):  # seed 000 composition: an earlier task's File object
@@ -116,9 +118,11 @@ def _one_input_source(data: dict[str, Any]) -> dict[str, Any]:
             data["input_file_ref"] = source["id"]
     elif isinstance(source, str) and _FILE_ID.match(source) and data.get("file_id") is None:
         data["file_id"] = data.pop("input")  # seed 004: the input is the id of a stored file
-    given = [name for name in ("input", "url", "file_id") if data.get(name) not in (None, "")]
+    given = [name for name in ("input", "url", "file_id", "media_id") if data.get(name) not in (None, "")]
     if len(given) > 1:
-        raise PydanticCustomError("invalid_input", "give the input once: one of input, url or file_id")
+        raise PydanticCustomError(
+            "invalid_input", "give the input once: one of input, url, file_id or media_id"
+        )
     if not given:
         raise PydanticCustomError("input_required", "input is required: the URL of the file to process")
     if given == ["url"]:
@@ -187,6 +191,7 @@ class TaskRequest(BaseModel):
     file_id: FileId | None = Field(
         default=None, description="A file an earlier task stored, instead of input"
     )
+    media_id: MediaId | None = Field(default=None, description="A media: its original file, instead of input")
     # The id of the File object given as `input`: when it names a file the project stored, the task
     # reads our copy rather than fetching its link (a probe's File describes a URL we hold no copy of).
     input_file_ref: SkipJsonSchema[FileId | None] = None

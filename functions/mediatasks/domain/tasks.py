@@ -51,6 +51,9 @@ class StepName(StrEnum):
     ingest = "ingest"
     probe = "probe"
     transcode = "transcode"
+    # a track kind's steps: recognising the input's speech, then making the track (shown with the kind)
+    transcribe = "transcribe"
+    track = "track"
     upload = "upload"
 
 
@@ -61,12 +64,16 @@ TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.ingest: Status.validating,
     StepName.probe: Status.validating,
     StepName.transcode: Status.processing,
+    StepName.transcribe: Status.processing,
+    StepName.track: Status.processing,
     StepName.upload: Status.finishing,
 }
 TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.ingest: Status.validating,
     StepName.probe: Status.queued,
     StepName.transcode: Status.processing,
+    StepName.transcribe: Status.processing,
+    StepName.track: Status.processing,
 }
 
 
@@ -110,12 +117,27 @@ class PlaylistRendition(BaseModel):
     playlist: str
 
 
+# A media file, or a track kind's file (a WebVTT or SubRip track, a speech transcript).
+FileKind = Literal["video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech"]
+
+
+class CompanionFile(BaseModel):
+    """A file published beside a track that names it (a thumbnails track's sprite sheets), by its
+    name relative to the track."""
+
+    filename: str
+    type: str
+    width: int | None = None
+    height: int | None = None
+    filesize: int
+
+
 class FileDescription(BaseModel):
     """What a File object (seed 000) says about a file, stored or shown."""
 
     object: Literal["file"] = "file"
     id: str = Field(default_factory=lambda: new_id("file"))
-    kind: Literal["video", "audio", "image"]
+    kind: FileKind
     format: str
     type: str = Field(description="MIME type")
     width: int | None = None
@@ -128,12 +150,15 @@ class FileDescription(BaseModel):
     filename: str | None = None
     folder: str | None = None
     ref: str | None = None
+    # a track's content as data (a transcript, chapters), also stored as the file itself
+    data: Any = None
 
 
 class MediaFile(FileDescription):
     """A File as stored: where its bytes are; the API shows a fetchable `url` instead."""
 
     renditions: list[PlaylistRendition] | None = None
+    companions: list[CompanionFile] | None = None
     location: StoredObject | None = None
 
 
@@ -174,6 +199,9 @@ class Task(BaseModel):
     input: str
     # the stored file the input was given as (its location is `input`, which callers never see)
     input_file_id: str | None = None
+    # the media the task's output joins, and the id its output file was given when the task began
+    media_id: str | None = None
+    output_file_id: str | None = None
     options: dict[str, Any]
     # what the probe found the input to be
     source: MediaFile | None = None
@@ -210,6 +238,8 @@ class Task(BaseModel):
         naming: OutputNaming | None = None,
         webhook_url: str | None = None,
         api_version: str = "latest",
+        media_id: str | None = None,
+        output_file_id: str | None = None,
     ) -> Task:
         created = now_ms()
         return cls(
@@ -218,6 +248,8 @@ class Task(BaseModel):
             kind=kind,
             input=input_url,
             input_file_id=input_file_id,
+            media_id=media_id,
+            output_file_id=output_file_id,
             options=options,
             destination=destination,
             naming=naming or OutputNaming(),
@@ -227,7 +259,7 @@ class Task(BaseModel):
             steps={
                 name: Step(
                     id=f"step_{index:03d}",
-                    kind=kind if name == StepName.transcode else name.value,
+                    kind=kind if name in (StepName.transcode, StepName.track) else name.value,
                     created_at=created,
                     updated_at=created,
                 )

@@ -18,19 +18,38 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from mediatasks.config import settings
-from mediatasks.constants import MAX_BODY_BYTES
+from mediatasks.constants import MAX_BODY_BYTES, SIGNED_ROUTE
 from mediatasks.contract.common import Exchange
-from mediatasks.contract.latest import ErrorBody, TaskList, TaskView
+from mediatasks.contract.latest import (
+    Confirmation,
+    ErrorBody,
+    FileList,
+    FileResource,
+    MediaList,
+    MediaResource,
+    PartLinks,
+    Signature,
+    TaskList,
+    TaskView,
+    Upload,
+    UploadProgress,
+)
 from mediatasks.contract.versions import ApiVersion, Shape, latest_query, render, requested_version
 from mediatasks.contract.versions import openapi_parameter as version_parameter
 from mediatasks.contract.webhooks import WebhookAttemptList, WebhookReplay, WebhookSecret
 from mediatasks.domain.errors import ErrorKind, RequestRejected
-from mediatasks.domain.listing import ListQuery
+from mediatasks.domain.files import FileCreate, FileUpdate, MediaCreate, MediaUpdate
+from mediatasks.domain.listing import ListQuery, PageQuery
 from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
+from mediatasks.domain.signatures import SignatureRequest
+from mediatasks.domain.uploads import PartRequest, UploadCreate
 from mediatasks.handlers import idempotency
 from mediatasks.handlers.authorizer import INVALID
 from mediatasks.kinds.registry import rejection_from, request_union
+from mediatasks.service.files import FileService
+from mediatasks.service.signatures import Endpoint, SignatureService
 from mediatasks.service.tasks import TaskService
+from mediatasks.service.uploads import UploadService
 from mediatasks.service.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -59,10 +78,14 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.invalid_idempotency_key: 400,
     ErrorKind.token_missing: 401,
     ErrorKind.token_invalid: 401,
+    ErrorKind.signature_invalid: 403,
+    ErrorKind.signature_expired: 403,
     ErrorKind.not_found: 404,
     ErrorKind.task_not_found: 404,
     ErrorKind.task_not_cancellable: 409,
     ErrorKind.webhook_unavailable: 409,
+    ErrorKind.file_in_use: 409,
+    ErrorKind.upload_incomplete: 409,
     ErrorKind.request_in_progress: 409,
     ErrorKind.payload_too_large: 413,
     ErrorKind.idempotency_key_reused: 422,
@@ -97,9 +120,9 @@ def openapi_document() -> str:
 
     Powertools documents a 422 for every validated route; this API answers validation errors
     with 400 and the error body instead (`_invalid_request`), so those entries are removed (a
-    route's own 422, such as idempotency_key_reused, stays). Every operation takes the
-    Accept-Version header, which is read before routing; the bodies documented are the latest
-    version's."""
+    route's own 422, such as idempotency_key_reused, stays). Signed URLs need no key. Every
+    operation takes the Accept-Version header, which is read before routing; the bodies documented
+    are the latest version's."""
     schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
@@ -107,8 +130,10 @@ def openapi_document() -> str:
         security_schemes={"bearer": HTTPBearer(description="an API key: Authorization: Bearer <key>")},
         security=[{"bearer": []}],
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
-    for operations in schema["paths"].values():
+    for path, operations in schema["paths"].items():
         for operation in operations.values():
+            if path == SIGNED_ROUTE:
+                operation["security"] = []  # no key: the signature in the query is the credential
             if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
                 operation["responses"].pop("422")
             operation.setdefault("parameters", []).append(version_parameter())
@@ -181,9 +206,11 @@ def _refusal(event: dict[str, Any]) -> RequestRejected | None:
 
 
 def _refused_before_routing(event: dict[str, Any]) -> RequestRejected | None:
-    """The checks API Gateway and the parser rely on: a key (except for the API's description),
-    a bounded body of UTF-8 text, bounded nesting (Python's JSON decoder recurses) and numbers
-    Python will convert (it refuses integers of more than sys.get_int_max_str_digits() digits)."""
+    """The checks API Gateway and the parser rely on: a key (except for the API's description and
+    signed URLs), a bounded body of UTF-8 text, bounded nesting (Python's JSON decoder recurses) and
+    numbers Python will convert (it refuses integers of more than sys.get_int_max_str_digits() digits)."""
+    if event.get("path") == SIGNED_ROUTE:
+        return None  # the signature is the credential, and the body is the file being uploaded
     refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
     body = event.get("body") or ""
     if refusal is None and len(body) > MAX_BODY_BYTES:
@@ -326,6 +353,228 @@ def replay_webhook(task_id: Annotated[str, Path(max_length=64)]) -> Response[str
 )
 def rotate_webhook_secret() -> Response[str]:
     return _reply(201, webhooks().rotate(caller_project()))
+
+
+def files() -> FileService:
+    return FileService(service())  # a view of the cached task service: nothing of its own to cache
+
+
+def _endpoint() -> Endpoint:
+    """The API's host and base URL as the caller reached it: API Gateway's request path carries
+    the stage (`/prod/signatures` for `/signatures`), and its proxy tells the scheme."""
+    event = app.current_event
+    host = event.headers.get("Host") or event.headers.get("host") or ""
+    scheme = event.headers.get("X-Forwarded-Proto") or event.headers.get("x-forwarded-proto") or "http"
+    full_path = str(event.request_context.path or event.path)
+    prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
+    return Endpoint(domain=host, base_url=f"{scheme}://{host}{prefix}")
+
+
+_FILE_ID = Annotated[str, Path(max_length=80)]
+_UPLOAD_ID = Annotated[str, Path(max_length=1536)]
+
+
+@app.post(
+    "/files",
+    summary="Ingest the file at a URL into managed storage",
+    responses={
+        201: _body_response("The file, waiting for its ingest task", FileResource),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
+def create_file(request: Annotated[FileCreate, Body(embed=False)]) -> Response[str]:
+    return _answer("file", 201, files().create_file(caller_project(), request))
+
+
+@app.get(
+    "/files",
+    summary="List the project's files",
+    responses={
+        200: _body_response("A page of files, newest first", FileList),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
+def list_files(params: Annotated[PageQuery, Query()]) -> Response[str]:
+    return _answer("file_list", 200, files().list_files(caller_project(), params))
+
+
+@app.get(
+    "/files/<file_id>",
+    summary="Get a file",
+    responses={200: _body_response("The file", FileResource), **_error_responses(404, *_ANY_ROUTE)},
+)
+def get_file(file_id: _FILE_ID) -> Response[str]:
+    return _answer("file", 200, files().file(caller_project(), file_id))
+
+
+@app.patch(
+    "/files/<file_id>",
+    summary="Rename or relabel a file (keys left out are unchanged, null clears)",
+    responses={200: _body_response("The file", FileResource), **_error_responses(400, 404, *_ANY_ROUTE)},
+)
+def update_file(file_id: _FILE_ID, update: Annotated[FileUpdate, Body(embed=False)]) -> Response[str]:
+    return _answer("file", 200, files().update_file(caller_project(), file_id, update))
+
+
+@app.delete(
+    "/files/<file_id>",
+    summary="Delete a file and every stored object of it",
+    responses={200: _body_response("Deleted", Confirmation), **_error_responses(404, 409, *_ANY_ROUTE)},
+)
+def delete_file(file_id: _FILE_ID) -> Response[str]:
+    return _reply(200, files().delete_file(caller_project(), file_id))
+
+
+@app.post(
+    "/media",
+    summary="Create a media item",
+    responses={201: _body_response("The media", MediaResource), **_error_responses(400, *_ANY_ROUTE)},
+)
+def create_media(request: Annotated[MediaCreate, Body(embed=False)]) -> Response[str]:
+    return _answer("media", 201, files().create_media(caller_project(), request))
+
+
+@app.get(
+    "/media",
+    summary="List the project's media",
+    responses={
+        200: _body_response("A page of media, newest first", MediaList),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
+def list_media(params: Annotated[PageQuery, Query()]) -> Response[str]:
+    return _answer("media_list", 200, files().list_media(caller_project(), params))
+
+
+@app.get(
+    "/media/<media_id>",
+    summary="Get a media item with its files",
+    responses={200: _body_response("The media", MediaResource), **_error_responses(404, *_ANY_ROUTE)},
+)
+def get_media(media_id: _FILE_ID) -> Response[str]:
+    return _answer("media", 200, files().media_item(caller_project(), media_id))
+
+
+@app.patch(
+    "/media/<media_id>",
+    summary="Update a media item (keys left out are unchanged, null clears)",
+    responses={200: _body_response("The media", MediaResource), **_error_responses(400, 404, *_ANY_ROUTE)},
+)
+def update_media(media_id: _FILE_ID, update: Annotated[MediaUpdate, Body(embed=False)]) -> Response[str]:
+    return _answer("media", 200, files().update_media(caller_project(), media_id, update))
+
+
+@app.delete(
+    "/media/<media_id>",
+    summary="Delete a media item and all its files",
+    responses={200: _body_response("Deleted", Confirmation), **_error_responses(404, 409, *_ANY_ROUTE)},
+)
+def delete_media(media_id: _FILE_ID) -> Response[str]:
+    return _reply(200, files().delete_media(caller_project(), media_id))
+
+
+@app.post(
+    "/signatures",
+    summary="Sign a URL that reads one file (get) or uploads one (put) without the API key",
+    responses={201: _body_response("The signed URL", Signature), **_error_responses(400, *_ANY_ROUTE)},
+)
+def create_signature(request: Annotated[SignatureRequest, Body(embed=False)]) -> Response[str]:
+    return _reply(201, SignatureService(files()).create(caller_project(), request, _endpoint()))
+
+
+def _signed_query() -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+@app.get(
+    SIGNED_ROUTE,
+    summary="Read the file a get signature names (no API key: the signature is the credential)",
+    responses={
+        302: _body_response(
+            "Redirected (Location) to a link to the file valid for a few minutes", Confirmation
+        ),
+        **_error_responses(403, 404, 500),
+    },
+)
+def read_signed() -> Response[str]:
+    location = SignatureService(files()).read(_signed_query())
+    body = Confirmation(message="the file is at Location, for a few minutes")
+    return Response(
+        status_code=302,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+        headers={"Location": location},
+    )
+
+
+@app.put(
+    SIGNED_ROUTE,
+    summary="Upload the file a put signature names (the body is the file): it becomes a new media's original",
+    responses={
+        201: _body_response("The file, waiting for its ingest task", FileResource),
+        **_error_responses(400, 403, 413, 500),
+    },
+)
+def upload_signed() -> Response[str]:
+    event = app.current_event
+    body = _raw_body(event.raw_event)
+    return _reply(201, SignatureService(files()).upload(_signed_query(), body))
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    """The request's bytes: API Gateway hands a binary body (binaryMediaTypes) base64-encoded."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+
+
+@app.post(
+    "/uploads",
+    summary="Start a resumable multipart upload",
+    responses={
+        201: _body_response("The upload: send its parts, then complete it", Upload),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
+def create_upload(request: Annotated[UploadCreate, Body(embed=False)]) -> Response[str]:
+    return _reply(201, UploadService(files()).create(caller_project(), request))
+
+
+@app.post(
+    "/uploads/<upload_id>/parts",
+    summary="Links to send parts to",
+    responses={
+        200: _body_response("One link per part asked for", PartLinks),
+        **_error_responses(400, 404, *_ANY_ROUTE),
+    },
+)
+def upload_part_links(
+    upload_id: _UPLOAD_ID, request: Annotated[PartRequest, Body(embed=False)]
+) -> Response[str]:
+    return _reply(200, UploadService(files()).part_links(caller_project(), upload_id, request))
+
+
+@app.get(
+    "/uploads/<upload_id>",
+    summary="The parts received so far (what a resumed upload need not send again)",
+    responses={
+        200: _body_response("The upload's progress", UploadProgress),
+        **_error_responses(404, *_ANY_ROUTE),
+    },
+)
+def upload_progress(upload_id: _UPLOAD_ID) -> Response[str]:
+    return _reply(200, UploadService(files()).progress(caller_project(), upload_id))
+
+
+@app.post(
+    "/uploads/<upload_id>/complete",
+    summary="Join the parts into the file; it becomes a new media's original",
+    responses={
+        201: _body_response("The file, waiting for its ingest task", FileResource),
+        **_error_responses(404, 409, *_ANY_ROUTE),
+    },
+)
+def complete_upload(upload_id: _UPLOAD_ID) -> Response[str]:
+    return _reply(201, UploadService(files()).complete(caller_project(), upload_id))
 
 
 @app.exception_handler(RequestValidationError)

@@ -15,7 +15,9 @@ from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.config import settings
+from mediatasks.providers.speech import recognizer
 from mediatasks.service.pipeline import Pipeline
+from mediatasks.service.tracks import TrackPipeline
 
 logger = Logger(service="mediatasks-pipeline")
 tracer = Tracer(service="mediatasks-pipeline")
@@ -30,6 +32,8 @@ class ExecutionState(BaseModel):
     probe: dict[str, Any] | None = None
     source: dict[str, Any] | None = None
     rendition: dict[str, Any] | None = None
+    # the transcribe step's state (service/tracks.SpeechState), for the kinds that read speech
+    transcript: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
 
 
@@ -37,6 +41,14 @@ class ExecutionState(BaseModel):
 def pipeline() -> Pipeline:
     config = settings()
     return Pipeline(config, TaskStore(config.tasks_table), Storage(), FileStore(config.files_table))
+
+
+@lru_cache(maxsize=1)
+def track_pipeline() -> TrackPipeline:
+    config = settings()
+    return TrackPipeline(
+        config, TaskStore(config.tasks_table), Storage(), lambda: recognizer(config.speech_provider)
+    )
 
 
 def _seconds_left(context: LambdaContext) -> float:
@@ -91,3 +103,30 @@ def upload(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
 @event_parser(model=ExecutionState)
 def mark_failed(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
     return pipeline().mark_failed(event.task_id, _required(event.error, "error"))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def transcribe(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    probed, source = _required(event.probe, "probe"), _required(event.source, "source")
+    return track_pipeline().transcribe(event.task_id, event.kind, probed, source, _seconds_left(context))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def transcript_status(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return track_pipeline().transcript_status(
+        event.task_id, event.kind, _required(event.transcript, "transcript")
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def track(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    probed, source = _required(event.probe, "probe"), _required(event.source, "source")
+    return track_pipeline().track(
+        event.task_id, event.kind, probed, source, event.transcript, _seconds_left(context)
+    )

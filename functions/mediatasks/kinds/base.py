@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
-from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.errors import InputTooLarge, InputUnsupported
 from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import OutputKind, ProbedMedia
 from mediatasks.domain.progress import task_progress
 from mediatasks.domain.requests import TaskRequest
-from mediatasks.domain.tasks import StepName
+from mediatasks.domain.tasks import CompanionFile, FileKind, StepName
+from mediatasks.domain.transcripts import Transcript
 
 
 class Family(StrEnum):
@@ -55,6 +57,18 @@ STEP_RESULT: Mapping[StepName, str] = {
     StepName.ingest: "source",
     StepName.transcode: "rendition",
     StepName.upload: "output",
+    StepName.transcribe: "transcript",
+    StepName.track: "rendition",
+}
+# A track kind's steps: recognising speech is most of the work of the kinds that need it.
+TRACK_STEPS = (StepName.ingest, StepName.probe, StepName.track, StepName.upload)
+SPEECH_TRACK_STEPS = (StepName.ingest, StepName.probe, StepName.transcribe, StepName.track, StepName.upload)
+TRACK_STEP_WEIGHTS: Mapping[StepName, int] = {
+    StepName.probe: 5,
+    StepName.ingest: 10,
+    StepName.transcribe: 60,
+    StepName.track: 20,
+    StepName.upload: 5,
 }
 
 
@@ -71,6 +85,66 @@ class Encoding:
     playlist: bool = False
 
 
+class TrackTools(Protocol):
+    """What the pipeline lends a track maker: the pinned ffmpeg, run within the step's deadline
+    and limits, and Pillow's sprite sheets. Kinds stay free of subprocesses and images."""
+
+    @property
+    def ffmpeg(self) -> str: ...
+
+    def run(self, argv: list[str], on_line: Callable[[str], None] | None = None) -> bytes: ...
+
+    def sprite_sheet(
+        self, frames: list[Path], columns: int, tile: tuple[int, int], target: Path, quality: Any
+    ) -> int:
+        """Tiles the frames (PPM files) `columns` to a row into `target`; its size in bytes."""
+        ...
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """One track to make: from the stored source (and its transcript, for kinds that read speech)
+    into `folder`, which is published as it is."""
+
+    options: Any
+    media: ProbedMedia
+    source: Path
+    folder: Path
+    transcript: Transcript | None
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class MadeTrack:
+    """What a track maker wrote in its folder: the track file, the files it names, its data."""
+
+    filename: str
+    format: str
+    type: str
+    data: Any = None
+    companions: list[CompanionFile] | None = None
+
+
+MakeTrack = Callable[[TrackJob, TrackTools], MadeTrack]
+
+
+@dataclass(frozen=True)
+class Track:
+    """How a track kind makes its file. `speech`: whether its steps recognise speech first
+    ("optional": when the input has an audio stream)."""
+
+    needs: Literal["video", "audio"]
+    output: FileKind
+    make: MakeTrack
+    # the track file's format for the given options (vtt, srt, json)
+    format_of: Callable[[Any], str]
+    speech: Literal["required", "optional", "none"] = "none"
+    # the longest input the kind takes, when shorter than every input's limit
+    max_seconds: float | None = None
+    # the track names files published beside it (sprites): it is written as a folder
+    folder: bool = False
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -80,6 +154,7 @@ class Kind:
     steps: tuple[StepName, ...]
     output: Output
     encoding: Encoding | None = None
+    track: Track | None = None
     # other names a request may use (`import` for `ingest`); the task is stored under `name`
     aliases: tuple[str, ...] = ()
     step_weights: Mapping[StepName, int] = field(default_factory=lambda: STEP_WEIGHTS)
@@ -107,8 +182,13 @@ class Kind:
 
     def check_streams(self, media: ProbedMedia) -> None:
         """Refuses an input without the stream the kind makes its output from."""
-        needs = self.encoding.needs if self.encoding else None
+        needs = self.encoding.needs if self.encoding else self.track.needs if self.track else None
         if needs is None and not (media.has_video or media.has_audio):
             raise InputUnsupported("the input has no audio or video stream")
         if needs is not None and not (media.has_video if needs == "video" else media.has_audio):
             raise InputUnsupported(f"the input has no {needs} stream")
+        longest = self.track.max_seconds if self.track else None
+        if longest is not None and media.duration is not None and media.duration > longest:
+            raise InputTooLarge(
+                f"the input lasts {media.duration:g} s; a {self.name} task takes at most {longest:g} s"
+            )

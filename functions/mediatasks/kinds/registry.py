@@ -12,19 +12,41 @@ from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
 from mediatasks.domain.errors import RequestRejected
 from mediatasks.domain.requests import KindNames, TaskRequest, output_kind, rejection_from_validation
-from mediatasks.kinds import adaptive_video, animation, audio, export, image, ingest, probe, video
+from mediatasks.kinds import (
+    adaptive_video,
+    animation,
+    audio,
+    chapters,
+    export,
+    image,
+    ingest,
+    probe,
+    speech,
+    subtitles,
+    thumbnails,
+    video,
+)
 from mediatasks.kinds.base import Family, Kind
 
 KINDS: dict[str, Kind] = {
     module.KIND.name: module.KIND
-    for module in (video, audio, image, animation, adaptive_video, probe, ingest, export)
+    for module in (
+        video,
+        audio,
+        image,
+        animation,
+        adaptive_video,
+        probe,
+        ingest,
+        export,
+        thumbnails,
+        chapters,
+        subtitles,
+        speech,
+    )
 }
 # The contract's kinds that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS: Mapping[str, Family] = {
-    "thumbnails": Family.tracks,
-    "chapters": Family.tracks,
-    "subtitles": Family.tracks,
-    "speech": Family.intelligence,
     "nsfw": Family.intelligence,
     "description": Family.intelligence,
     "outline": Family.intelligence,

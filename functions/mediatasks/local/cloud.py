@@ -295,6 +295,9 @@ _OUR_FUNCTIONS = (
     c.DISPATCH_FUNCTION_ID,
     c.RECONCILE_FUNCTION_ID,
     c.SWEEP_FUNCTION_ID,
+    c.TRANSCRIBE_FUNCTION_ID,
+    c.TRANSCRIPT_STATUS_FUNCTION_ID,
+    c.TRACK_FUNCTION_ID,
 )
 
 
@@ -327,5 +330,6 @@ def _reset_cached_clients() -> None:
     idempotency.answer_once.cache_clear()
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
+    steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
     reconciler.reconciler.cache_clear()

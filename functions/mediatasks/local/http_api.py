@@ -91,16 +91,17 @@ class LocalWebAcl:
     def __init__(self, template: dict[str, Any]) -> None:
         (acl,) = resources_of_type(template, "AWS::WAFv2::WebACL").values()
         bodies = acl["CustomResponseBodies"]
-        self._rules: list[tuple[str, int, Refusal]] = []
+        # (field, limit, path suffix the rule spares, refusal)
+        self._rules: list[tuple[str, int, str | None, Refusal]] = []
         for rule in acl["Rules"]:
-            statement = rule["Statement"].get("SizeConstraintStatement")
+            statement, spared = _size_statement(rule["Statement"])
             if statement is None:
                 continue  # the per-address rate rule and AWS's managed rules run in the cloud only
             (field,) = statement["FieldToMatch"]
             response = rule["Action"]["Block"]["CustomResponse"]
             body = bodies[response["CustomResponseBodyKey"]]["Content"].encode()
             refusal = Refusal(int(response["ResponseCode"]), {"Content-Type": "application/json"}, body)
-            self._rules.append((field, int(statement["Size"]), refusal))
+            self._rules.append((field, int(statement["Size"]), spared, refusal))
 
     def refusal(self, raw_path: str, headers: dict[str, str], body_bytes: int) -> Refusal | None:
         parts = urlsplit(raw_path)
@@ -110,7 +111,31 @@ class LocalWebAcl:
             "UriPath": len(parts.path),
             "QueryString": len(parts.query),
         }
-        return next((refusal for field, limit, refusal in self._rules if sizes[field] > limit), None)
+        return next(
+            (
+                refusal
+                for field, limit, spared, refusal in self._rules
+                if sizes[field] > limit and not (spared and parts.path.endswith(spared))
+            ),
+            None,
+        )
+
+
+def _size_statement(statement: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """A rule's size constraint, and the path suffix it spares when it is `size AND NOT path
+    ends with` (the body rule, which spares signed uploads)."""
+    if "SizeConstraintStatement" in statement:
+        return statement["SizeConstraintStatement"], None
+    parts = statement.get("AndStatement", {}).get("Statements", [])
+    sizes = [part["SizeConstraintStatement"] for part in parts if "SizeConstraintStatement" in part]
+    spared = [
+        part["NotStatement"]["Statement"]["ByteMatchStatement"]["SearchString"]
+        for part in parts
+        if "ByteMatchStatement" in part.get("NotStatement", {}).get("Statement", {})
+    ]
+    if len(sizes) == 1 and len(spared) == 1 and len(parts) == 2:
+        return sizes[0], spared[0]
+    return None, None
 
 
 @dataclass(frozen=True)

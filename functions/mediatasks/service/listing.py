@@ -1,37 +1,52 @@
-"""Listing a project's tasks page by page, at a cost bounded by the page, not the project: the
-page's index entries and tasks, and one counter for the total."""
+"""Listing a project's tasks, files or media page by page, at a cost bounded by the page, not the
+project: the page's index entries and items (and, for tasks, one counter for the total)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from mediatasks.adapters.store import TaskStore
-from mediatasks.domain.listing import Cursor, ListQuery
-from mediatasks.domain.tasks import Task
+from mediatasks.adapters.index import IndexPage
+from mediatasks.domain.listing import Cursor, PageQuery
+
+Item = TypeVar("Item")
+Query = TypeVar("Query", bound=PageQuery, contravariant=True)
+
+
+class PagedStore(Protocol[Query, Item]):
+    def page(
+        self,
+        project_id: str,
+        query: Query,
+        after: dict[str, Any] | None = None,
+        *,
+        offset: int = 0,
+        backwards: bool = False,
+    ) -> IndexPage[Item]: ...
 
 
 @dataclass(frozen=True)
-class Listing:
-    """One page of a project's tasks, with cursors to the pages beside it."""
+class Listing(Generic[Item]):
+    """One page of a project's items, with cursors to the pages beside it."""
 
-    tasks: list[Task]
-    query: ListQuery
+    items: list[Item]
     page: int
-    total: int
     next_cursor: str | None
     prev_cursor: str | None
 
 
-def list_tasks(store: TaskStore, project_id: str, query: ListQuery, secret: Callable[[], bytes]) -> Listing:
+def list_page(
+    store: PagedStore[Query, Item], project_id: str, query: Query, secret: Callable[[], bytes]
+) -> Listing[Item]:
     if query.cursor:
         cursor = Cursor.decode(query.cursor, query, project_id, secret)
         page = cursor.page
         backwards = cursor.direction == "prev"
         found = store.page(project_id, query, cursor.key, backwards=backwards)
+        items = list(found.items)
         if backwards:
-            found.tasks.reverse()
+            items.reverse()
             first, last = found.last, found.first
             has_next, has_prev = True, found.more
         else:
@@ -40,6 +55,7 @@ def list_tasks(store: TaskStore, project_id: str, query: ListQuery, secret: Call
     else:
         page = query.page
         found = store.page(project_id, query, offset=query.offset())
+        items = list(found.items)
         first, last = found.first, found.last
         has_next, has_prev = found.more, page > 1
 
@@ -52,10 +68,8 @@ def list_tasks(store: TaskStore, project_id: str, query: ListQuery, secret: Call
         return cursor.encode(secret())
 
     return Listing(
-        tasks=found.tasks,
-        query=query,
+        items=items,
         page=page,
-        total=store.count(project_id, query),
         next_cursor=link("next", last, page + 1) if has_next else None,
         prev_cursor=link("prev", first, page - 1) if has_prev else None,
     )

@@ -40,8 +40,11 @@ from mediatasks.domain.requests import parse_s3_url
 from mediatasks.domain.tasks import MediaFile, StepName, StoredObject
 from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, playlist_renditions
 from mediatasks.kinds.animation import AnimationOptions
-from mediatasks.kinds.base import Encoding, Kind, Output
+from mediatasks.kinds.base import Encoding, Kind, Output, Track, TrackJob
 from mediatasks.kinds.export import ExportOptions
+from mediatasks.kinds.speech import speech_audio_args
+from mediatasks.providers.speech import SpeechJob, SpeechProviderName, recognizer
+from mediatasks.service.track_tools import FfmpegTrackTools
 
 if TYPE_CHECKING:
     from mediatasks.adapters.storage import Storage
@@ -77,8 +80,12 @@ def default_output(kind: Kind, options: BaseModel, source: str) -> str:
     """Where a run writes when no -o is given: beside the current folder, named after the input."""
     stem = Path(urlsplit(source).path).stem or "output"
     name = f"{stem}-{kind.name}"
-    if kind.encoding is not None and kind.encoding.playlist:
-        return name  # a folder: the master playlist beside its renditions
+    if (kind.encoding is not None and kind.encoding.playlist) or (
+        kind.track is not None and kind.track.folder
+    ):
+        return name  # a folder: the master playlist beside its renditions, a track beside its sprites
+    if kind.track is not None:
+        return f"{name}.{kind.track.format_of(options)}"
     extension = getattr(options, "format", None) or Path(urlsplit(source).path).suffix.lstrip(".") or "bin"
     return f"{name}.{EXTENSION_BY_FORMAT.get(extension, extension)}"
 
@@ -132,6 +139,8 @@ class LocalRun:
         if self.kind.output == Output.input_file:
             return LocalResult(source_file(media), self.source)
         self._step(StepName.ingest, 100)
+        if self.kind.track is not None:
+            return self._track(self.kind.track, media, source, scratch)
         if self.kind.encoding is None:  # stored as it is: an ingest to -o, an export to options.url
             destination = self.options.url if isinstance(self.options, ExportOptions) else self.destination
             self._step(StepName.upload, 0)
@@ -149,6 +158,42 @@ class LocalRun:
             )
         self._step(StepName.upload, 0)
         return LocalResult(made, self._store(files, out.parent, self.destination, out.name))
+
+    def _track(self, track: Track, media: ProbedMedia, source: Path, scratch: Path) -> LocalResult:
+        """The track steps on this machine: speech recognised by the local model when the kind
+        reads it, then the kind's track made and written to the destination with its files."""
+        limits = self.settings.ffmpeg_limits().within(media)
+        transcript = None
+        if track.speech != "none" and media.has_audio:
+            self._step(StepName.transcribe, 0)
+            audio = scratch / "speech.flac"
+            ffmpeg.run(
+                speech_audio_args(ffmpeg.binaries().ffmpeg, media, str(source), str(audio), limits),
+                LOCAL_FFMPEG_TIMEOUT_SECONDS,
+            )
+            job = SpeechJob("local", audio, getattr(self.options, "language", None))
+            transcript = recognizer(SpeechProviderName.local).start(job)
+            self._step(StepName.transcribe, 100)
+        self._step(StepName.track, 0)
+        folder = scratch / "out"
+        folder.mkdir()
+        tools = FfmpegTrackTools(
+            ffmpeg.binaries().ffmpeg, LOCAL_FFMPEG_TIMEOUT_SECONDS, limits.max_output_pixels
+        )
+        made = track.make(TrackJob(self.options, media, source, folder, transcript, limits), tools)
+        self._step(StepName.upload, 0)
+        files = sorted(f for f in folder.rglob("*") if f.is_file())
+        written = self._store(files, folder, self.destination, made.filename)
+        described = MediaFile(
+            kind=track.output,
+            format=made.format,
+            type=made.type,
+            duration=media.duration,
+            filesize=(folder / made.filename).stat().st_size,
+            data=made.data,
+            companions=made.companions,
+        )
+        return LocalResult(described, written)
 
     def _fetch(self, scratch: Path) -> Path:
         """A URL's bytes in scratch space, read once: http(s) under the fetch policy, s3 with the

@@ -79,6 +79,7 @@ from mediatasks.kinds.adaptive_video import MASTER_PLAYLIST, AdaptiveOptions, pl
 from mediatasks.kinds.animation import AnimationOptions
 from mediatasks.kinds.base import Encoding, Kind, Output
 from mediatasks.kinds.registry import kind_of
+from mediatasks.service.file_records import published_record
 
 logger = Logger(child=True)
 Result = TypeVar("Result")
@@ -339,21 +340,22 @@ class Pipeline:
         made = output.location
 
         def work(task: Task) -> dict[str, Any]:
+            file_id = task.output_file_id or output.id  # the file the API has shown since the task began
             if task.destination is not None:
                 bucket, key = parse_s3_url(task.destination)
                 target = StoredObject(bucket=bucket, key=key)
             else:
                 extension = EXTENSION_BY_FORMAT.get(output.format, output.format)
-                name = task.naming.key(
-                    task.project_id, output.id, default_name=task.kind, extension=extension
-                )
+                name = task.naming.key(task.project_id, file_id, default_name=task.kind, extension=extension)
                 target = StoredObject(bucket=self.settings.media_bucket, key=FILES_PREFIX + name)
-            written = self._publish(made, target, with_folder=output.renditions is not None)
+            # a playlist's renditions and a track's companion files are published beside it
+            beside = output.renditions is not None or bool(output.companions)
+            written = self._publish(made, target, with_folder=beside)
             naming = task.naming.model_dump(exclude={"filename"}, exclude_none=True)
             published = output.model_copy(
-                update={"location": target, "filename": target.key.rsplit("/", 1)[1], **naming}
+                update={"id": file_id, "location": target, "filename": target.key.rsplit("/", 1)[1], **naming}
             )
-            self.files.put(task.project_id, published)
+            self.files.publish(published_record(task, published))
             try:
                 self.store.succeed(task.id, StepName.upload, published)
             except TaskNotActive:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import builtins
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
 
-from mediatasks.adapters.files import FileStore
+from mediatasks.adapters.files import FileStore, MediaStore
 from mediatasks.adapters.secrets import CursorKey
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import Settings
 from mediatasks.contract.latest import (
+    CompanionView,
     FileView,
     ListLinks,
     RenditionView,
@@ -25,9 +28,11 @@ from mediatasks.contract.latest import (
 )
 from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ErrorKind, RequestRejected
-from mediatasks.domain.listing import ListQuery, page_count
+from mediatasks.domain.files import MediaRecord
+from mediatasks.domain.listing import ListQuery, PageQuery, page_count
 from mediatasks.domain.requests import TaskRequest, parse_s3_url
 from mediatasks.domain.tasks import (
+    CompanionFile,
     MediaFile,
     OutputNaming,
     Status,
@@ -35,12 +40,25 @@ from mediatasks.domain.tasks import (
     Task,
     TaskErrorInfo,
     can_move,
+    new_id,
 )
+from mediatasks.kinds.base import Output
 from mediatasks.kinds.registry import kind_of
-from mediatasks.service.listing import list_tasks
+from mediatasks.service.file_records import makes_a_file, pending_record
+from mediatasks.service.listing import Listing, list_page
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class FileJoin:
+    """For a task that makes a file on request (POST /files): the media its file joins, and the
+    file's own metadata."""
+
+    media_id: str | None = None
+    original: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,8 +84,10 @@ class TaskService:
         )
 
     def _input_of(self, project_id: str, request: TaskRequest) -> tuple[str, str | None]:
-        """The input's URL and the id of the stored file it is, if it is one: `file_id`, or an
-        earlier task's File object naming a file the project stored; else the URL as given."""
+        """The input's URL and the id of the stored file it is, if it is one: `file_id`, a media's
+        original, or an earlier task's File object naming a file the project stored; else the URL."""
+        if request.media_id is not None:
+            return self._original_of(project_id, request.media_id)
         if request.file_id is None and request.input_file_ref is not None:
             stored = self.files.get(project_id, request.input_file_ref)
             if stored is not None and stored.location is not None:
@@ -78,6 +98,36 @@ class TaskService:
         if file is None or file.location is None:
             raise RequestRejected(ErrorKind.invalid_input, f"no file with id {request.file_id!r}", "file_id")
         return _s3_url(file.location), file.id
+
+    def _original_of(self, project_id: str, media_id: str) -> tuple[str, str]:
+        if self.media.get(project_id, media_id) is None:
+            raise RequestRejected(ErrorKind.invalid_input, f"no media with id {media_id!r}", "media_id")
+        for record in self.files.of_media(media_id):
+            if record.original and record.file is not None and record.file.location is not None:
+                return _s3_url(record.file.location), record.id
+        raise RequestRejected(
+            ErrorKind.invalid_input, "the media has no stored original file yet", "media_id"
+        )
+
+    @property
+    def media(self) -> MediaStore:
+        return MediaStore("", self.files.table)
+
+    def _media_for(
+        self, project_id: str, request: TaskRequest, input_file_id: str | None
+    ) -> tuple[str, bool]:
+        """The media the task's output joins and whether it is that media's original: the media of
+        the stored input, the media named, or a new media for a new input (an ingest's output is
+        its original)."""
+        if request.media_id is not None:
+            return request.media_id, False
+        if input_file_id is not None:
+            record = self.files.record(project_id, input_file_id)
+            if record is not None:
+                return record.media_id, False
+        media = MediaRecord(project_id=project_id)
+        self.media.create(media)
+        return media.id, kind_of(request.kind).output == Output.stored_input
 
     def _check_sources(self, project_id: str, request: TaskRequest, input_url: str) -> None:
         if urlsplit(input_url).scheme == "s3":
@@ -119,9 +169,23 @@ class TaskService:
             address, allow_loopback=self.settings.allow_loopback_inputs
         )
 
-    def create(self, project_id: str, request: TaskRequest, api_version: str = "latest") -> Task:
+    def create(
+        self,
+        project_id: str,
+        request: TaskRequest,
+        api_version: str = "latest",
+        *,
+        joins: FileJoin | None = None,
+    ) -> Task:
+        """Starts a task. Its output file is written at once (waiting), as a file of the input's
+        media, the media `joins` names, or a new one; `joins` also carries the file's metadata."""
         input_url, input_file_id = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
+        media_id, original = None, False  # a task that stores nothing (a probe) joins no media
+        if joins is not None and joins.media_id is not None:
+            media_id, original = joins.media_id, joins.original
+        elif makes_a_file(request.kind):
+            media_id, original = self._media_for(project_id, request, input_file_id)
         task = Task.create(
             project_id=project_id,
             kind=request.kind,
@@ -134,8 +198,13 @@ class TaskService:
             naming=OutputNaming(filename=request.filename, folder=request.folder, ref=request.ref),
             webhook_url=request.webhook_url,
             api_version=api_version,
+            media_id=media_id,
+            output_file_id=new_id("file") if media_id is not None else None,
         )
         self.store.create(task)
+        if task.output_file_id is not None:
+            metadata = joins.metadata if joins is not None else {}
+            self.files.create(pending_record(task, original=original, metadata=metadata))
         try:
             self.workflow.start(str(task.run_id), task.id, task.kind)
         except Exception:
@@ -155,24 +224,15 @@ class TaskService:
 
     def list(self, project_id: str, query: ListQuery) -> TaskList:
         """GET /tasks (seed 004's list object), with cursor links."""
-        listing = list_tasks(self.store, project_id, query, self.cursor_key)
-        params = query.link_params()
-
-        def href(position: dict[str, str]) -> str:
-            return "/tasks?" + urlencode(params | position)
-
-        here = {"cursor": query.cursor} if query.cursor else {"page": str(listing.page)}
+        listing = list_page(self.store, project_id, query, self.cursor_key)
+        total = self.store.count(project_id, query)
         return TaskList(
-            data=[self.present(task) for task in listing.tasks],
-            total=listing.total,
+            data=[self.present(_listed(task)) for task in listing.items],
+            total=total,
             page=listing.page,
-            pages=page_count(listing.total, query.limit),
+            pages=page_count(total, query.limit),
             limit=query.limit,
-            links=ListLinks(
-                self=href(here),
-                next=href({"cursor": listing.next_cursor}) if listing.next_cursor else None,
-                prev=href({"cursor": listing.prev_cursor}) if listing.prev_cursor else None,
-            ),
+            links=list_links("/tasks", query, listing),
         )
 
     def cancel(self, project_id: str, task_id: str) -> Task:
@@ -215,6 +275,7 @@ class TaskService:
             inputs=[] if task.source is None else [self._file_view(task.source, task)],
             outputs=[] if output is None else [output],
             run_id=task.run_id,
+            media_id=task.media_id,
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
@@ -224,35 +285,85 @@ class TaskService:
     def _file_view(self, file: MediaFile, task: Task) -> FileView:
         """A File object as shown: fetchable urls instead of storage locations. A file we hold no
         copy of (a probe's description of the input) is where the caller said it is."""
-        fields = file.model_dump(exclude={"location", "renditions"})
         if file.location is None:
-            return FileView(**fields, url=self._input_link(task))
+            return FileView(**file.model_dump(exclude=_STORAGE_FIELDS), url=self._input_link(task))
+        return self.stored_file_view(file, file.location)
+
+    def stored_file_view(self, file: MediaFile, location: StoredObject) -> FileView:
+        """A stored File object as shown: a fetchable url, and one for each HLS rendition."""
+        fields = file.model_dump(exclude=_STORAGE_FIELDS)
         renditions = None
         if file.renditions is not None:
-            folder = file.location.key.rsplit("/", 1)[0]
+            folder = location.key.rsplit("/", 1)[0]
             renditions = [
                 RenditionView(
                     **rendition.model_dump(),
-                    url=self._link(
-                        file.location.model_copy(update={"key": f"{folder}/{rendition.playlist}"})
-                    ),
+                    url=self.link(location.model_copy(update={"key": f"{folder}/{rendition.playlist}"})),
                 )
                 for rendition in file.renditions
             ]
-        return FileView(**fields, url=self._link(file.location), renditions=renditions)
+        return FileView(
+            **fields,
+            url=self.link(location),
+            renditions=renditions,
+            files=self._companion_views(location, file.companions),
+        )
+
+    def _companion_views(
+        self, location: StoredObject, companions: Sequence[CompanionFile] | None
+    ) -> builtins.list[CompanionView] | None:  # `list` here is the method below
+        """A track's companion files, each with its own link (they are stored beside it)."""
+        if companions is None:
+            return None
+        folder = location.key.rsplit("/", 1)[0]
+        return [
+            CompanionView(
+                **companion.model_dump(),
+                url=self.link(location.model_copy(update={"key": f"{folder}/{companion.filename}"})),
+            )
+            for companion in companions
+        ]
 
     def _input_link(self, task: Task) -> str:
         """Where the caller can fetch the task's input: the URL it gave, or a link to the stored file."""
         if not task.input.startswith("s3://"):
             return task.input
         bucket, key = parse_s3_url(task.input)
-        return self._link(StoredObject(bucket=bucket, key=key))
+        return self.link(StoredObject(bucket=bucket, key=key))
 
-    def _link(self, location: StoredObject) -> str:
+    def link(self, location: StoredObject) -> str:
         """A presigned https link into managed storage; an s3:// URL into the caller's own bucket."""
         if location.bucket == self.settings.media_bucket:
             return self.storage.presigned_url(location, OUTPUT_LINK_SECONDS)
         return f"s3://{location.bucket}/{location.key}"
+
+
+# A MediaFile's fields that say where its objects are stored: a FileView shows links instead.
+_STORAGE_FIELDS = {"location", "renditions", "companions"}
+
+
+def _listed(task: Task) -> Task:
+    """A task as a listing shows it: its output without its data (a page of transcripts would be
+    megabytes, over Lambda's response limit); GET /tasks/{id} and the output file have it."""
+    if task.output is None or task.output.data is None:
+        return task
+    return task.model_copy(update={"output": task.output.model_copy(update={"data": None})})
+
+
+def list_links(route: str, query: PageQuery, listing: Listing[Any]) -> ListLinks:
+    """A listing's links: this page (by number, or the cursor it was asked by), and the pages
+    beside it by cursor."""
+    params = query.link_params()
+
+    def href(position: dict[str, str]) -> str:
+        return f"{route}?" + urlencode(params | position)
+
+    here = {"cursor": query.cursor} if query.cursor else {"page": str(listing.page)}
+    return ListLinks(
+        self=href(here),
+        next=href({"cursor": listing.next_cursor}) if listing.next_cursor else None,
+        prev=href({"cursor": listing.prev_cursor}) if listing.prev_cursor else None,
+    )
 
 
 def _s3_url(location: StoredObject) -> str:

@@ -1,0 +1,1 @@
+"""Managed capabilities behind one small protocol each, with one adapter per backend (DESIGN.md)."""

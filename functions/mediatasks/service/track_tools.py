@@ -1,0 +1,28 @@
+"""What a track kind's maker is lent (kinds/base.TrackTools): the pinned ffmpeg run within a
+deadline, and Pillow's sprite sheets within the pixel bound. Shared by the pipeline's track step and
+a local run; it loads no AWS SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediatasks.adapters import ffmpeg
+from mediatasks.adapters.pictures import sprite_sheet
+from mediatasks.domain.options import Quality
+
+
+@dataclass(frozen=True)
+class FfmpegTrackTools:
+    ffmpeg: str
+    deadline: float
+    max_pixels: int
+
+    def run(self, argv: list[str], on_line: Callable[[str], None] | None = None) -> bytes:
+        return ffmpeg.run(argv, self.deadline, on_line=on_line)
+
+    def sprite_sheet(
+        self, frames: list[Path], columns: int, tile: tuple[int, int], target: Path, quality: Quality
+    ) -> int:
+        return sprite_sheet(frames, columns, tile, target, quality, self.max_pixels)

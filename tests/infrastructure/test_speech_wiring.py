@@ -1,0 +1,107 @@
+"""The track kinds in the CDK template: their steps in the state machine, the Wait loop that polls a
+speech recognition job, and the Transcribe permissions, each held to our own tasks' jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mediatasks import constants as c
+from mediatasks.local.cloud import LocalCloud
+from mediatasks.local.template import resources_of_type
+from tests.support.infrastructure import execution_path
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def definition(template: dict[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(LocalCloud(template).state_machine_definition())
+    return parsed
+
+
+@pytest.mark.parametrize("kind", ["speech", "subtitles", "chapters"])
+def test_kinds_that_read_speech_recognise_it_first(definition: dict[str, Any], kind: str) -> None:
+    assert execution_path(definition, kind) == ["Ingest", "Probe", "Transcribe", "MakeTrack", "Upload"]
+
+
+def test_thumbnails_need_no_speech(definition: dict[str, Any]) -> None:
+    assert execution_path(definition, "thumbnails") == ["Ingest", "Probe", "MakeTrack", "Upload"]
+
+
+def test_a_recognition_job_is_polled_by_a_wait_loop(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert states["Transcribe"]["Next"] == "TranscriptReady"
+    (pending,) = states["TranscriptReady"]["Choices"]
+    assert pending == {"Variable": "$.transcript.done", "BooleanEquals": False, "Next": "WaitForTranscript"}
+    assert states["WaitForTranscript"]["Seconds"] >= 1
+    assert states["WaitForTranscript"]["Next"] == "TranscriptStatus"
+    assert states["TranscriptStatus"]["Next"] == "TranscriptReady"
+    assert states["TranscriptStatus"]["Catch"][0]["Next"] == "RecordFailure"
+    assert states["TranscriptReady"]["Default"] == "MakeTrack"
+
+
+def _statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
+    role = resources_of_type(template, "AWS::Lambda::Function")[function_id]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _transcribe_grants(template: dict[str, Any], function_id: str) -> dict[str, Any]:
+    grants: dict[str, Any] = {}
+    for statement in _statements(template, function_id):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            if action.startswith("transcribe:"):
+                grants[action] = statement["Resource"]
+    return grants
+
+
+def test_transcribe_permissions_are_the_jobs_of_our_tasks(template: dict[str, Any]) -> None:
+    jobs = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":transcribe:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":transcription-job/mediatasks-*",
+            ],
+        ]
+    }
+    assert _transcribe_grants(template, c.TRANSCRIBE_FUNCTION_ID) == {
+        "transcribe:StartTranscriptionJob": jobs
+    }
+    assert _transcribe_grants(template, c.TRANSCRIPT_STATUS_FUNCTION_ID) == {
+        "transcribe:GetTranscriptionJob": jobs,
+        "transcribe:DeleteTranscriptionJob": jobs,
+    }
+    for other in (c.TRACK_FUNCTION_ID, c.ENCODE_FUNCTION_ID, c.API_FUNCTION_ID):
+        assert _transcribe_grants(template, other) == {}
+
+
+def test_speech_functions_reach_only_the_work_prefix(template: dict[str, Any]) -> None:
+    for function_id in (c.TRANSCRIBE_FUNCTION_ID, c.TRANSCRIPT_STATUS_FUNCTION_ID):
+        s3_resources = [
+            json.dumps(statement["Resource"])
+            for statement in _statements(template, function_id)
+            if any(str(a).startswith("s3:") for a in statement["Action"])
+        ]
+        assert s3_resources
+        assert all(f"/{c.WORK_PREFIX}*" in resource for resource in s3_resources), s3_resources
+
+
+def test_the_deployment_recognises_speech_with_transcribe(template: dict[str, Any]) -> None:
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    for function_id in (c.TRANSCRIBE_FUNCTION_ID, c.TRANSCRIPT_STATUS_FUNCTION_ID):
+        variables = functions[function_id]["Environment"]["Variables"]
+        assert variables.get(c.ENV_SPEECH_PROVIDER, "transcribe") == "transcribe"
