@@ -7,7 +7,7 @@ ARCH ?= arm64
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-packages serve test test-fast lint typecheck synth layer bench clean openapi
+.PHONY: install system-packages serve test test-fast lint typecheck synth layer bench clean openapi test-faults
 
 $(INSTALLED): pyproject.toml requirements/speech-model.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(INSTALLED)
 test-fast: $(INSTALLED)
 	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
+## The fault-injection suite alone (tests/faults, docs/reliability.md).
+test-faults: $(INSTALLED)
+	$(BIN)/pytest -m faults $(PYTEST_ARGS)
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,6 +61,7 @@ synth: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.pipeline_overhead
+	$(BIN)/python -m benchmarks.load
 
 clean:
 	rm -rf $(VENV) cdk.out layers/ffmpeg/build .pytest_cache .mypy_cache .ruff_cache

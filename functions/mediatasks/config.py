@@ -63,6 +63,9 @@ class Settings(BaseModel):
     segment_seconds: float = Field(default=60, gt=0)
     encode_memory_mb: int = Field(default=3008, ge=128)
     encode_timeout_seconds: int = Field(default=900, gt=0)
+    # the sweep: how long a task may wait for its execution, how often it is started before it fails
+    sweep_after_seconds: int = Field(default=120, gt=0)
+    sweep_max_start_attempts: int = Field(default=3, gt=0)
     speech_provider: SpeechProviderName = SpeechProviderName.transcribe
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
@@ -124,6 +127,8 @@ class Settings(BaseModel):
             "webhook_secret_grace_seconds": c.ENV_WEBHOOK_SECRET_GRACE_SECONDS,
             "webhook_first_retry_seconds": c.ENV_WEBHOOK_FIRST_RETRY_SECONDS,
             "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
+            "sweep_after_seconds": c.ENV_SWEEP_AFTER_SECONDS,
+            "sweep_max_start_attempts": c.ENV_SWEEP_MAX_START_ATTEMPTS,
             "speech_provider": c.ENV_SPEECH_PROVIDER,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})

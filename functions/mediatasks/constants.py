@@ -33,6 +33,8 @@ ENV_DELIVERY_STATE_MACHINE_ARN = "MEDIATASKS_DELIVERY_STATE_MACHINE_ARN"
 ENV_WEBHOOK_SECRET_GRACE_SECONDS = "MEDIATASKS_WEBHOOK_SECRET_GRACE_SECONDS"  # noqa: S105 - a name
 ENV_WEBHOOK_FIRST_RETRY_SECONDS = "MEDIATASKS_WEBHOOK_FIRST_RETRY_SECONDS"
 ENV_WEBHOOK_RETRY_FOR_SECONDS = "MEDIATASKS_WEBHOOK_RETRY_FOR_SECONDS"
+ENV_SWEEP_AFTER_SECONDS = "MEDIATASKS_SWEEP_AFTER_SECONDS"
+ENV_SWEEP_MAX_START_ATTEMPTS = "MEDIATASKS_SWEEP_MAX_START_ATTEMPTS"
 # which speech recognizer the transcribe steps use (providers/speech.py): transcribe or local
 ENV_SPEECH_PROVIDER = "MEDIATASKS_SPEECH_PROVIDER"
 
@@ -70,6 +72,10 @@ WEBHOOK_KEY_ID = "WebhookSecretsKey"
 DELIVERY_STATE_MACHINE_ID = "WebhookDeliveryStateMachine"
 DELIVER_FUNCTION_ID = "DeliverWebhookFunction"
 DISPATCH_FUNCTION_ID = "WebhookDispatchFunction"
+RECONCILE_FUNCTION_ID = "ReconcileFunction"
+SWEEP_FUNCTION_ID = "SweepFunction"
+EXECUTION_ENDED_RULE_ID = "ExecutionEndedRule"
+SWEEP_RULE_ID = "SweepRule"
 # The signing secrets' KMS key, by an alias the functions, the CLI and the local stack all know.
 WEBHOOK_KEY_ALIAS = f"alias/{STACK_NAME}-webhook-secrets"
 # The stack's outputs, which ops read after `cdk deploy` (docs/deploy.md).

@@ -26,6 +26,8 @@ FunctionRole = Literal[
     "trigger",
     "deliverWebhook",
     "dispatchWebhooks",
+    "reconcile",
+    "sweep",
     "transcribe",
     "transcriptStatus",
     "track",
@@ -76,6 +78,10 @@ class StackConfig(BaseModel):
     # would not fit in one step), pieces of about segmentSeconds each (domain/segments.py)
     segment_above_seconds: float = Field(alias="segmentAboveSeconds", ge=0)
     segment_seconds: float = Field(alias="segmentSeconds", ge=2, le=600)
+    # the sweep of tasks whose execution never started: how often, after how long, how many starts
+    sweep_every_minutes: int = Field(alias="sweepEveryMinutes", ge=1)
+    sweep_after_seconds: int = Field(alias="sweepAfterSeconds", ge=30)
+    sweep_max_start_attempts: int = Field(alias="sweepMaxStartAttempts", ge=1)
 
     @field_validator("allowed_output_buckets", mode="before")
     @classmethod

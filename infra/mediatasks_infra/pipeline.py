@@ -23,6 +23,7 @@ from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.layer import layer_code
+from mediatasks_infra.reliability import lambda_task
 from mediatasks_infra.segments import SegmentFunctions, segment_environment, segmented_encode
 from mediatasks_infra.storage import Storage
 
@@ -127,13 +128,7 @@ class Pipeline(Construct):
         failed = sfn.Fail(
             self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
         )
-        record_failure = tasks.LambdaInvoke(
-            self,
-            "RecordFailure",
-            lambda_function=mark_failed,
-            payload_response_only=True,
-            result_path="$.failure",
-        ).next(failed)
+        record_failure = lambda_task(self, "RecordFailure", mark_failed, result_path="$.failure").next(failed)
         step_function_of = {
             StepName.probe: probe,
             StepName.ingest: ingest,
@@ -234,11 +229,10 @@ class Pipeline(Construct):
         transcript is ready (the local model's is ready at once). Returns the choice whose
         `otherwise` is where a ready transcript goes."""
         ready = sfn.Choice(self, "TranscriptReady")
-        status = tasks.LambdaInvoke(
+        status = lambda_task(
             self,
             "TranscriptStatus",
-            lambda_function=self._transcript_status,
-            payload_response_only=True,
+            self._transcript_status,
             result_path=f"$.{STEP_RESULT[StepName.transcribe]}",
         )
         status.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
@@ -267,12 +261,8 @@ class Pipeline(Construct):
         states: dict[StepName, tasks.LambdaInvoke] = {}
         for step in StepName:
             if any(step in kind.steps for kind in KINDS.values()):
-                state = tasks.LambdaInvoke(
-                    self,
-                    STATE_NAMES[step],
-                    lambda_function=step_function_of[step],
-                    payload_response_only=True,
-                    result_path=f"$.{STEP_RESULT[step]}",
+                state = lambda_task(
+                    self, STATE_NAMES[step], step_function_of[step], result_path=f"$.{STEP_RESULT[step]}"
                 )
                 state.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
                 states[step] = state

@@ -17,16 +17,11 @@ from mediatasks import constants as c
 from mediatasks.domain.tasks import StepName
 from mediatasks.kinds.base import STEP_RESULT
 from mediatasks_infra.config import StackConfig
+from mediatasks_infra.reliability import lambda_task
 
-# Errors worth another try of one piece: ffmpeg's own failure and Lambda's transient ones.
-RETRIED_ERRORS = [
-    "ProcessingFailed",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.Unknown",
-]
+# A piece whose encode failed is tried again on its own (beside every Lambda task's retries of
+# transient faults): a piece costs seconds, and one bad attempt should not fail an hour-long task.
+PIECE_RETRIED_ERRORS = ["ProcessingFailed", "Lambda.Unknown"]
 SEGMENT_ATTEMPTS = 3
 # Pieces encoded at once per task: Lambda's default account concurrency is 1000; a few tasks at a
 # time each take at most this many.
@@ -69,15 +64,13 @@ def segmented_encode(
     """The states from Split on: Split, then the pieces and Join, or the single encode."""
 
     def invoke(name: str, fn: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
-            scope, name, lambda_function=fn, payload_response_only=True, result_path=result_path
-        )
+        return lambda_task(scope, name, fn, result_path=result_path)
 
     split_state = invoke("Split", functions.split, "$.segments")
     split_state.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
     piece = invoke("EncodePiece", functions.encode_piece, sfn.JsonPath.DISCARD)
     piece.add_retry(
-        errors=RETRIED_ERRORS,
+        errors=PIECE_RETRIED_ERRORS,
         max_attempts=SEGMENT_ATTEMPTS - 1,
         interval=cdk.Duration.seconds(1),
         backoff_rate=2,

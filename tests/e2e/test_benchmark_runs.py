@@ -43,3 +43,16 @@ def test_segmented_encode_benchmark_runs_and_reports() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     for figure in ("frames", "A/V offset ms", "SSIM vs source", "speed-up", "projected 2-hour 1080p film"):
         assert figure in result.stdout
+
+
+def test_load_benchmark_runs_and_its_invariants_hold() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", "--creates", "8", "--clients", "4"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for figure in ("creates/s", "p50", "p99", "429s:", "invariants: hold"):
+        assert figure in result.stdout

@@ -34,6 +34,8 @@ OUR_FUNCTIONS = {
     c.TRIGGER_FUNCTION_ID: "mediatasks.handlers.trigger.handler",
     c.DELIVER_FUNCTION_ID: "mediatasks.handlers.webhooks.deliver",
     c.DISPATCH_FUNCTION_ID: "mediatasks.handlers.webhooks.dispatch",
+    c.RECONCILE_FUNCTION_ID: "mediatasks.handlers.reconciler.execution_ended",
+    c.SWEEP_FUNCTION_ID: "mediatasks.handlers.reconciler.sweep",
     c.TRANSCRIBE_FUNCTION_ID: "mediatasks.handlers.steps.transcribe",
     c.TRANSCRIPT_STATUS_FUNCTION_ID: "mediatasks.handlers.steps.transcript_status",
     c.TRACK_FUNCTION_ID: "mediatasks.handlers.steps.track",
@@ -62,7 +64,7 @@ def test_holds_the_whole_product(arm64: Template) -> None:
         "AWS::StepFunctions::StateMachine": 2,  # tasks, webhook deliveries
         "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1,
-        "AWS::CloudWatch::Alarm": 9,  # throttles: one alarm per ten functions
+        "AWS::CloudWatch::Alarm": 12,  # monitoring's 9, the reconciler's and the sweep's 3
     }.items():
         arm64.resource_count_is(resource_type, count)
 

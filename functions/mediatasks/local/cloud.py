@@ -4,14 +4,12 @@ dispatched in-process to the same Python handlers that run in AWS."""
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import logging
 import os
 import secrets
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -19,14 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import moto.dynamodb.models as moto_dynamodb_models
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
-from moto.dynamodb.models.table import Table as MotoTable
-from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from mediatasks import constants as c
+from mediatasks.local import emulator_fixes
+from mediatasks.local.faults import injector
 from mediatasks.local.template import ACCOUNT_ID, REGION, LocalNames, function_arn, resources_of_type
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -106,6 +103,7 @@ class LocalCloud:
 
     def __init__(self, template: dict[str, Any], *, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.template = template
+        self.faults = injector()
         self.host = host
         self.port = port or free_port(host)
         self.endpoint = f"http://{host}:{self.port}"
@@ -181,6 +179,8 @@ class LocalCloud:
                 return json.dumps(
                     {"errorType": "ResourceNotFoundException", "errorMessage": function_name}
                 ).encode()
+            if self.faults is not None:
+                self.faults.before_invoke(function.logical_id)
             payload = body.encode() if isinstance(body, str) else body
             return invoke_in_process(function, payload, response_headers)
 
@@ -192,8 +192,7 @@ class LocalCloud:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
-        setattr(moto_dynamodb_models, "copy", _TableSnapshots)  # noqa: B010 - stands in for a module
-        _serialize_dynamodb_requests()
+        emulator_fixes.apply()
         os.environ.update(
             {
                 "MOTO_PORT": str(self.port),
@@ -209,6 +208,8 @@ class LocalCloud:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
+        if self.faults is not None:
+            self.faults.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # the interpreter logs every failed execution at length; a task records why it failed
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -295,6 +296,8 @@ _OUR_FUNCTIONS = (
     c.TRIGGER_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
     c.DISPATCH_FUNCTION_ID,
+    c.RECONCILE_FUNCTION_ID,
+    c.SWEEP_FUNCTION_ID,
     c.TRANSCRIBE_FUNCTION_ID,
     c.TRANSCRIPT_STATUS_FUNCTION_ID,
     c.TRACK_FUNCTION_ID,
@@ -321,7 +324,7 @@ def table_definition(template: dict[str, Any], logical_id: str, table_name: str)
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, authorizer, idempotency, steps, trigger, webhooks
+    from mediatasks.handlers import api, authorizer, idempotency, reconciler, steps, trigger, webhooks
 
     config.settings.cache_clear()
     authorizer.keys.cache_clear()
@@ -333,38 +336,4 @@ def _reset_cached_clients() -> None:
     steps.segmented.cache_clear()
     steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
-
-
-_DYNAMODB_LOCK = threading.Lock()
-
-
-def _serialize_dynamodb_requests() -> None:
-    """moto's server answers requests on many threads, and a transaction snapshots its tables with
-    a deep copy that fails ("dictionary changed size during iteration") when another request
-    writes to them meanwhile. DynamoDB applies each request atomically: so does the emulator now,
-    one request at a time (they take microseconds next to the network round trip)."""
-    if getattr(DynamoHandler.call_action, "serialized", False):
-        return
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with _DYNAMODB_LOCK:
-            return original(self)
-
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-
-class _TableSnapshots:
-    """moto snapshots a table before every TransactWriteItems to roll a refused one back, stream
-    included: each snapshot copies every stream record ever written and keeps the memory, so a
-    table with a stream (the tasks table, read by the webhook dispatcher) grew by gigabytes over a
-    few dozen tasks. Stands in for the `copy` module there: a snapshot shares the live stream (a
-    refused transaction writes no record before its condition fails), everything else is copied."""
-
-    @staticmethod
-    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-        memo = {} if memo is None else memo
-        if isinstance(value, MotoTable) and value.stream_shard is not None:
-            memo[id(value.stream_shard)] = value.stream_shard
-        return copy.deepcopy(value, memo)
+    reconciler.reconciler.cache_clear()

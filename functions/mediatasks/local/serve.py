@@ -32,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
         webhook_secret=args.webhook_secret,
         trigger_rules=trigger_rules,
         segments=SegmentSettings(args.segment_above_seconds, args.segment_seconds),
+        sweep_seconds=args.sweep_seconds,
     )
     stack.start()
     stopped = threading.Event()
@@ -114,6 +115,13 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         metavar="N",
         help="the pieces' length, about N seconds each (default: cdk.json's mediatasks:segmentSeconds)",
+    )
+    run.add_argument(
+        "--sweep-seconds",
+        type=int,
+        metavar="N",
+        help="run the sweep every N seconds, starting tasks that waited N seconds for their execution "
+        "(default: the stack's, every 5 minutes for tasks waiting 2)",
     )
     return run
 

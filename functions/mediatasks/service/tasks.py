@@ -208,11 +208,11 @@ class TaskService:
         try:
             self.workflow.start(str(task.run_id), task.id, task.kind)
         except Exception:
-            logger.exception("could not start the task's execution", extra={"task_id": task.id})
-            self.store.fail(
-                task.id, TaskErrorInfo(kind="internal_error", message="the task could not be started"), None
+            # The task is stored: answering an error now would make the caller's retry a second
+            # task. It stays `waiting`, and the sweep (service/reconcile.py) starts it or fails it.
+            logger.exception(
+                "could not start the task's execution; the sweep will", extra={"task_id": task.id}
             )
-            raise
         return task
 
     def get(self, project_id: str, task_id: str) -> Task:
