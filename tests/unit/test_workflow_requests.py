@@ -86,17 +86,17 @@ BAD_WORKFLOWS = [
     (
         [{"kind": "conditions", "conditions": [{"prop": "duration", "value": ">sixty"}]}],
         "invalid_option",
-        "workflow[0].conditions[0]",
+        "workflow[0].conditions[0].value",
     ),
     (
         [{"kind": "conditions", "conditions": [{"prop": "orientation", "value": ">square"}]}],
         "invalid_option",
-        "workflow[0].conditions[0]",
+        "workflow[0].conditions[0].value",
     ),
     (
         [{"kind": "conditions", "conditions": [{"prop": "colour", "value": "red"}]}],
         "invalid_option",
-        "workflow[0].conditions[0]",
+        "workflow[0].conditions[0].prop",
     ),
     (
         [{"kind": "conditions", "conditions": [{"prop": "width"}]}],

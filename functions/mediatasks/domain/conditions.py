@@ -21,7 +21,11 @@ MAX_VALUE_LENGTH = 256
 
 
 class ConditionInvalid(ValueError):
-    """A condition its step cannot be created with; the message names what is wrong."""
+    """A condition its step cannot be created with: which of its fields is wrong, and why."""
+
+    def __init__(self, field: Literal["prop", "value"], message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -40,24 +44,26 @@ def parse_condition(prop: str, value: str | int | float | bool) -> Comparison:
         key = prop.removeprefix(METADATA_PREFIX)
         if not (prop.startswith(METADATA_PREFIX) and _METADATA_KEY.match(key)):
             known = ", ".join((*NUMERIC_PROPS, *TEXT_PROPS, "metadata.<key>"))
-            raise ConditionInvalid(f"unknown prop {prop!r}; known: {known}")
+            raise ConditionInvalid("prop", f"unknown prop {prop!r}; known: {known}")
     if isinstance(value, bool):
         value = str(value).lower()
     text = str(value)
     if len(text) > MAX_VALUE_LENGTH:
-        raise ConditionInvalid(f"value is longer than {MAX_VALUE_LENGTH} characters")
+        raise ConditionInvalid("value", f"value is longer than {MAX_VALUE_LENGTH} characters")
     operator: Operator = "="
     if isinstance(value, str):
         operator = next((op for op in OPERATORS if text.startswith(op)), "=")
         text = text.removeprefix(operator) if text.startswith(operator) else text
     if not numeric:
         if operator not in ("=", "!="):
-            raise ConditionInvalid(f"{prop} is compared with = or != only, not {operator}")
+            raise ConditionInvalid("value", f"{prop} is compared with = or != only, not {operator}")
         return Comparison(prop, operator, text)
     try:
         number = float(text.strip())
     except ValueError:
-        raise ConditionInvalid(f"{prop} is a number: the value must be one, after its operator") from None
+        raise ConditionInvalid(
+            "value", f"{prop} is a number: the value must be one, after its operator"
+        ) from None
     if not math.isfinite(number):
-        raise ConditionInvalid(f"{prop} is compared with a finite number")
+        raise ConditionInvalid("value", f"{prop} is compared with a finite number")
     return Comparison(prop, operator, number)

@@ -188,7 +188,8 @@ def _conditions(raw: Any, path: str) -> list[dict[str, Any]]:
             where = ".".join([item_path, *(str(part) for part in detail["loc"][:1])])
             raise _refused(ErrorKind.invalid_option, where, f"{where}: {detail['msg']}") from None
         except ConditionInvalid as invalid:
-            raise _refused(ErrorKind.invalid_option, item_path, f"{item_path}: {invalid}") from None
+            where = f"{item_path}.{invalid.field}"
+            raise _refused(ErrorKind.invalid_option, where, f"{where}: {invalid}") from None
         checked.append(condition.model_dump(mode="json"))
     return checked
 
