@@ -20,6 +20,9 @@ import boto3
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 
 from mediatasks import constants as c
 from mediatasks.local import emulator_fixes
@@ -193,6 +196,7 @@ class LocalCloud:
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
         emulator_fixes.apply()
+        map_nested_execution_fields()
         os.environ.update(
             {
                 "MOTO_PORT": str(self.port),
@@ -337,3 +341,43 @@ def _reset_cached_clients() -> None:
     steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
     reconciler.reconciler.cache_clear()
+
+
+def map_nested_execution_fields() -> None:
+    """moto's interpreter (ported from LocalStack without its parameter mapping) hands a
+    `states:startExecution(.sync, .sync:2)` state's parameters to boto3 as the state names them
+    (`StateMachineArn`, `Input`, `Name`), where the API's members are `stateMachineArn`, `input`,
+    `name` (boto3 fails: KeyError 'StateMachineArn'), and hands the API's answers back unmapped, where
+    Step Functions gives the state `ExecutionArn`, `Output`, ... and the .sync waiter reads them so.
+    This is that mapping, for the one service integration the workflow machine uses: a nested
+    execution of another state machine, as in AWS. Mapping twice changes nothing."""
+    if getattr(StateTaskServiceSfn, "_fields_mapped", False):
+        return
+    parameters_as_given = StateTaskServiceSfn._normalise_parameters
+    answer_as_given = StateTaskServiceSfn._normalise_response
+
+    def api_parameters(
+        self: StateTaskServiceSfn,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        parameters_as_given(self, parameters, boto_service_name, service_action_name)
+        if service_action_name is None:  # the state's own parameters, not the waiter's calls
+            for name in list(parameters):
+                parameters[name[:1].lower() + name[1:]] = parameters.pop(name)
+
+    def state_answer(
+        self: StateTaskServiceSfn,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        answer_as_given(self, response, boto_service_name, service_action_name)
+        if isinstance(response, dict):
+            for name in list(response):
+                response[name[:1].upper() + name[1:]] = response.pop(name)
+
+    setattr(StateTaskServiceSfn, "_normalise_parameters", api_parameters)  # noqa: B010 - moto's seam
+    setattr(StateTaskServiceSfn, "_normalise_response", state_answer)  # noqa: B010 - moto's seam
+    setattr(StateTaskServiceSfn, "_fields_mapped", True)  # noqa: B010 - marks the class as mapped
