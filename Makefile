@@ -33,7 +33,7 @@ serve: $(INSTALLED)
 	$(BIN)/mediatasks serve --host $(HOST) --port $(PORT) $(ARGS)
 
 ## The full test suite (unit, integration, infrastructure, end to end).
-test: $(INSTALLED)
+test: $(INSTALLED) system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The tests that need neither the running product nor long minutes (no e2e, no slow).

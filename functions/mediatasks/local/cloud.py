@@ -140,6 +140,9 @@ class LocalCloud:
             if logical_id in _OUR_FUNCTIONS
         }
         self._server: ThreadedMotoServer | None = None
+        # this process's environment before start() pointed its AWS SDK here; stop() puts it back,
+        # so a stack run inside a test process leaves no endpoint behind for the next test
+        self._environment_before: dict[str, str] | None = None
 
     def function_environment(self) -> dict[str, str]:
         """The union of our functions' environments from the template, resolved to local names."""
@@ -197,6 +200,7 @@ class LocalCloud:
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
         emulator_fixes.apply()
         map_nested_execution_fields()
+        self._environment_before = dict(os.environ)
         os.environ.update(
             {
                 "MOTO_PORT": str(self.port),
@@ -284,6 +288,11 @@ class LocalCloud:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._environment_before is not None:
+            os.environ.clear()
+            os.environ.update(self._environment_before)
+            self._environment_before = None
+            _reset_cached_clients()
 
 
 _OUR_FUNCTIONS = (
