@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
@@ -117,7 +118,18 @@ def _body_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
 _ANY_ROUTE = (401, 413, 429, 500)
 
 
+# Powertools builds a route's validation model on first use, and its document generator fails
+# (KeyError) when another thread builds one while it runs: one document at a time, made once.
+_DOCUMENT_LOCK = threading.Lock()
+
+
 def openapi_document() -> str:
+    with _DOCUMENT_LOCK:
+        return _openapi_document()
+
+
+@lru_cache(maxsize=1)
+def _openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and their pydantic models.
 
     Powertools documents a 422 for every validated route; this API answers validation errors
