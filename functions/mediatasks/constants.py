@@ -123,3 +123,7 @@ MAX_HEADER_BYTES = 8 * 1024
 MAX_BODY_BYTES = 64 * 1024
 MAX_PATH_BYTES = 1024
 MAX_QUERY_BYTES = 2048
+
+# What the authorizer attaches to a request whose API key is not valid (`auth_error`), for the API
+# to answer token_invalid (a key that is missing has no mark).
+AUTH_ERROR_INVALID_KEY = "token_invalid"

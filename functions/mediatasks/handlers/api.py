@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from mediatasks.config import settings
-from mediatasks.constants import MAX_BODY_BYTES, SIGNED_ROUTE
+from mediatasks.constants import AUTH_ERROR_INVALID_KEY, MAX_BODY_BYTES, SIGNED_ROUTE
 from mediatasks.contract.common import Exchange
 from mediatasks.contract.latest import (
     Confirmation,
@@ -44,13 +45,16 @@ from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
 from mediatasks.domain.signatures import SignatureRequest
 from mediatasks.domain.uploads import PartRequest, UploadCreate
 from mediatasks.handlers import idempotency
-from mediatasks.handlers.authorizer import INVALID
 from mediatasks.kinds.registry import rejection_from, request_union
-from mediatasks.service.files import FileService
-from mediatasks.service.signatures import Endpoint, SignatureService
-from mediatasks.service.tasks import TaskService
-from mediatasks.service.uploads import UploadService
-from mediatasks.service.webhooks import WebhookService
+
+# The services (and the boto3 their adapters import, ~130 ms) are imported when a request first
+# needs one, not during the module's cold import.
+if TYPE_CHECKING:
+    from mediatasks.service.files import FileService
+    from mediatasks.service.signatures import Endpoint, SignatureService
+    from mediatasks.service.tasks import TaskService
+    from mediatasks.service.uploads import UploadService
+    from mediatasks.service.webhooks import WebhookService
 
 if TYPE_CHECKING:
     # Statically every member of the union is a TaskRequest; at run time it is built from the registry.
@@ -59,7 +63,6 @@ else:
     CreateTaskRequest = request_union()
 
 logger = Logger(service="mediatasks-api")
-tracer = Tracer(service="mediatasks-api")
 app = APIGatewayRestResolver(enable_validation=True)
 OPENAPI_PATH = "/openapi.json"
 VERSION_CONTEXT = "api_version"
@@ -115,7 +118,18 @@ def _body_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
 _ANY_ROUTE = (401, 413, 429, 500)
 
 
+# Powertools builds a route's validation model on first use, and its document generator fails
+# (KeyError) when another thread builds one while it runs: one document at a time, made once.
+_DOCUMENT_LOCK = threading.Lock()
+
+
 def openapi_document() -> str:
+    with _DOCUMENT_LOCK:
+        return _openapi_document()
+
+
+@lru_cache(maxsize=1)
+def _openapi_document() -> str:
     """The API's OpenAPI document, generated from the routes and their pydantic models.
 
     Powertools documents a 422 for every validated route; this API answers validation errors
@@ -123,6 +137,9 @@ def openapi_document() -> str:
     route's own 422, such as idempotency_key_reused, stays). Signed URLs need no key. Every
     operation takes the Accept-Version header, which is read before routing; the bodies documented
     are the latest version's."""
+    # Powertools' OpenAPI models cost a cold start ~150 ms to import: only this document needs them.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
     schema = app.get_openapi_schema(
         title="mediatasks",
         version="0.1.0",
@@ -144,11 +161,15 @@ def openapi_document() -> str:
 
 @lru_cache(maxsize=1)
 def service() -> TaskService:
+    from mediatasks.service.tasks import TaskService
+
     return TaskService.from_settings(settings())
 
 
 @lru_cache(maxsize=1)
 def webhooks() -> WebhookService:
+    from mediatasks.service.webhooks import WebhookService
+
     return WebhookService.from_settings(settings(), service())
 
 
@@ -200,7 +221,7 @@ def _refusal(event: dict[str, Any]) -> RequestRejected | None:
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     if authorizer.get("project_id"):
         return None
-    if authorizer.get("auth_error") == INVALID:
+    if authorizer.get("auth_error") == AUTH_ERROR_INVALID_KEY:
         return RequestRejected(ErrorKind.token_invalid, "the API key is not valid")
     return RequestRejected(ErrorKind.token_missing, "send your API key as `Authorization: Bearer <key>`")
 
@@ -356,12 +377,28 @@ def rotate_webhook_secret() -> Response[str]:
 
 
 def files() -> FileService:
+    from mediatasks.service.files import FileService
+
     return FileService(service())  # a view of the cached task service: nothing of its own to cache
+
+
+def signatures() -> SignatureService:
+    from mediatasks.service.signatures import SignatureService
+
+    return SignatureService(files())
+
+
+def uploads() -> UploadService:
+    from mediatasks.service.uploads import UploadService
+
+    return UploadService(files())
 
 
 def _endpoint() -> Endpoint:
     """The API's host and base URL as the caller reached it: API Gateway's request path carries
     the stage (`/prod/signatures` for `/signatures`), and its proxy tells the scheme."""
+    from mediatasks.service.signatures import Endpoint
+
     event = app.current_event
     host = event.headers.get("Host") or event.headers.get("host") or ""
     scheme = event.headers.get("X-Forwarded-Proto") or event.headers.get("x-forwarded-proto") or "http"
@@ -479,7 +516,7 @@ def delete_media(media_id: _FILE_ID) -> Response[str]:
     responses={201: _body_response("The signed URL", Signature), **_error_responses(400, *_ANY_ROUTE)},
 )
 def create_signature(request: Annotated[SignatureRequest, Body(embed=False)]) -> Response[str]:
-    return _reply(201, SignatureService(files()).create(caller_project(), request, _endpoint()))
+    return _reply(201, signatures().create(caller_project(), request, _endpoint()))
 
 
 def _signed_query() -> dict[str, str]:
@@ -497,7 +534,7 @@ def _signed_query() -> dict[str, str]:
     },
 )
 def read_signed() -> Response[str]:
-    location = SignatureService(files()).read(_signed_query())
+    location = signatures().read(_signed_query())
     body = Confirmation(message="the file is at Location, for a few minutes")
     return Response(
         status_code=302,
@@ -518,7 +555,7 @@ def read_signed() -> Response[str]:
 def upload_signed() -> Response[str]:
     event = app.current_event
     body = _raw_body(event.raw_event)
-    return _reply(201, SignatureService(files()).upload(_signed_query(), body))
+    return _reply(201, signatures().upload(_signed_query(), body))
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:
@@ -536,7 +573,7 @@ def _raw_body(event: dict[str, Any]) -> bytes:
     },
 )
 def create_upload(request: Annotated[UploadCreate, Body(embed=False)]) -> Response[str]:
-    return _reply(201, UploadService(files()).create(caller_project(), request))
+    return _reply(201, uploads().create(caller_project(), request))
 
 
 @app.post(
@@ -550,7 +587,7 @@ def create_upload(request: Annotated[UploadCreate, Body(embed=False)]) -> Respon
 def upload_part_links(
     upload_id: _UPLOAD_ID, request: Annotated[PartRequest, Body(embed=False)]
 ) -> Response[str]:
-    return _reply(200, UploadService(files()).part_links(caller_project(), upload_id, request))
+    return _reply(200, uploads().part_links(caller_project(), upload_id, request))
 
 
 @app.get(
@@ -562,7 +599,7 @@ def upload_part_links(
     },
 )
 def upload_progress(upload_id: _UPLOAD_ID) -> Response[str]:
-    return _reply(200, UploadService(files()).progress(caller_project(), upload_id))
+    return _reply(200, uploads().progress(caller_project(), upload_id))
 
 
 @app.post(
@@ -574,7 +611,7 @@ def upload_progress(upload_id: _UPLOAD_ID) -> Response[str]:
     },
 )
 def complete_upload(upload_id: _UPLOAD_ID) -> Response[str]:
-    return _reply(201, UploadService(files()).complete(caller_project(), upload_id))
+    return _reply(201, uploads().complete(caller_project(), upload_id))
 
 
 @app.exception_handler(RequestValidationError)
@@ -631,9 +668,25 @@ def _in_latest_terms(event: dict[str, Any]) -> tuple[dict[str, Any], ApiVersion,
     return event | {"queryStringParameters": query, "multiValueQueryStringParameters": multi}, version, None
 
 
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+@lru_cache(maxsize=1)
+def _traced() -> LambdaHandler:
+    """`_handle` traced by Powertools' Tracer, made on the first request: the Tracer imports the X-Ray
+    SDK (~100 ms) even when tracing is disabled, which the module's cold import should not pay."""
+    from aws_lambda_powertools import Tracer
+
+    traced: LambdaHandler = Tracer(service="mediatasks-api").capture_lambda_handler(_handle)
+    return traced
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _traced()(event, context)
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register(context)
     event = _as_json(event)
     asked = _exchange(event)

@@ -23,10 +23,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediatasks.adapters.keys import KeyStore
 from mediatasks.config import settings
+from mediatasks.constants import AUTH_ERROR_INVALID_KEY
 from mediatasks.domain.keys import bearer_token, key_hash
 
 logger = Logger(service="mediatasks-authorizer")
-INVALID = "token_invalid"
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +46,7 @@ def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> di
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"project_id": project} if project else {"auth_error": INVALID},
+        context={"project_id": project} if project else {"auth_error": AUTH_ERROR_INVALID_KEY},
         usage_identifier_key=key_hash(token) if project and token else None,
     )
     policy.allow_all_routes()

@@ -8,17 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediatasks.config import settings
@@ -30,24 +21,38 @@ MAX_KEY_LENGTH = 255
 # task takes well under a second), polling the record, then answers request_in_progress.
 IN_FLIGHT_WAIT_SECONDS = 5.0
 IN_FLIGHT_POLL_SECONDS = 0.1
-IDEMPOTENCY = IdempotencyConfig(
-    event_key_jmespath="scope", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
-)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 Reply = dict[str, Any]
+
+# Powertools' idempotency package imports boto3 (~130 ms) with its DynamoDB layer: it is imported on
+# the first request, not during the API module's cold import.
+
+
+@lru_cache(maxsize=1)
+def idempotency_config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="scope", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
+    )
 
 
 def register(context: LambdaContext) -> None:
     """In-progress records expire with the invocation that wrote them, not after an hour."""
-    IDEMPOTENCY.register_lambda_context(context)
+    idempotency_config().register_lambda_context(context)
 
 
 @lru_cache(maxsize=1)
 def answer_once() -> Callable[..., Reply]:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
     @idempotent_function(
         data_keyword_argument="call",
         persistence_store=DynamoDBPersistenceLayer(table_name=settings().idempotency_table),
-        config=IDEMPOTENCY,
+        config=idempotency_config(),
     )
     def answer(call: dict[str, Any], make: Callable[[], Reply]) -> Reply:
         return make()
@@ -70,6 +75,11 @@ def checked_key(header: str | None) -> str | None:
 
 def once_per_key(project_id: str, key: str, request: dict[str, Any], make: Callable[[], Reply]) -> Reply:
     """`make()`'s reply, made once per project and key; `request` is what must be the same."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
     call = {"scope": f"{project_id}#{key}", "request": request}
     deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
     while True:
