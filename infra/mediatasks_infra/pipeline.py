@@ -81,6 +81,7 @@ class Pipeline(Construct):
         )
         data.table.grant_read_write_data(mark_failed)
         transcribe, transcript_status, track = self._speech_functions(functions, data, storage, step_function)
+        self._allow_moderation(track)
         self.step_functions = [
             probe,
             ingest,
@@ -203,6 +204,20 @@ class Pipeline(Construct):
                 },
             )
         return transcribe, transcript_status, track
+
+    def _allow_moderation(self, track: lambda_.Function) -> None:
+        """The nsfw kind's track step asks Rekognition about each sampled frame, sent as bytes: an
+        image moderation call reads no resource of ours, and IAM names no resource for it."""
+        track.add_to_role_policy(
+            iam.PolicyStatement(actions=["rekognition:DetectModerationLabels"], resources=["*"])
+        )
+        acknowledge(
+            track.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
+            {
+                "AwsSolutions-IAM5[Resource::*]": "rekognition:DetectModerationLabels on image bytes has no "
+                "resource type to scope it to"
+            },
+        )
 
     def _transcription(self, start: tasks.LambdaInvoke, on_error: sfn.IChainable) -> sfn.Choice:
         """After the transcribe step starts recognition: wait, ask, and wait again until the

@@ -105,3 +105,21 @@ def test_the_deployment_recognises_speech_with_transcribe(template: dict[str, An
     for function_id in (c.TRANSCRIBE_FUNCTION_ID, c.TRANSCRIPT_STATUS_FUNCTION_ID):
         variables = functions[function_id]["Environment"]["Variables"]
         assert variables.get(c.ENV_SPEECH_PROVIDER, "transcribe") == "transcribe"
+
+
+def test_nsfw_judges_frames_without_speech(definition: dict[str, Any]) -> None:
+    assert execution_path(definition, "nsfw") == ["Ingest", "Probe", "MakeTrack", "Upload"]
+
+
+def test_moderation_is_the_track_step_s_only(template: dict[str, Any]) -> None:
+    holders = {
+        function_id
+        for function_id in resources_of_type(template, "AWS::Lambda::Function")
+        for statement in _statements(template, function_id)
+        if "rekognition" in json.dumps(statement["Action"])
+    }
+    assert holders == {c.TRACK_FUNCTION_ID}
+    (statement,) = [
+        s for s in _statements(template, c.TRACK_FUNCTION_ID) if "rekognition" in json.dumps(s["Action"])
+    ]
+    assert statement["Action"] == "rekognition:DetectModerationLabels"

@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "chapters": "chapters",
     "subtitles": "subtitles",
     "speech": "speech",
+    "nsfw": "nsfw",
 }
 ENV_API_URL = "MEDIATASKS_API_URL"
 ENV_API_KEY = "MEDIATASKS_API_KEY"

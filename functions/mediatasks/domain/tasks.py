@@ -118,7 +118,7 @@ class PlaylistRendition(BaseModel):
 
 
 # A media file, or a track kind's file (a WebVTT or SubRip track, a speech transcript).
-FileKind = Literal["video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech"]
+FileKind = Literal["video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech", "nsfw"]
 
 
 class CompanionFile(BaseModel):

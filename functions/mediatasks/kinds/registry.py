@@ -20,6 +20,7 @@ from mediatasks.kinds import (
     export,
     image,
     ingest,
+    nsfw,
     probe,
     speech,
     subtitles,
@@ -43,11 +44,11 @@ KINDS: dict[str, Kind] = {
         chapters,
         subtitles,
         speech,
+        nsfw,
     )
 }
 # The contract's kinds that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS: Mapping[str, Family] = {
-    "nsfw": Family.intelligence,
     "description": Family.intelligence,
     "outline": Family.intelligence,
     "prompt": Family.intelligence,

@@ -19,6 +19,7 @@ from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.event_sources import Poller, event_sources
 from mediatasks.local.http_api import LocalApi
 from mediatasks.local.template import synthesize
+from mediatasks.providers.moderation import ModerationProviderName
 from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.webhooks import create_first_secret
 
@@ -85,6 +86,8 @@ class LocalStack:
         environment[c.ENV_LOCAL_SERVICE_PORTS] = f"{self.cloud.port},{self.api.port}"
         # speech is recognised on this machine (the deployment's default is Amazon Transcribe)
         environment[c.ENV_SPEECH_PROVIDER] = SpeechProviderName.local
+        # and so is content moderation (the deployment's default is Amazon Rekognition)
+        environment[c.ENV_MODERATION_PROVIDER] = ModerationProviderName.local
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_areas.buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
