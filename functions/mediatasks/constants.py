@@ -32,6 +32,8 @@ ENV_WEBHOOK_RETRY_FOR_SECONDS = "MEDIATASKS_WEBHOOK_RETRY_FOR_SECONDS"
 # which speech recognizer the transcribe steps use (providers/speech.py): transcribe or local
 ENV_SPEECH_PROVIDER = "MEDIATASKS_SPEECH_PROVIDER"
 ENV_MODERATION_PROVIDER = "MEDIATASKS_MODERATION_PROVIDER"
+ENV_LANGUAGE_PROVIDER = "MEDIATASKS_LANGUAGE_PROVIDER"
+ENV_BEDROCK_MODEL_ID = "MEDIATASKS_BEDROCK_MODEL_ID"
 
 # Logical ids in the CDK app; the local stack finds the resources of the synthesized template by them.
 API_FUNCTION_ID = "ApiFunction"

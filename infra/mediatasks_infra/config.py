@@ -69,6 +69,9 @@ class StackConfig(BaseModel):
     trigger_rules: TriggerRules = Field(alias="triggerRules")
     alarm_email: str = Field(alias="alarmEmail")
     failed_tasks_alarm_threshold: int = Field(alias="failedTasksAlarmThreshold", gt=0)
+    # the Bedrock model the intelligence kinds ask (an id Converse takes); the template lets them
+    # invoke this one only
+    bedrock_model_id: str = Field(alias="bedrockModelId", pattern=r"^[a-z0-9][a-z0-9.:-]{2,100}$")
 
     @field_validator("allowed_output_buckets", mode="before")
     @classmethod

@@ -82,6 +82,7 @@ class Pipeline(Construct):
         data.table.grant_read_write_data(mark_failed)
         transcribe, transcript_status, track = self._speech_functions(functions, data, storage, step_function)
         self._allow_moderation(track)
+        self._allow_language_model(track, config.bedrock_model_id)
         self.step_functions = [
             probe,
             ingest,
@@ -218,6 +219,19 @@ class Pipeline(Construct):
                 "resource type to scope it to"
             },
         )
+
+    def _allow_language_model(self, track: lambda_.Function, model_id: str) -> None:
+        """The outline's track step asks the deployment's one Bedrock model (Converse is
+        authorised as bedrock:InvokeModel on the model)."""
+        track.add_environment(c.ENV_BEDROCK_MODEL_ID, model_id)
+        model = cdk.Stack.of(self).format_arn(
+            service="bedrock",
+            account="",
+            resource="foundation-model",
+            resource_name=model_id,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        track.add_to_role_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model]))
 
     def _transcription(self, start: tasks.LambdaInvoke, on_error: sfn.IChainable) -> sfn.Choice:
         """After the transcribe step starts recognition: wait, ask, and wait again until the

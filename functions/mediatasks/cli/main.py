@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "subtitles": "subtitles",
     "speech": "speech",
     "nsfw": "nsfw",
+    "outline": "outline",
 }
 ENV_API_URL = "MEDIATASKS_API_URL"
 ENV_API_KEY = "MEDIATASKS_API_KEY"

@@ -51,6 +51,7 @@ FILE_OBJECT_BY_KIND: dict[str, Literal["source", "track", "intelligence"]] = {
     "subtitles": "track",
     "speech": "intelligence",
     "nsfw": "intelligence",
+    "outline": "intelligence",
 }
 
 

@@ -118,7 +118,9 @@ class PlaylistRendition(BaseModel):
 
 
 # A media file, or a track kind's file (a WebVTT or SubRip track, a speech transcript).
-FileKind = Literal["video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech", "nsfw"]
+FileKind = Literal[
+    "video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech", "nsfw", "outline"
+]
 
 
 class CompanionFile(BaseModel):

@@ -19,6 +19,7 @@ from mediatasks.domain.progress import task_progress
 from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.tasks import CompanionFile, FileKind, StepName
 from mediatasks.domain.transcripts import Transcript
+from mediatasks.providers.language import TextModel
 from mediatasks.providers.moderation import FrameModerator
 
 
@@ -104,6 +105,10 @@ class TrackTools(Protocol):
 
     def moderator(self) -> FrameModerator:
         """The deployment's content moderation model (providers/moderation.py)."""
+        ...
+
+    def text_model(self) -> TextModel | None:
+        """The deployment's language model, if it has one (providers/language.py)."""
         ...
 
 

@@ -21,6 +21,7 @@ from mediatasks.kinds import (
     image,
     ingest,
     nsfw,
+    outline,
     probe,
     speech,
     subtitles,
@@ -45,12 +46,12 @@ KINDS: dict[str, Kind] = {
         subtitles,
         speech,
         nsfw,
+        outline,
     )
 }
 # The contract's kinds that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS: Mapping[str, Family] = {
     "description": Family.intelligence,
-    "outline": Family.intelligence,
     "prompt": Family.intelligence,
     "workflow": Family.composition,
     "conditions": Family.composition,

@@ -12,6 +12,7 @@ from pathlib import Path
 from mediatasks.adapters import ffmpeg
 from mediatasks.adapters.pictures import sprite_sheet
 from mediatasks.domain.options import Quality
+from mediatasks.providers.language import LanguageProviderName, TextModel, text_model
 from mediatasks.providers.moderation import FrameModerator, ModerationProviderName, moderator
 
 
@@ -22,6 +23,7 @@ class FfmpegTrackTools:
     max_pixels: int
     # a local run judges with the model on this machine; the pipeline passes its setting
     moderation: ModerationProviderName = ModerationProviderName.local
+    language: LanguageProviderName = LanguageProviderName.local
 
     def run(self, argv: list[str], on_line: Callable[[str], None] | None = None) -> bytes:
         return ffmpeg.run(argv, self.deadline, on_line=on_line)
@@ -33,3 +35,6 @@ class FfmpegTrackTools:
 
     def moderator(self) -> FrameModerator:
         return moderator(self.moderation)
+
+    def text_model(self) -> TextModel | None:
+        return text_model(self.language)

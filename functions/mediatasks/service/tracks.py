@@ -184,6 +184,7 @@ class TrackPipeline:
                 self._deadline(seconds_left),
                 limits.max_output_pixels,
                 self.settings.moderation_provider,
+                self.settings.language_provider,
             )
             made = track.make(TrackJob(options, media, scratch / "source", folder, transcript, limits), tools)
             files = [f for f in folder.rglob("*") if f.is_file()]
