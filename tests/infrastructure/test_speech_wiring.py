@@ -126,8 +126,9 @@ def test_moderation_is_the_track_step_s_only(template: dict[str, Any]) -> None:
     assert statement["Action"] == "rekognition:DetectModerationLabels"
 
 
-def test_outline_reads_the_transcript_first(definition: dict[str, Any]) -> None:
-    assert execution_path(definition, "outline") == ["Ingest", "Probe", "Transcribe", "MakeTrack", "Upload"]
+@pytest.mark.parametrize("kind", ["outline", "description", "prompt"])
+def test_the_text_kinds_read_the_transcript_first(definition: dict[str, Any], kind: str) -> None:
+    assert execution_path(definition, kind) == ["Ingest", "Probe", "Transcribe", "MakeTrack", "Upload"]
 
 
 def test_the_track_step_may_invoke_the_configured_bedrock_model_only(template: dict[str, Any]) -> None:

@@ -47,6 +47,8 @@ COMMANDS: dict[str, str] = {
     "speech": "speech",
     "nsfw": "nsfw",
     "outline": "outline",
+    "description": "description",
+    "prompt": "prompt",
 }
 ENV_API_URL = "MEDIATASKS_API_URL"
 ENV_API_KEY = "MEDIATASKS_API_KEY"

@@ -52,6 +52,8 @@ FILE_OBJECT_BY_KIND: dict[str, Literal["source", "track", "intelligence"]] = {
     "speech": "intelligence",
     "nsfw": "intelligence",
     "outline": "intelligence",
+    "description": "intelligence",
+    "prompt": "intelligence",
 }
 
 

@@ -22,7 +22,8 @@ _STOP_WORDS_TEXT = """a about above after again all also am an and any are as at
     just me more most my myself no nor not now of off on once only or other our ours ourselves out
     over own same she should so some such than that the their theirs them themselves then there
     these they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your yours yourself yourselves let lets okay"""
+    while who whom why will with would you your yours yourself yourselves let lets okay every need
+    needs like really going know thing things get got one said say says make way well yes yeah"""
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 CLAUSE_END = (",", ";", ":")
 # A clause this long stands as a sentence of its own.

@@ -9,15 +9,13 @@ sentences (domain/summaries.py), never invented. A JSON file and the task output
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from mediatasks.domain.cues import Chapter
-from mediatasks.domain.errors import InputUnsupported, ProcessingFailed
 from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.summaries import Sentence, key_sentences, sentences_between, word_weights
 from mediatasks.kinds.base import (
@@ -32,9 +30,9 @@ from mediatasks.kinds.base import (
     TrackTools,
 )
 from mediatasks.kinds.chapters import ChaptersOptions, scene_chapters
-from mediatasks.providers.language import InvalidAnswer, Request, TextModel, data_block
+from mediatasks.kinds.intelligence import EXTRACTIVE_MODEL, json_track, spoken_transcript
+from mediatasks.providers.language import InvalidAnswer, Request, TextModel, checked_answer, data_block
 
-EXTRACTIVE_MODEL = "extractive (sentences of the transcript)"
 MAX_TITLE_CHARACTERS = 120
 MAX_SUMMARY_CHARACTERS = 800
 # The transcript is also the task output's data's source; an outline of 20 minutes of speech at most
@@ -113,20 +111,18 @@ def outline_request(sections: Sequence[Section], points: int) -> tuple[Request, 
 
 def written(model: TextModel, sections: Sequence[Section], points: int) -> list[dict[str, Any]]:
     """The model's outline, checked: one entry per section, points among that section's own
-    sentences. An answer that is not is asked for once more, then the task fails."""
+    sentences."""
     request, numbered = outline_request(sections, points)
-    for _ in range(2):
-        try:
-            answer = WrittenOutline.model_validate(model.answer(request))
-        except (InvalidAnswer, ValidationError):
-            continue
-        if len(answer.sections) != len(sections):
-            continue
+
+    def check(answer: Any) -> list[dict[str, Any]]:
+        outline = WrittenOutline.model_validate(answer)
+        if len(outline.sections) != len(sections):
+            raise InvalidAnswer("not one entry per section")
         made = []
-        for section, said in zip(sections, answer.sections, strict=True):
+        for section, said in zip(sections, outline.sections, strict=True):
             own = [numbered[n - 1] for n in said.points if 0 < n <= len(numbered)]
             if any(s not in section.sentences for s in own) or len(own) > points:
-                break
+                raise InvalidAnswer("points outside their section")
             made.append(
                 {
                     "start": section.chapter.start,
@@ -136,17 +132,16 @@ def written(model: TextModel, sections: Sequence[Section], points: int) -> list[
                     "points": [_point(s, section) for s in own],
                 }
             )
-        else:
-            return made
-    raise ProcessingFailed("the language model did not answer with a valid outline")
+        return made
+
+    return checked_answer(model, request, check)
 
 
 def make_outline(job: TrackJob, tools: TrackTools) -> MadeTrack:
     options: OutlineOptions = job.options
-    if job.transcript is None or not job.transcript.segments:
-        raise InputUnsupported("the input has no speech to outline")
+    transcript = spoken_transcript(job, "outline")
     sections = [
-        Section(chapter, sentences_between(job.transcript, chapter.start, chapter.end))
+        Section(chapter, sentences_between(transcript, chapter.start, chapter.end))
         for chapter in scene_chapters(job, tools, options)
     ]
     model = tools.text_model()
@@ -154,8 +149,7 @@ def make_outline(job: TrackJob, tools: TrackTools) -> MadeTrack:
         data = {"sections": extractive(sections, options.points), "model": EXTRACTIVE_MODEL}
     else:
         data = {"sections": written(model, sections, options.points), "model": model.model}
-    (job.folder / "outline.json").write_text(json.dumps(data, ensure_ascii=False))
-    return MadeTrack(filename="outline.json", format="json", type="application/json", data=data)
+    return json_track(job, "outline", data)
 
 
 KIND = Kind(

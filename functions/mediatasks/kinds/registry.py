@@ -17,12 +17,14 @@ from mediatasks.kinds import (
     animation,
     audio,
     chapters,
+    description,
     export,
     image,
     ingest,
     nsfw,
     outline,
     probe,
+    prompt,
     speech,
     subtitles,
     thumbnails,
@@ -47,12 +49,12 @@ KINDS: dict[str, Kind] = {
         speech,
         nsfw,
         outline,
+        description,
+        prompt,
     )
 }
 # The contract's kinds that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS: Mapping[str, Family] = {
-    "description": Family.intelligence,
-    "prompt": Family.intelligence,
     "workflow": Family.composition,
     "conditions": Family.composition,
     "http": Family.composition,

@@ -1,6 +1,6 @@
-"""outline through the local product: an espeak-ng spoken clip over three generated scenes, outlined
-extractively (no language model on this machine): sections at the scene cuts, every point a
-stretch of what was said inside its section."""
+"""outline, description and prompt through the local product: an espeak-ng spoken clip over three
+generated scenes, read extractively (no language model on this machine): sections at the scene
+cuts, and every point, summary and answer a stretch of what was said, with its times."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mediatasks.kinds.intelligence import EXTRACTIVE_MODEL
 from tests.e2e.test_track_kinds import SCENE_SECONDS, SCENES, scenes_clip
 from tests.local_product import Api
 from tests.support.media import MakeClip
@@ -46,7 +47,7 @@ def test_sections_start_at_the_scene_cuts_and_quote_what_was_said(outline_task: 
     assert (output["kind"], output["format"], output["type"]) == ("outline", "json", "application/json")
     data = output["data"]
     assert stored(output["url"]) == data
-    assert data["model"].startswith("extractive")
+    assert data["model"] == EXTRACTIVE_MODEL
     sections = data["sections"]
     cuts = [SCENE_SECONDS * i for i in range(len(SCENES) + 1)]
     assert [s["start"] for s in sections] == pytest.approx(cuts[:-1], abs=0.5)
@@ -71,3 +72,37 @@ def test_an_input_without_speech_is_refused(api: Api, make_clip: MakeClip, file_
     assert task["status"] == "failed"
     assert task["error"]["kind"] == "input_unsupported"
     assert "audio" in task["error"]["message"]
+
+
+def test_a_summary_quotes_the_speech(api: Api, outline_task: dict[str, Any], file_server: FileServer) -> None:
+    task = api.run({"kind": "summary", "url": file_server.url_of("outline.mp4"), "options": {"tags": 3}})
+    assert task["status"] == "succeeded", task["error"]
+    assert task["kind"] == "description"
+    data = task["output"]["data"]
+    assert stored(task["output"]["url"]) == data
+    assert set(data) == {"title", "description", "tags", "language", "model"}
+    assert (data["language"], data["model"]) == ("en", EXTRACTIVE_MODEL)
+    assert data["title"].lower() in data["description"].lower()
+    assert 1 <= len(data["tags"]) <= 3
+    assert all(tag in data["description"].lower() or tag in SAID.lower() for tag in data["tags"])
+
+
+def test_a_prompt_is_answered_from_the_sentence_that_says_it(
+    api: Api, outline_task: dict[str, Any], file_server: FileServer
+) -> None:
+    question = {"prompt": "How long does the bread stay in the oven?"}
+    task = api.run({"kind": "prompt", "url": file_server.url_of("outline.mp4"), "options": question})
+    assert task["status"] == "succeeded", task["error"]
+    data = task["output"]["data"]
+    assert set(data) == {"answer", "sources", "model"}
+    assert "hour in the oven" in data["answer"]
+    assert "PWNED" not in data["answer"]
+    ((source),) = data["sources"]
+    assert SCENE_SECONDS * 2 - 0.5 <= source["start"] < source["end"] <= SCENE_SECONDS * 3
+
+
+def test_a_prompt_is_required_and_bounded(api: Api, file_server: FileServer) -> None:
+    url = file_server.url_of("outline.mp4")
+    for options in ({}, {"prompt": ""}, {"prompt": "x" * 4001}):
+        status, body = api.request("POST", "/tasks", {"kind": "prompt", "url": url, "options": options})
+        assert (status, body["kind"]) == (400, "invalid_option"), body
