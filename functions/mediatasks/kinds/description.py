@@ -15,19 +15,16 @@ from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import StrictOptions
 from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.summaries import Sentence, key_sentences, word_weights
-from mediatasks.kinds.base import (
-    SPEECH_TRACK_STEPS,
-    TRACK_STEP_WEIGHTS,
-    Family,
-    Kind,
-    MadeTrack,
-    Output,
-    Track,
-    TrackJob,
-    TrackTools,
+from mediatasks.kinds.base import MadeTrack, TrackJob, TrackTools
+from mediatasks.kinds.intelligence import (
+    EXTRACTIVE_MODEL,
+    json_track,
+    numbered,
+    quoted,
+    spoken_sentences,
+    text_kind,
 )
-from mediatasks.kinds.intelligence import EXTRACTIVE_MODEL, json_track, numbered, quoted, spoken_sentences
-from mediatasks.kinds.outline import MAX_SECONDS, MAX_SUMMARY_CHARACTERS, MAX_TITLE_CHARACTERS
+from mediatasks.kinds.outline import MAX_SUMMARY_CHARACTERS, MAX_TITLE_CHARACTERS
 from mediatasks.providers.language import Request, TextModel, checked_answer, data_block
 
 TITLE_WORDS = 8
@@ -109,21 +106,10 @@ def make_description(job: TrackJob, tools: TrackTools) -> MadeTrack:
     return json_track(job, "description", data)
 
 
-KIND = Kind(
-    name="description",
-    family=Family.intelligence,
-    summary="A title, a description and tags from what is said in the input, as JSON",
-    request=DescriptionTaskRequest,
-    steps=SPEECH_TRACK_STEPS,
-    output=Output.made_file,
-    track=Track(
-        needs="audio",
-        output="description",
-        make=make_description,
-        format_of=lambda options: "json",
-        speech="required",
-        max_seconds=MAX_SECONDS,
-    ),
+KIND = text_kind(
+    "description",
+    "A title, a description and tags from what is said in the input, as JSON",
+    DescriptionTaskRequest,
+    make_description,
     aliases=("summary",),
-    step_weights=TRACK_STEP_WEIGHTS,
 )

@@ -9,11 +9,53 @@ from collections.abc import Sequence
 from typing import Any
 
 from mediatasks.domain.errors import InputUnsupported
+from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.summaries import Sentence, sentences_between
+from mediatasks.domain.tasks import FileKind
 from mediatasks.domain.transcripts import Transcript
-from mediatasks.kinds.base import MadeTrack, TrackJob
+from mediatasks.kinds.base import (
+    SPEECH_TRACK_STEPS,
+    TRACK_STEP_WEIGHTS,
+    Family,
+    Kind,
+    MadeTrack,
+    MakeTrack,
+    Output,
+    Track,
+    TrackJob,
+)
 
 EXTRACTIVE_MODEL = "extractive (sentences of the transcript)"
+# What they read is also stored with the task (a DynamoDB item): 20 minutes of speech at most, as speech
+MAX_SECONDS = 20 * 60
+
+
+def text_kind(
+    name: FileKind,
+    summary: str,
+    request: type[TaskRequest],
+    make: MakeTrack,
+    aliases: tuple[str, ...] = (),
+) -> Kind:
+    """A kind that writes about the input's speech: transcribed first, its result a JSON file."""
+    return Kind(
+        name=name,
+        family=Family.intelligence,
+        summary=summary,
+        request=request,
+        steps=SPEECH_TRACK_STEPS,
+        output=Output.made_file,
+        track=Track(
+            needs="audio",
+            output=name,
+            make=make,
+            format_of=lambda options: "json",
+            speech="required",
+            max_seconds=MAX_SECONDS,
+        ),
+        aliases=aliases,
+        step_weights=TRACK_STEP_WEIGHTS,
+    )
 
 
 def spoken_transcript(job: TrackJob, purpose: str) -> Transcript:

@@ -14,17 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from mediatasks.domain.options import StrictOptions
 from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.summaries import Sentence, content_words
-from mediatasks.kinds.base import (
-    SPEECH_TRACK_STEPS,
-    TRACK_STEP_WEIGHTS,
-    Family,
-    Kind,
-    MadeTrack,
-    Output,
-    Track,
-    TrackJob,
-    TrackTools,
-)
+from mediatasks.kinds.base import MadeTrack, TrackJob, TrackTools
 from mediatasks.kinds.intelligence import (
     EXTRACTIVE_MODEL,
     json_track,
@@ -32,8 +22,8 @@ from mediatasks.kinds.intelligence import (
     quoted,
     source_of,
     spoken_sentences,
+    text_kind,
 )
-from mediatasks.kinds.outline import MAX_SECONDS
 from mediatasks.providers.language import InvalidAnswer, Request, TextModel, checked_answer, data_block
 
 MAX_PROMPT_CHARACTERS = 4000
@@ -109,20 +99,9 @@ def make_answer(job: TrackJob, tools: TrackTools) -> MadeTrack:
     return json_track(job, "prompt", {**made, "model": EXTRACTIVE_MODEL if model is None else model.model})
 
 
-KIND = Kind(
-    name="prompt",
-    family=Family.intelligence,
-    summary="An answer to `options.prompt` from what is said in the input, with its sources' times, as JSON",
-    request=PromptTaskRequest,
-    steps=SPEECH_TRACK_STEPS,
-    output=Output.made_file,
-    track=Track(
-        needs="audio",
-        output="prompt",
-        make=make_answer,
-        format_of=lambda options: "json",
-        speech="required",
-        max_seconds=MAX_SECONDS,
-    ),
-    step_weights=TRACK_STEP_WEIGHTS,
+KIND = text_kind(
+    "prompt",
+    "An answer to `options.prompt` from what is said in the input, with its sources' times, as JSON",
+    PromptTaskRequest,
+    make_answer,
 )
