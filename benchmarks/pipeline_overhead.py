@@ -1,9 +1,10 @@
 """How much the pipeline adds to the encode it wraps.
 
 For a generated 1080p clip (default 30 s), times one video task end to end on the local stack
-(the task's created_at -> finished_at; polled every 0.5 s) against the bare ffmpeg command that
-produces the same output, in the same run. Target: task / bare <= 1.10. Also prints the API
-handler's warm time per create and the cold import time of its module.
+(the task's created_at -> finished_at) against the bare ffmpeg command that produces the same
+output, in the same run. Target: task / bare <= 1.10. Tasks are polled through the project's client
+as any caller would (every 0.5 s, waiting out a 429's Retry-After). Also prints the API handler's
+warm time per create, the AWS calls one create makes and the cold import time of its module.
 
     .venv/bin/python -m benchmarks.pipeline_overhead [--seconds 30] [--repeat 1]   (from the repository root)
 """
@@ -16,12 +17,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from botocore.client import BaseClient
+
 from mediatasks.adapters import ffmpeg
+from mediatasks.client import Client
+from mediatasks.contract.latest import TaskView
 from mediatasks.domain.ffmpeg_args import Limits, ffprobe_args
 from mediatasks.domain.keys import new_api_key
 from mediatasks.domain.media import parse_ffprobe
@@ -52,57 +60,70 @@ def bare_ffmpeg(clip: Path, out: Path) -> float:
 API_KEY = new_api_key()
 
 
-def call(url: str, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"}
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
+def wait_until_ended(client: Client, task_id: str) -> TaskView:
+    # Polling many times a second would take CPU from ffmpeg on a small machine.
+    return client.wait(task_id, poll_seconds=POLL_SECONDS)
 
 
-def wait_until_ended(api_url: str, task_id: str) -> dict[str, Any]:
-    # Polled as a client would; polling many times a second would take CPU from ffmpeg on a small machine.
-    task = call(f"{api_url}/tasks/{task_id}", "GET")
-    while task["status"] not in ("succeeded", "failed", "cancelled"):
-        time.sleep(POLL_SECONDS)
-        task = call(f"{api_url}/tasks/{task_id}", "GET")
-    return task
-
-
-def task_end_to_end(api_url: str, input_url: str) -> tuple[float, dict[str, float]]:
+def task_end_to_end(client: Client, input_url: str) -> tuple[float, dict[str, float]]:
     """Seconds from the task's creation to its success by the task's own clock (no polling
     granularity), and each step's own seconds."""
-    task = call(f"{api_url}/tasks", "POST", {"kind": "video", "input": input_url, "options": OPTIONS})
-    task = wait_until_ended(api_url, task["id"])
-    if task["status"] != "succeeded":
-        raise SystemExit(f"the task did not succeed: {task['error']}")
-    elapsed = (task["finished_at"] - task["created_at"]) / 1000
-    steps = {step["kind"]: (step["finished_at"] - step["started_at"]) / 1000 for step in task["steps"]}
-    steps["between steps"] = (task["finished_at"] - task["created_at"]) / 1000 - sum(steps.values())
+    task = client.create({"kind": "video", "input": input_url, "options": OPTIONS})
+    task = wait_until_ended(client, task.id)
+    if task.status != "succeeded" or task.finished_at is None:
+        raise SystemExit(f"the task did not succeed: {task.error}")
+    elapsed = (task.finished_at - task.created_at) / 1000
+    steps = {step.kind: ((step.finished_at or 0) - (step.started_at or 0)) / 1000 for step in task.steps}
+    steps["between steps"] = elapsed - sum(steps.values())
     return elapsed, steps
 
 
-def warm_create_ms(api_url: str, creates: int) -> float:
-    """The API handler called in-process (as Lambda would, warm) to create tasks; median ms."""
+@contextmanager
+def counting_aws_calls() -> Iterator[Counter[str]]:
+    """Every AWS API call this thread makes meanwhile (not the emulator's nor the executions'), by
+    service and operation."""
+    counted: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+    caller = threading.get_ident()
+
+    def counting(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if threading.get_ident() == caller:
+            counted[f"{self.meta.service_model.service_name}:{operation_name}"] += 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield counted
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def warm_create_ms(client: Client, creates: int) -> tuple[float, Counter[str]]:
+    """The API handler called in-process (as Lambda would, warm) to create tasks: median ms, and
+    the AWS calls made per create (after the first, which also sets up clients)."""
     from mediatasks.handlers.api import handler
 
     # an input on a closed loopback port: the executions fail fast and cost nothing afterwards
     body = json.dumps({"kind": "video", "input": f"http://127.0.0.1:{free_port()}/x.mp4"}).encode()
     context = LocalLambdaContext(function_name="ApiFunction", memory_limit_in_mb=512, timeout_seconds=29)
     timings, task_ids = [], []
-    for _ in range(creates):
+    calls: Counter[str] = Counter()
+    for number in range(creates):
         event = proxy_event("POST", "/tasks", {"Content-Type": "application/json"}, body, "127.0.0.1")
         event["requestContext"]["authorizer"] = {"project_id": DEVELOPMENT_PROJECT}  # as the authorizer would
-        started = time.perf_counter()
-        reply = handler(event, context)
-        timings.append((time.perf_counter() - started) * 1000)
+        with counting_aws_calls() as counted:
+            started = time.perf_counter()
+            reply = handler(event, context)
+            timings.append((time.perf_counter() - started) * 1000)
+        if number > 0:
+            calls.update(counted)
         if reply["statusCode"] != 201:
             raise SystemExit(f"create failed: {reply['body']}")
         task_ids.append(json.loads(reply["body"])["id"])
     for task_id in task_ids:  # they fail fast; let them end before the stack stops
-        wait_until_ended(api_url, task_id)
-    return statistics.median(timings[1:])
+        wait_until_ended(client, task_id)
+    per_create = Counter({name: count // (creates - 1) for name, count in calls.items()})
+    return statistics.median(timings[1:]), per_create
 
 
 def cold_import_ms(runs: int = 3) -> float:
@@ -128,8 +149,10 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--creates", type=int, default=50)
+    parser.add_argument("--creates", type=int, default=50, help="at least 2: the first is not timed")
     args = parser.parse_args()
+    if args.creates < 2:
+        parser.error("--creates must be at least 2")
     with tempfile.TemporaryDirectory(prefix="mediatasks-bench-") as folder:
         root = Path(folder)
         clip = root / "clip-1080p.mp4"
@@ -138,14 +161,17 @@ def main() -> None:
         with serve_directory(root) as server:
             input_url = server.url_of(clip.name)
             print("starting the local stack ...", flush=True)
-            with LocalStack(port=free_port(), allow_local_inputs=True, api_key=API_KEY) as stack:
+            with (
+                LocalStack(port=free_port(), allow_local_inputs=True, api_key=API_KEY) as stack,
+                Client(stack.url, API_KEY) as client,
+            ):
                 bare, task, steps = [], [], []
                 for run in range(args.repeat):
                     bare.append(bare_ffmpeg(clip, root / f"bare-{run}.mp4"))
-                    elapsed, step_seconds = task_end_to_end(stack.url, input_url)
+                    elapsed, step_seconds = task_end_to_end(client, input_url)
                     task.append(elapsed)
                     steps.append(step_seconds)
-                warm = warm_create_ms(stack.url, args.creates)
+                warm, calls = warm_create_ms(client, args.creates)
     bare_s, task_s = statistics.median(bare), statistics.median(task)
     ratio = task_s / bare_s
     print(f"\nvideo task {OPTIONS} on a {args.seconds} s 1080p clip (median of {args.repeat}):")
@@ -155,8 +181,11 @@ def main() -> None:
     print(f"  ratio task / bare:           {ratio:8.3f}   (target <= {TARGET_RATIO:.2f}: {verdict})")
     print(f"  pipeline overhead:           {task_s - bare_s:8.2f} s")
     for name in steps[0]:
-        print(f"    {name + ':':27s}{statistics.median(s[name] for s in steps):8.2f} s")
+        share = statistics.median(s[name] for s in steps)
+        print(f"    {name + ':':27s}{share:8.2f} s  {100 * share / task_s:5.1f} %")
     print(f"API create, warm (median of {args.creates - 1}): {warm:6.2f} ms")
+    by_operation = ", ".join(f"{count} {name}" for name, count in sorted(calls.items()))
+    print(f"AWS calls per create: {sum(calls.values())} ({by_operation})")
     print(f"API handler module, cold import:   {cold_import_ms():6.1f} ms")
 
 

@@ -45,6 +45,8 @@ class Api:
     # the development project's webhook signing secret, as serve printed it
     webhook_secret: str = ""
     seen_statuses: dict[str, list[str]] = field(default_factory=dict)
+    # the serve process, for a test that stops it itself (then serving leaves it be)
+    process: subprocess.Popen[str] | None = None
 
     def as_project(self, key: str) -> Api:
         return Api(self.url, self.emulator_url, key, self.temporary)
@@ -187,14 +189,19 @@ def serving(
     tail: deque[str] = deque(output, maxlen=200)
     threading.Thread(target=lambda: tail.extend(process.stdout or ()), daemon=True).start()
     try:
-        yield Api(api_url, emulator_url, key, temporary, secret)
+        yield Api(api_url, emulator_url, key, temporary, secret, process=process)
     finally:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
-        try:
-            assert process.wait(timeout=STOP_SECONDS) == 0, "".join(tail)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise AssertionError(f"serve did not stop in {STOP_SECONDS}s:\n" + "".join(tail)) from None
+        if process.poll() is None:  # else the test stopped it itself (and checked how)
+            _stop(process, tail)
+
+
+def _stop(process: subprocess.Popen[str], tail: deque[str]) -> None:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends: the stack must stop cleanly
+    try:
+        assert process.wait(timeout=STOP_SECONDS) == 0, "".join(tail)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"serve did not stop in {STOP_SECONDS}s:\n" + "".join(tail)) from None
 
 
 @pytest.fixture(scope="session")

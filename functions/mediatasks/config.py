@@ -58,6 +58,16 @@ class Settings(BaseModel):
     max_input_seconds: float = Field(default=InputLimits.max_seconds, gt=0)
     max_input_pixels: int = Field(default=InputLimits.max_pixels, gt=0)
     max_input_fps: float = Field(default=InputLimits.max_fps, gt=0)
+    # a video longer than this is encoded in pieces whatever its projected encode time (None: by
+    # the projection alone), pieces of about segment_seconds; the projection is for a function of
+    # encode_memory_mb within encode_timeout_seconds (domain/segments.py)
+    segment_above_seconds: float | None = Field(default=None, gt=0)
+    segment_seconds: float = Field(default=60, gt=0)
+    encode_memory_mb: int = Field(default=3008, ge=128)
+    encode_timeout_seconds: int = Field(default=900, gt=0)
+    # the sweep: how long a task may wait for its execution, how often it is started before it fails
+    sweep_after_seconds: int = Field(default=120, gt=0)
+    sweep_max_start_attempts: int = Field(default=3, gt=0)
     speech_provider: SpeechProviderName = SpeechProviderName.transcribe
     moderation_provider: ModerationProviderName = ModerationProviderName.rekognition
     language_provider: LanguageProviderName = LanguageProviderName.bedrock
@@ -111,12 +121,18 @@ class Settings(BaseModel):
             "max_output_bytes": c.ENV_MAX_OUTPUT_BYTES,
             "ffmpeg_timeout_seconds": c.ENV_FFMPEG_TIMEOUT_SECONDS,
             "work_dir": c.ENV_WORK_DIR,
+            "segment_above_seconds": c.ENV_SEGMENT_ABOVE_SECONDS,
+            "segment_seconds": c.ENV_SEGMENT_SECONDS,
+            "encode_memory_mb": c.ENV_ENCODE_MEMORY_MB,
+            "encode_timeout_seconds": c.ENV_ENCODE_TIMEOUT_SECONDS,
             "max_input_seconds": c.ENV_MAX_INPUT_SECONDS,
             "max_input_pixels": c.ENV_MAX_INPUT_PIXELS,
             "max_input_fps": c.ENV_MAX_INPUT_FPS,
             "webhook_secret_grace_seconds": c.ENV_WEBHOOK_SECRET_GRACE_SECONDS,
             "webhook_first_retry_seconds": c.ENV_WEBHOOK_FIRST_RETRY_SECONDS,
             "webhook_retry_for_seconds": c.ENV_WEBHOOK_RETRY_FOR_SECONDS,
+            "sweep_after_seconds": c.ENV_SWEEP_AFTER_SECONDS,
+            "sweep_max_start_attempts": c.ENV_SWEEP_MAX_START_ATTEMPTS,
             "speech_provider": c.ENV_SPEECH_PROVIDER,
             "moderation_provider": c.ENV_MODERATION_PROVIDER,
             "language_provider": c.ENV_LANGUAGE_PROVIDER,

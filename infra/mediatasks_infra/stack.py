@@ -5,6 +5,7 @@ to the watched bucket become tasks; alarms for ops."""
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -16,6 +17,7 @@ from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.monitoring import Monitoring
 from mediatasks_infra.pipeline import Pipeline
+from mediatasks_infra.reliability import SDK_RETRIES, Reconciliation
 from mediatasks_infra.storage import Storage
 from mediatasks_infra.triggers import Triggers, WatchedBucket
 from mediatasks_infra.webhooks import Webhooks
@@ -46,6 +48,7 @@ class MediaTasksStack(cdk.Stack):
                 c.ENV_WEBHOOK_DELIVERIES_TABLE: data.webhook_deliveries.table_name,
                 c.ENV_WEBHOOK_KEY_ID: c.WEBHOOK_KEY_ALIAS,
                 **(watched.environment(config) if watched else {}),
+                **SDK_RETRIES,
             },
         )
         input_buckets: list[s3.IBucket] = [
@@ -59,6 +62,15 @@ class MediaTasksStack(cdk.Stack):
             data=data,
             storage=storage,
             input_buckets=input_buckets + ([watched.bucket] if watched else []),
+        )
+        reconciliation = Reconciliation(
+            self,
+            "Reconciliation",
+            config=config,
+            functions=functions,
+            data=data,
+            storage=storage,
+            state_machine=pipeline.state_machine,
         )
         webhooks = Webhooks(self, "Webhooks", functions=functions, data=data, storage=storage)
         api = Api(
@@ -84,7 +96,7 @@ class MediaTasksStack(cdk.Stack):
             if watched
             else None
         )
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
@@ -99,8 +111,12 @@ class MediaTasksStack(cdk.Stack):
                 webhooks.deliver,
                 webhooks.dispatch,
                 *([triggers.function] if triggers else []),
+                reconciliation.reconcile,
+                reconciliation.sweep,
             ],
         )
+        for alarm in reconciliation.alarms:
+            alarm.add_alarm_action(actions.SnsAction(monitoring.topic))
         acknowledge_grant_wildcards(self, config)
         cdk.CfnOutput(self, c.OUTPUT_MEDIA_BUCKET, value=storage.bucket.bucket_name)
         cdk.CfnOutput(self, c.OUTPUT_KEYS_TABLE, value=data.keys.table_name)

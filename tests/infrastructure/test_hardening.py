@@ -240,7 +240,11 @@ def test_alarms_cover_failures_dead_letters_5xx_and_throttles(resources: dict[st
     }
     assert {"ExecutionsFailed", "ExecutionsTimedOut", "5XXError", "4XXError", "BlockedRequests",
             "ApproximateNumberOfMessagesVisible"} <= metrics  # fmt: skip
-    assert any("t0" in m for m in metrics)  # the sum of every function's Throttles
+    throttle_alarms = [
+        props for props in alarms.values() if "t0" in "+".join(m["Id"] for m in props.get("Metrics", []))
+    ]
+    watched = sum(1 for props in throttle_alarms for m in props["Metrics"] if m["Id"].startswith("t"))
+    assert watched == len(of_type(resources, "AWS::Lambda::Function")) - 1  # every one of ours (not CDK's)
     (topic,) = of_type(resources, "AWS::SNS::Topic")
     assert all(props["AlarmActions"] == [{"Ref": topic}] for props in alarms.values())
 

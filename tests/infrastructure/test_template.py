@@ -27,10 +27,15 @@ OUR_FUNCTIONS = {
     c.ENCODE_FUNCTION_ID: "mediatasks.handlers.steps.encode",
     c.UPLOAD_FUNCTION_ID: "mediatasks.handlers.steps.upload",
     c.FAIL_FUNCTION_ID: "mediatasks.handlers.steps.mark_failed",
+    c.SPLIT_FUNCTION_ID: "mediatasks.handlers.steps.split",
+    c.SEGMENT_FUNCTION_ID: "mediatasks.handlers.steps.encode_segment",
+    c.JOIN_FUNCTION_ID: "mediatasks.handlers.steps.join",
     c.AUTHORIZER_FUNCTION_ID: "mediatasks.handlers.authorizer.handler",
     c.TRIGGER_FUNCTION_ID: "mediatasks.handlers.trigger.handler",
     c.DELIVER_FUNCTION_ID: "mediatasks.handlers.webhooks.deliver",
     c.DISPATCH_FUNCTION_ID: "mediatasks.handlers.webhooks.dispatch",
+    c.RECONCILE_FUNCTION_ID: "mediatasks.handlers.reconciler.execution_ended",
+    c.SWEEP_FUNCTION_ID: "mediatasks.handlers.reconciler.sweep",
     c.TRANSCRIBE_FUNCTION_ID: "mediatasks.handlers.steps.transcribe",
     c.TRANSCRIPT_STATUS_FUNCTION_ID: "mediatasks.handlers.steps.transcript_status",
     c.TRACK_FUNCTION_ID: "mediatasks.handlers.steps.track",
@@ -59,7 +64,7 @@ def test_holds_the_whole_product(arm64: Template) -> None:
         "AWS::StepFunctions::StateMachine": 2,  # tasks, webhook deliveries
         "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1,
-        "AWS::CloudWatch::Alarm": 9,  # throttles: one alarm per ten functions
+        "AWS::CloudWatch::Alarm": 12,  # monitoring's 9, the reconciler's and the sweep's 3
     }.items():
         arm64.resource_count_is(resource_type, count)
 
@@ -207,7 +212,10 @@ def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Te
     states = definition["States"]
     # one fetch: the input is stored first, and probed where it was stored
     assert definition["StartAt"] == "Ingest"
-    assert execution_path(definition, "video") == ["Ingest", "Probe", "Encode", "Upload"]
+    # Split plans a video's encode: whole, or in pieces
+    assert execution_path(definition, "video") == ["Ingest", "Probe", "Split", "Encode", "Upload"]
+    pieces = ["Ingest", "Probe", "Split", "EncodePieces", "Join", "Upload"]
+    assert execution_path(definition, "video", in_pieces=True) == pieces
     assert execution_path(definition, "audio") == ["Ingest", "Probe", "Encode", "Upload"]
     assert execution_path(definition, "ingest") == ["Ingest", "Probe", "Upload"]
     assert execution_path(definition, "export") == ["Ingest", "Probe", "Upload"]
@@ -219,6 +227,22 @@ def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Te
             ]
     assert states["RecordFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
+
+
+def test_pieces_are_a_distributed_map_over_the_manifest_each_retried_on_its_own(arm64: Template) -> None:
+    definition = _definition(arm64.to_json())
+    pieces = definition["States"]["EncodePieces"]
+    assert pieces["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    reader = pieces["ItemReader"]
+    assert reader["ReaderConfig"] == {"InputType": "JSON"}
+    assert reader["Parameters"]["Key.$"] == "$.segments.manifest.key"
+    assert pieces["ResultPath"] is None  # the pieces' results stay out of the execution's state
+    piece = pieces["ItemProcessor"]["States"]["EncodePiece"]
+    assert any("ProcessingFailed" in retry["ErrorEquals"] for retry in piece["Retry"])
+    # a piece that failed for good records its own error on the task, then fails the map
+    (catch,) = piece["Catch"]
+    assert pieces["ItemProcessor"]["States"][catch["Next"]]["Next"] == "PieceFailed"
+    assert pieces["Catch"][0]["Next"] == "RecordFailure"
 
 
 def test_state_machine_definition_is_valid_asl(arm64: Template) -> None:

@@ -17,13 +17,18 @@ def compared_kinds(condition: dict[str, Any]) -> set[str]:
     return {kind for rule in condition.get("Or", []) for kind in compared_kinds(rule)}
 
 
-def execution_path(definition: dict[str, Any], kind: str) -> list[str]:
-    """The task states an execution of `kind` passes through when every step succeeds."""
+def execution_path(definition: dict[str, Any], kind: str, *, in_pieces: bool = False) -> list[str]:
+    """The task states an execution of `kind` passes through when every step succeeds (a long
+    video's encode in pieces when `in_pieces`: Split's result chooses it)."""
     states, order, name = definition["States"], [], definition["StartAt"]
     while states[name]["Type"] != "Succeed":
         state = states[name]
         if state["Type"] == "Choice":
-            matches = [c["Next"] for c in state["Choices"] if kind in compared_kinds(c)]
+            matches = [
+                c["Next"]
+                for c in state["Choices"]
+                if kind in compared_kinds(c) or c.get("BooleanEquals") is in_pieces is True
+            ]
             name = matches[0] if matches else state["Default"]
             continue
         order.append(name)

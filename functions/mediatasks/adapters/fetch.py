@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 
 from mediatasks.domain.addresses import is_allowed_address, literal_address
-from mediatasks.domain.errors import InputTooLarge, InputUnreachable
+from mediatasks.domain.errors import InputInterrupted, InputTooLarge, InputUnreachable
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -96,7 +96,7 @@ class BoundedStream(io.RawIOBase):
         try:
             chunk = self._response.read(len(buffer), decode_content=False)
         except (urllib3.exceptions.HTTPError, OSError):
-            raise InputUnreachable("the connection to the input broke while reading it") from None
+            raise InputInterrupted("the connection to the input broke while reading it") from None
         self.received += len(chunk)
         if self.received > self._limit:
             raise InputTooLarge(f"the input is larger than the limit of {self._limit} bytes")

@@ -3,12 +3,15 @@ deadline, reading untrusted bytes only from a local file or a presigned link to 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +22,13 @@ from typing import IO, Any
 from aws_lambda_powertools import Logger
 
 from mediatasks.constants import ENV_FFMPEG_DIR
-from mediatasks.domain.errors import InputTooLarge, InputUnsupported, ProcessingFailed, StepTimeout
+from mediatasks.domain.errors import (
+    InputTooLarge,
+    InputUnsupported,
+    ProcessingFailed,
+    StepTimeout,
+    TransientFailure,
+)
 
 logger = Logger(child=True)
 
@@ -32,6 +41,22 @@ _STDERR_KEPT = 8 * 1024
 # av_image_check_size2): a decoder drops the frame, and ffmpeg may still exit 0 with whatever it
 # made of the others.
 _OVER_PIXEL_CAP = re.compile(rb"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
+
+
+# prctl(2), found once in the parent: the child calls it between fork and exec, where it must not
+# load anything (other threads may hold the locks that loading takes).
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = int(signal.SIGKILL)
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """Asks the kernel to kill the child when the thread that started it ends: a killed step (or
+    `mediatasks serve` killed with SIGKILL) leaves no ffmpeg running on alone. Its own session
+    (start_new_session) keeps a Ctrl-C meant for the parent from reaching it first. preexec_fn is
+    the standard library's only hook for this; it calls nothing but the one syscall."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, _SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -86,7 +111,8 @@ def run(
     """Runs argv (no shell) and returns its stdout, or hands each stdout line to `on_line` instead.
 
     Raises StepTimeout past the deadline, InputTooLarge when a decoder met a picture over the pixel
-    cap (whatever the exit code: the output would lack those frames), and ProcessingFailed on a
+    cap (whatever the exit code: the output would lack those frames), TransientFailure when a signal
+    from outside killed it (retried as a step), and ProcessingFailed on a
     non-zero exit. If `on_line` raises (a limit was reached, the task was cancelled meanwhile), the
     process is killed and that error raised.
     """
@@ -98,6 +124,7 @@ def run(
         env=_BARE_ENV,
         cwd="/",
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     ) as process:
         stdout, stderr_tail = bytearray(), bytearray()
         over_cap: list[re.Match[bytes]] = []
@@ -133,6 +160,9 @@ def run(
     if over_cap:
         width, height, cap = (int(value) for value in over_cap[0].groups())
         raise InputTooLarge(f"a picture of {width}x{height} is over the limit of {cap} pixels")
+    if process.returncode < 0:  # a signal from outside (we raise above for every kill of ours)
+        logger.warning("ffmpeg was killed", extra={"tool": argv[0], "signal": -process.returncode})
+        raise TransientFailure("the media processing was interrupted")
     if process.returncode != 0:
         logger.warning(
             "ffmpeg failed", extra={"tool": argv[0], "code": process.returncode, "stderr": bytes(stderr_tail)}

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from mediatasks.adapters.dynamo import from_dynamo, to_dynamo
@@ -18,6 +19,7 @@ from mediatasks.domain.tasks import (
     TERMINAL_RANK,
     MediaFile,
     Status,
+    Step,
     StepName,
     StepStatus,
     Task,
@@ -188,6 +190,30 @@ class TaskStore:
         done = _step_fields(step, StepStatus.succeeded, now, progress=100, finished_at=now)
         self._update(task_id, status, {"progress": task_percent, **done})
 
+    def add_steps(self, task_id: str, status: Status, steps: dict[StepName, Step]) -> None:
+        """Adds steps the task's path turned out to take (a long video's split and join)."""
+        self._update(
+            task_id, status, {f"steps.{name}": step.model_dump(mode="json") for name, step in steps.items()}
+        )
+
+    def count_finished_segment(self, task_id: str) -> int:
+        """One more of the task's pieces is encoded: how many are now (one atomic ADD), while the
+        task has not ended."""
+        try:
+            response = self._table.update_item(
+                Key={"id": task_id},
+                UpdateExpression="ADD #done :one",
+                ConditionExpression="attribute_exists(id) AND #rank < :terminal",
+                ExpressionAttributeNames={"#done": "segments_done", "#rank": "status_rank"},
+                ExpressionAttributeValues={":one": 1, ":terminal": TERMINAL_RANK},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                raise TaskNotActive(task_id) from None
+            raise
+        return int(str(response["Attributes"]["segments_done"]))
+
     def record_source(self, task_id: str, status: Status, source: MediaFile) -> None:
         """Keeps what the probe found the input to be, for the task's `inputs`."""
         self._update(task_id, status, {"source": source.model_dump(mode="json", exclude_none=True)})
@@ -216,6 +242,40 @@ class TaskStore:
             )
         self._update(task_id, Status.failed, assignments)
 
+    def waiting_since_before(self, created_before_ms: int) -> list[Task]:
+        """Tasks still `waiting` that were created before the given time: a Scan, paged, reading
+        only those items (the sweep runs every few minutes; a task leaves `waiting` within a
+        second of a healthy start, so the result is small)."""
+        arguments: dict[str, Any] = {
+            "FilterExpression": Attr("status").eq(Status.waiting.value)
+            & Attr("created_at").lt(created_before_ms),
+            "ConsistentRead": True,
+        }
+        found: list[Task] = []
+        while True:
+            response = self._table.scan(**arguments)
+            found.extend(_task_of(item) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return found
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def count_start_attempt(self, task_id: str) -> int:
+        """One more attempt of the sweep at starting a waiting task; how many there have been."""
+        try:
+            response = self._table.update_item(
+                Key={"id": task_id},
+                UpdateExpression="ADD #attempts :one",
+                ConditionExpression="#status = :waiting",
+                ExpressionAttributeNames={"#attempts": "start_attempts", "#status": "status"},
+                ExpressionAttributeValues={":one": 1, ":waiting": Status.waiting.value},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                raise TaskNotActive(task_id) from None
+            raise
+        return int(from_dynamo(response["Attributes"]["start_attempts"]))
+
 
 def _step_fields(step: StepName, status: StepStatus, now: int, **values: Any) -> dict[str, Any]:
     """Attribute paths setting one step's status, update time and the given fields."""
@@ -225,7 +285,7 @@ def _step_fields(step: StepName, status: StepStatus, now: int, **values: Any) ->
 
 def _task_of(item: dict[str, Any]) -> Task:
     fields = from_dynamo(item)
-    for internal in ("status_rank", *LISTING_PARTITIONS[1:]):
+    for internal in ("status_rank", "segments_done", "start_attempts", *LISTING_PARTITIONS[1:]):
         fields.pop(internal, None)
     return Task.model_validate(fields)
 

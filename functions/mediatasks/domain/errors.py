@@ -89,6 +89,21 @@ class StepTimeout(TaskFailure):
     kind = "timeout"
 
 
+class TransientFailure(TaskFailure):
+    """A step's own failure that another attempt may not meet: storage or the table throttling us
+    beyond the SDK's own retries, ffmpeg killed from outside. The state machine retries the step
+    (a bounded number of times, see mediatasks_infra.reliability); past that the task fails with
+    `kind`."""
+
+    kind = "processing_failed"
+
+
+class InputInterrupted(TransientFailure):
+    """The connection to the input broke while it was read: retried, then `input_unreachable`."""
+
+    kind = "input_unreachable"
+
+
 def _all_failure_classes() -> list[type[TaskFailure]]:
     pending: list[type[TaskFailure]] = [TaskFailure]
     found: list[type[TaskFailure]] = []
@@ -101,6 +116,11 @@ def _all_failure_classes() -> list[type[TaskFailure]]:
 
 # Step Functions' own error names that reach the failure handler without a Lambda error payload.
 _STATES_ERROR_KINDS = {"States.Timeout": StepTimeout.kind, "States.HeartbeatTimeout": StepTimeout.kind}
+
+
+def transient_error_types() -> list[str]:
+    """The error names of every transient failure, as a step reports them (its class name)."""
+    return sorted(cls.__name__ for cls in _all_failure_classes() if issubclass(cls, TransientFailure))
 
 
 def failure_kind_of_error_type(error_type: str) -> str | None:

@@ -296,9 +296,11 @@ class KindNames:
 
     implemented: tuple[str, ...]
     planned: tuple[str, ...]
+    # kinds whose tasks are made of other kinds' tasks (a workflow)
+    composite: tuple[str, ...] = ()
 
     def unsupported(self, kind: Any) -> str:
-        supported = ", ".join(self.implemented)
+        supported = ", ".join((*self.implemented, *self.composite))
         if kind in self.planned:
             return f"kind {kind!r} is not supported yet; supported kinds: {supported}"
         return f"unknown kind {kind!r}; supported kinds: {supported}"
@@ -308,7 +310,7 @@ def _field_path(loc: Sequence[Any], kinds: KindNames) -> str | None:
     # Powertools prefixes where the value came from (and the query model's parameter name); the
     # request union adds the kind's tag
     names = [str(part) for part in loc if isinstance(part, str) and part not in ("body", "query", "params")]
-    if names and (names[0] in kinds.implemented):
+    if names and (names[0] in (*kinds.implemented, *kinds.composite)):
         names = names[1:]
     # pydantic adds union branch tags ("int", "constrained-str", "function-after[...]") to the path
     fields = [n for n in names if n.isidentifier() or n.replace("_", "").isalnum()]
@@ -324,6 +326,8 @@ def _classify(error: Mapping[str, Any], kinds: KindNames) -> tuple[ErrorKind, st
         return ErrorKind.invalid_json, None, "the request body must be a JSON object"
     if error_type == "connections_unsupported":
         return ErrorKind.invalid_option, field, message
+    if error_type == "workflow_step":  # a workflow's step, already classified at its path
+        return ErrorKind(context["kind"]), str(context["field"]), str(context["message"])
     if error_type == "conflicting_field":
         return ErrorKind.invalid_option, str(context.get("field")), message
     if error_type == "union_tag_not_found":

@@ -55,6 +55,9 @@ class StepName(StrEnum):
     transcribe = "transcribe"
     track = "track"
     upload = "upload"
+    # a long video's encode in pieces (domain/segments.py): split before the kind's step, join after
+    split_video = "split"
+    join_video = "join"
 
 
 # The task status while each step runs, and once it has finished (a kind's last step, always
@@ -67,11 +70,15 @@ TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.transcribe: Status.processing,
     StepName.track: Status.processing,
     StepName.upload: Status.finishing,
+    StepName.split_video: Status.processing,
+    StepName.join_video: Status.processing,
 }
 TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.ingest: Status.validating,
     StepName.probe: Status.queued,
     StepName.transcode: Status.processing,
+    StepName.split_video: Status.processing,
+    StepName.join_video: Status.processing,
     StepName.transcribe: Status.processing,
     StepName.track: Status.processing,
 }

@@ -17,6 +17,7 @@ from mediatasks.adapters.store import TaskStore
 from mediatasks.config import settings
 from mediatasks.providers.speech import recognizer
 from mediatasks.service.pipeline import Pipeline
+from mediatasks.service.segments import SegmentedEncode
 from mediatasks.service.tracks import TrackPipeline
 
 logger = Logger(service="mediatasks-pipeline")
@@ -35,12 +36,21 @@ class ExecutionState(BaseModel):
     # the transcribe step's state (service/tracks.SpeechState), for the kinds that read speech
     transcript: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    # a long video's encode in pieces: split's result, and the one piece a map iteration encodes
+    segments: dict[str, Any] | None = None
+    segment: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=1)
 def pipeline() -> Pipeline:
     config = settings()
     return Pipeline(config, TaskStore(config.tasks_table), Storage(), FileStore(config.files_table))
+
+
+@lru_cache(maxsize=1)
+def segmented() -> SegmentedEncode:
+    config = settings()
+    return SegmentedEncode(config, TaskStore(config.tasks_table), Storage())
 
 
 @lru_cache(maxsize=1)
@@ -130,3 +140,28 @@ def track(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
     return track_pipeline().track(
         event.task_id, event.kind, probed, source, event.transcript, _seconds_left(context)
     )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def split(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    probed, source = _required(event.probe, "probe"), _required(event.source, "source")
+    return segmented().split(event.task_id, event.kind, probed, source, _seconds_left(context))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def encode_segment(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    probed, segment = _required(event.probe, "probe"), _required(event.segment, "segment")
+    return segmented().encode_segment(event.task_id, event.kind, probed, segment, _seconds_left(context))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def join(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    probed, source = _required(event.probe, "probe"), _required(event.source, "source")
+    segments = _required(event.segments, "segments")
+    return segmented().join(event.task_id, event.kind, probed, source, segments, _seconds_left(context))

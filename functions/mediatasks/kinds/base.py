@@ -44,6 +44,11 @@ class Output(StrEnum):
 # ffmpeg argv builder: (ffmpeg path, options, probed source, source path, output path, limits).
 EncodeArgs = Callable[[str, Any, ProbedMedia, str, str, Limits], list[str]]
 
+# ffmpeg argv joining encoded pieces (domain/segments.py): (ffmpeg path, options, probed source,
+# the pieces' concat list, the source's audio as split copied it (None: it has none; encoded once,
+# whole), output path, limits).
+JoinArgs = Callable[[str, Any, ProbedMedia, str, str | None, str, Limits], list[str]]
+
 # Each step's share of a task's 0-100 progress: the transcode is nearly all of the work.
 STEP_WEIGHTS: Mapping[StepName, int] = {
     StepName.probe: 5,
@@ -85,6 +90,9 @@ class Encoding:
     picture_formats: frozenset[str] = frozenset()
     # the output is a folder (an HLS master playlist beside its renditions), not one file
     playlist: bool = False
+    # a long source may be encoded in pieces: each piece's video by encode_args (given the piece
+    # as a video-only source), the pieces joined with the audio by join_args
+    join_args: JoinArgs | None = None
 
 
 class TrackTools(Protocol):

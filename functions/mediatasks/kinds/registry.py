@@ -53,9 +53,10 @@ KINDS: dict[str, Kind] = {
         prompt,
     )
 }
+# The kinds a task may be that are not a Kind: a workflow is a tree of other kinds' tasks (workflow.py).
+COMPOSITE_KINDS = ("workflow",)
 # The contract's kinds that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS: Mapping[str, Family] = {
-    "workflow": Family.composition,
     "conditions": Family.composition,
     "http": Family.composition,
 }
@@ -78,6 +79,7 @@ def kind_names() -> KindNames:
     return KindNames(
         implemented=tuple(name for kind in KINDS.values() for name in kind.names),
         planned=tuple(PLANNED_KINDS),
+        composite=COMPOSITE_KINDS,
     )
 
 
@@ -94,7 +96,13 @@ def _tag(data: Any) -> Any:
 @cache
 def request_union() -> Any:
     """`POST /tasks`' body: one request model per kind, told apart by `kind`."""
-    members = tuple(Annotated[kind.request, Tag(kind.name)] for kind in KINDS.values())
+    # imported here: the workflow's steps are validated against this module's kinds
+    from mediatasks.kinds.workflow import WorkflowTaskRequest
+
+    members = (
+        *(Annotated[kind.request, Tag(kind.name)] for kind in KINDS.values()),
+        Annotated[WorkflowTaskRequest, Tag("workflow")],
+    )
     return Annotated[Union[members], Discriminator(_tag)]  # noqa: UP007 - built from the registry
 
 

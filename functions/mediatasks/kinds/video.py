@@ -17,6 +17,7 @@ from mediatasks.domain.ffmpeg_args import (
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import Framing, MediaOptions, Quality, Trim
 from mediatasks.domain.requests import TaskRequest
+from mediatasks.domain.segments import join_inputs
 from mediatasks.kinds.base import MEDIA_STEPS, Encoding, Family, Kind, Output
 
 VideoFormat = Literal["mp4", "webm", "mov"]
@@ -72,6 +73,8 @@ ENCODER_SPEED: dict[str, tuple[str, ...]] = {
 }
 AUDIO_CODEC_BY_FORMAT = {"mp4": "aac", "mov": "aac", "webm": "libopus"}
 MUXER_BY_FORMAT = {"mp4": "mp4", "mov": "mov", "webm": "webm"}
+# the demuxer that reads each container back (an encoded piece, when joining)
+PIECE_DEMUXER_BY_FORMAT = {"mp4": "mov", "mov": "mov", "webm": "matroska"}
 
 
 def video_filters(options: VideoOptions, media: ProbedMedia) -> list[str]:
@@ -89,6 +92,23 @@ def _video_rate_args(options: VideoOptions) -> list[str]:
         return ["-b:v", rate, "-maxrate", rate, "-bufsize", str(options.bitrate * 2)]
     crf = ["-crf", str(CRF[codec][options.quality])]
     return [*crf, "-b:v", "0"] if codec == "vp9" else crf
+
+
+def _audio_and_output_args(
+    options: VideoOptions, media: ProbedMedia, output_path: str, limits: Limits
+) -> list[str]:
+    """The audio encoder (when the source has audio) and the container, after the video's arguments."""
+    args: list[str] = []
+    if media.has_audio:
+        args += [
+            "-c:a",
+            AUDIO_CODEC_BY_FORMAT[options.format],
+            "-b:a",
+            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
+        ]
+    if options.format in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+    return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
 
 
 def video_encode_args(
@@ -113,16 +133,32 @@ def video_encode_args(
         *ENCODER_SPEED[codec],
         *_video_rate_args(options),
     ]
-    if media.has_audio:
-        args += [
-            "-c:a",
-            AUDIO_CODEC_BY_FORMAT[options.format],
-            "-b:a",
-            f"{AUDIO_BITRATE_KBPS[options.quality]}k",
-        ]
-    if options.format in ("mp4", "mov"):
-        args += ["-movflags", "+faststart"]
-    return [*args, *output_args(limits, MUXER_BY_FORMAT[options.format], output_path)]
+    return [*args, *_audio_and_output_args(options, media, output_path, limits)]
+
+
+def video_join_args(
+    ffmpeg: str,
+    options: VideoOptions,
+    media: ProbedMedia,
+    pieces_list: str,
+    audio_path: str | None,
+    output_path: str,
+    limits: Limits,
+) -> list[str]:
+    """The encoded pieces' video copied as it is, after each other, with the source's audio
+    encoded once over the whole duration (no seams in the audio)."""
+    inputs = join_inputs(pieces_list, PIECE_DEMUXER_BY_FORMAT[options.format], media, audio_path, limits)
+    args = [
+        ffmpeg,
+        *inputs,
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0?" if media.has_audio else "0:a:0?",
+        "-c:v",
+        "copy",
+    ]
+    return [*args, *_audio_and_output_args(options, media, output_path, limits)]
 
 
 KIND = Kind(
@@ -132,5 +168,7 @@ KIND = Kind(
     request=VideoTaskRequest,
     steps=MEDIA_STEPS,
     output=Output.made_file,
-    encoding=Encoding(needs="video", encode_args=video_encode_args, output="video"),
+    encoding=Encoding(
+        needs="video", encode_args=video_encode_args, output="video", join_args=video_join_args
+    ),
 )

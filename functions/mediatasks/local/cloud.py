@@ -4,7 +4,6 @@ dispatched in-process to the same Python handlers that run in AWS."""
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import logging
@@ -18,13 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import moto.dynamodb.models as moto_dynamodb_models
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
-from moto.dynamodb.models.table import Table as MotoTable
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 
 from mediatasks import constants as c
+from mediatasks.local import emulator_fixes
+from mediatasks.local.faults import injector
 from mediatasks.local.template import ACCOUNT_ID, REGION, LocalNames, function_arn, resources_of_type
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -104,6 +106,7 @@ class LocalCloud:
 
     def __init__(self, template: dict[str, Any], *, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.template = template
+        self.faults = injector()
         self.host = host
         self.port = port or free_port(host)
         self.endpoint = f"http://{host}:{self.port}"
@@ -179,6 +182,8 @@ class LocalCloud:
                 return json.dumps(
                     {"errorType": "ResourceNotFoundException", "errorMessage": function_name}
                 ).encode()
+            if self.faults is not None:
+                self.faults.before_invoke(function.logical_id)
             payload = body.encode() if isinstance(body, str) else body
             return invoke_in_process(function, payload, response_headers)
 
@@ -190,7 +195,8 @@ class LocalCloud:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
         LambdaSimpleBackend.invoke = self._dispatch()  # type: ignore[method-assign]
-        setattr(moto_dynamodb_models, "copy", _TableSnapshots)  # noqa: B010 - stands in for a module
+        emulator_fixes.apply()
+        map_nested_execution_fields()
         os.environ.update(
             {
                 "MOTO_PORT": str(self.port),
@@ -206,6 +212,8 @@ class LocalCloud:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
+        if self.faults is not None:
+            self.faults.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # the interpreter logs every failed execution at length; a task records why it failed
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -285,10 +293,15 @@ _OUR_FUNCTIONS = (
     c.ENCODE_FUNCTION_ID,
     c.UPLOAD_FUNCTION_ID,
     c.FAIL_FUNCTION_ID,
+    c.SPLIT_FUNCTION_ID,
+    c.SEGMENT_FUNCTION_ID,
+    c.JOIN_FUNCTION_ID,
     c.AUTHORIZER_FUNCTION_ID,
     c.TRIGGER_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
     c.DISPATCH_FUNCTION_ID,
+    c.RECONCILE_FUNCTION_ID,
+    c.SWEEP_FUNCTION_ID,
     c.TRANSCRIBE_FUNCTION_ID,
     c.TRANSCRIPT_STATUS_FUNCTION_ID,
     c.TRACK_FUNCTION_ID,
@@ -315,7 +328,7 @@ def table_definition(template: dict[str, Any], logical_id: str, table_name: str)
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, authorizer, idempotency, steps, trigger, webhooks
+    from mediatasks.handlers import api, authorizer, idempotency, reconciler, steps, trigger, webhooks
 
     config.settings.cache_clear()
     authorizer.keys.cache_clear()
@@ -324,20 +337,47 @@ def _reset_cached_clients() -> None:
     idempotency.answer_once.cache_clear()
     webhooks.webhooks.cache_clear()
     steps.pipeline.cache_clear()
+    steps.segmented.cache_clear()
     steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
+    reconciler.reconciler.cache_clear()
 
 
-class _TableSnapshots:
-    """moto snapshots a table before every TransactWriteItems to roll a refused one back, stream
-    included: each snapshot copies every stream record ever written and keeps the memory, so a
-    table with a stream (the tasks table, read by the webhook dispatcher) grew by gigabytes over a
-    few dozen tasks. Stands in for the `copy` module there: a snapshot shares the live stream (a
-    refused transaction writes no record before its condition fails), everything else is copied."""
+def map_nested_execution_fields() -> None:
+    """moto's interpreter (ported from LocalStack without its parameter mapping) hands a
+    `states:startExecution(.sync, .sync:2)` state's parameters to boto3 as the state names them
+    (`StateMachineArn`, `Input`, `Name`), where the API's members are `stateMachineArn`, `input`,
+    `name` (boto3 fails: KeyError 'StateMachineArn'), and hands the API's answers back unmapped, where
+    Step Functions gives the state `ExecutionArn`, `Output`, ... and the .sync waiter reads them so.
+    This is that mapping, for the one service integration the workflow machine uses: a nested
+    execution of another state machine, as in AWS. Mapping twice changes nothing."""
+    if getattr(StateTaskServiceSfn, "_fields_mapped", False):
+        return
+    parameters_as_given = StateTaskServiceSfn._normalise_parameters
+    answer_as_given = StateTaskServiceSfn._normalise_response
 
-    @staticmethod
-    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-        memo = {} if memo is None else memo
-        if isinstance(value, MotoTable) and value.stream_shard is not None:
-            memo[id(value.stream_shard)] = value.stream_shard
-        return copy.deepcopy(value, memo)
+    def api_parameters(
+        self: StateTaskServiceSfn,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        parameters_as_given(self, parameters, boto_service_name, service_action_name)
+        if service_action_name is None:  # the state's own parameters, not the waiter's calls
+            for name in list(parameters):
+                parameters[name[:1].lower() + name[1:]] = parameters.pop(name)
+
+    def state_answer(
+        self: StateTaskServiceSfn,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        answer_as_given(self, response, boto_service_name, service_action_name)
+        if isinstance(response, dict):
+            for name in list(response):
+                response[name[:1].upper() + name[1:]] = response.pop(name)
+
+    setattr(StateTaskServiceSfn, "_normalise_parameters", api_parameters)  # noqa: B010 - moto's seam
+    setattr(StateTaskServiceSfn, "_normalise_response", state_answer)  # noqa: B010 - moto's seam
+    setattr(StateTaskServiceSfn, "_fields_mapped", True)  # noqa: B010 - marks the class as mapped

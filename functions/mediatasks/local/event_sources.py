@@ -7,22 +7,33 @@ dead-letter queue (moto applies that policy).
 
 DynamoDB streams: reads the table's stream from the latest record on, hands each batch of records
 to the mapped function and hands the records it reported as failed to it again, up to the mapping's
-retry attempts (the mapping's filter is the cloud's saving; the function checks every record)."""
+retry attempts (the mapping's filter is the cloud's saving; the function checks every record).
+
+EventBridge rules: a rule on Step Functions execution status changes gets the event for each
+execution of its state machine seen ending in one of its statuses (the emulator sends none itself);
+a schedule rule's target is invoked on a timer (its rate, or a shorter one for the local stack), and
+retried as the rule's retry policy says."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import re
 import threading
+import time
+import uuid
 from abc import ABC, abstractmethod
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from mediatasks.local.cloud import LocalCloud, LocalFunction, invoke_in_process
-from mediatasks.local.template import REGION, resources_of_type
+from mediatasks.local.template import ACCOUNT_ID, REGION, resources_of_type
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.literals import ExecutionStatusType
 
 logger = logging.getLogger("mediatasks.local")
 # The longest one receive call waits for a message; it bounds how long stopping takes.
@@ -54,6 +65,8 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 class Poller(ABC):
     """Calls `poll_once` on a background thread until stopped."""
 
+    idle_seconds = IDLE_SECONDS
+
     def __init__(self, name: str) -> None:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"poll-{name}", daemon=True)
@@ -74,7 +87,7 @@ class Poller(ABC):
         while not self._stopped.is_set():
             try:
                 if not self.poll_once():
-                    self._stopped.wait(IDLE_SECONDS)
+                    self._stopped.wait(self.idle_seconds)
             except Exception:  # the emulator stopping under us, or a malformed reply: poll again
                 if not self._stopped.is_set():
                     logger.exception("polling %s failed", self._name)
@@ -166,9 +179,142 @@ class StreamPoller(Poller):
         return [record for record in records if record["dynamodb"]["SequenceNumber"] in failed]
 
 
-def event_sources(cloud: LocalCloud) -> list[Poller]:
-    """One poller per event source mapping of the template: an SQS queue's or a table stream's."""
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def eventbridge_event(
+    detail_type: str, source: str, resources: list[str], detail: dict[str, Any]
+) -> dict[str, Any]:
+    """An event as EventBridge hands it to a rule's target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT_ID,
+        "time": _iso(datetime.now(UTC)),
+        "region": REGION,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
+def _invoke_retried(function: LocalFunction, event: dict[str, Any], retries: int) -> None:
+    """Invokes a rule's target as EventBridge does: asynchronously, again while it fails."""
+    for _ in range(retries + 1):
+        response_headers: dict[str, str] = {}
+        invoke_in_process(function, json.dumps(event).encode(), response_headers)
+        if "x-amz-function-error" not in response_headers:
+            return
+    logger.error("%s failed on an event %d times", function.logical_id, retries + 1)
+
+
+class ExecutionStatusPoller(Poller):
+    """The "Step Functions Execution Status Change" events a rule matches, for a state machine."""
+
+    idle_seconds = 0.5  # three listings a poll: half a second keeps the emulator's load small
+
+    def __init__(
+        self, function: LocalFunction, machine_arn: str, statuses: list[ExecutionStatusType], retries: int
+    ) -> None:
+        super().__init__(function.logical_id)
+        self._function = function
+        self._machine_arn = machine_arn
+        self._statuses = statuses
+        self._retries = retries
+        self._sfn = boto3.client("stepfunctions")
+        self._delivered: set[str] = set()
+
+    def poll_once(self) -> int:
+        delivered = 0
+        for status in self._statuses:
+            paginator = self._sfn.get_paginator("list_executions")
+            for page in paginator.paginate(stateMachineArn=self._machine_arn, statusFilter=status):
+                for listed in page["executions"]:
+                    if listed["executionArn"] in self._delivered:
+                        continue
+                    self._delivered.add(listed["executionArn"])
+                    execution = self._sfn.describe_execution(executionArn=listed["executionArn"])
+                    _invoke_retried(self._function, self._event(dict(execution)), self._retries)
+                    delivered += 1
+        return delivered
+
+    def _event(self, execution: dict[str, Any]) -> dict[str, Any]:
+        return eventbridge_event(
+            "Step Functions Execution Status Change",
+            "aws.states",
+            [execution["executionArn"]],
+            {
+                "executionArn": execution["executionArn"],
+                "stateMachineArn": self._machine_arn,
+                "name": execution["name"],
+                "status": execution["status"],
+                "startDate": int(execution["startDate"].timestamp() * 1000),
+                "stopDate": int(execution["stopDate"].timestamp() * 1000)
+                if "stopDate" in execution
+                else None,
+                "input": execution.get("input"),
+                "output": execution.get("output"),
+            },
+        )
+
+
+class SchedulePoller(Poller):
+    """Invokes a schedule rule's target every `seconds`."""
+
+    def __init__(self, function: LocalFunction, seconds: float, retries: int) -> None:
+        super().__init__(function.logical_id)
+        self._function = function
+        self._seconds = seconds
+        self._retries = retries
+        self._next = time.monotonic() + seconds
+
+    def poll_once(self) -> int:
+        if time.monotonic() < self._next:
+            return 0
+        self._next = time.monotonic() + self._seconds
+        event = eventbridge_event("Scheduled Event", "aws.events", [], {})
+        _invoke_retried(self._function, event, self._retries)
+        return 1
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int:
+    """The period of an EventBridge `rate(...)` expression, in seconds."""
+    match = _RATE.fullmatch(expression)
+    if match is None:
+        raise ValueError(f"the local stack runs rate() schedules only, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def rule_targets(cloud: LocalCloud, schedule_seconds: float | None) -> list[Poller]:
+    """One poller per target of each EventBridge rule of the template: the execution status
+    changes of one of our state machines, or a schedule (every `schedule_seconds` if given)."""
     pollers: list[Poller] = []
+    for props in resources_of_type(cloud.template, "AWS::Events::Rule").values():
+        for target in props["Targets"]:
+            function = cloud.functions[target["Arn"]["Fn::GetAtt"][0]]
+            retries = int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185))
+            if "ScheduleExpression" in props:
+                seconds = schedule_seconds or rate_seconds(props["ScheduleExpression"])
+                pollers.append(SchedulePoller(function, seconds, retries))
+                continue
+            pattern = props["EventPattern"]
+            if pattern.get("source") != ["aws.states"]:
+                raise ValueError(f"the local stack delivers no events from {pattern.get('source')}")
+            (machine,) = cloud.names.resolve(pattern["detail"]["stateMachineArn"])
+            pollers.append(ExecutionStatusPoller(function, machine, pattern["detail"]["status"], retries))
+    return pollers
+
+
+def event_sources(cloud: LocalCloud, schedule_seconds: float | None = None) -> list[Poller]:
+    """One poller per event source mapping of the template (an SQS queue's or a table stream's) and
+    per EventBridge rule target."""
+    pollers: list[Poller] = rule_targets(cloud, schedule_seconds)
     for props in resources_of_type(cloud.template, "AWS::Lambda::EventSourceMapping").values():
         function = cloud.functions[props["FunctionName"]["Ref"]]
         source = props["EventSourceArn"]

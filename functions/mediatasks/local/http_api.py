@@ -9,8 +9,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +23,8 @@ from mediatasks.local.template import public_routes, resources_of_type
 # API Gateway's own limit on a request payload (the web ACL's is lower).
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_CACHED_AUTHORIZATIONS = 1024
+# How long a kept-alive connection may sit idle before the server closes it.
+IDLE_SECONDS = 60
 
 
 def proxy_event(
@@ -220,6 +223,7 @@ def _handler_class(
     class ApiRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "mediatasks-local"
+        timeout = IDLE_SECONDS  # the socket's: an idle kept-alive connection ends, freeing its worker
 
         def _respond(self, status: int, headers: dict[str, str], body: bytes) -> None:
             self.send_response(status)
@@ -299,10 +303,34 @@ def _handler_class(
     return ApiRequestHandler
 
 
-class _ApiServer(ThreadingHTTPServer):
-    # API Gateway takes many connections at once; socketserver's default backlog of 5 resets them
-    request_queue_size = 128
-    daemon_threads = True
+class _ApiServer(HTTPServer):
+    """http.server with a bounded pool of workers (the standard library's ThreadingHTTPServer starts
+    a thread per connection, without bound) and a listen backlog that holds a burst of clients:
+    socketserver's default of 5 reset the connections of 20 concurrent clients. A connection waits
+    in the pool's queue for a worker rather than being refused; a kept-alive connection left idle
+    frees its worker after IDLE_SECONDS."""
+
+    request_queue_size = 1024
+    workers = 128
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="local-api")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._serve_one, request, client_address)
+
+    def _serve_one(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class LocalApi:

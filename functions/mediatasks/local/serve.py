@@ -18,7 +18,7 @@ STOP_SECONDS = 20
 
 
 def serve(args: argparse.Namespace) -> int:
-    from mediatasks.local.stack import DEMO_TRIGGER_RULES, DEVELOPMENT_PROJECT, LocalStack
+    from mediatasks.local.stack import DEMO_TRIGGER_RULES, DEVELOPMENT_PROJECT, LocalStack, SegmentSettings
 
     output_areas = OutputAreas(areas=tuple(_output_area(flag) for flag in args.output_bucket))
     print("synthesizing the CDK app and starting the local stack ...", flush=True)
@@ -31,6 +31,8 @@ def serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         webhook_secret=args.webhook_secret,
         trigger_rules=trigger_rules,
+        segments=SegmentSettings(args.segment_above_seconds, args.segment_seconds),
+        sweep_seconds=args.sweep_seconds,
     )
     stack.start()
     stopped = threading.Event()
@@ -100,6 +102,26 @@ def parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="the watched bucket's rules as cdk.json's mediatasks:triggerRules (a JSON list; '[]' for "
         "none); default: uploads under incoming/ become mp4 videos of the development project",
+    )
+    run.add_argument(
+        "--segment-above-seconds",
+        type=float,
+        metavar="N",
+        help="encode a video longer than N seconds in pieces, in parallel (default: cdk.json's "
+        "mediatasks:segmentAboveSeconds, and whenever one encode would not fit in a step)",
+    )
+    run.add_argument(
+        "--segment-seconds",
+        type=float,
+        metavar="N",
+        help="the pieces' length, about N seconds each (default: cdk.json's mediatasks:segmentSeconds)",
+    )
+    run.add_argument(
+        "--sweep-seconds",
+        type=int,
+        metavar="N",
+        help="run the sweep every N seconds, starting tasks that waited N seconds for their execution "
+        "(default: the stack's, every 5 minutes for tasks waiting 2)",
     )
     return run
 

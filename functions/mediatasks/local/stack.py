@@ -3,8 +3,11 @@ API served on loopback. Used by `mediatasks serve`, the end-to-end tests and the
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,6 +28,26 @@ from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.webhooks import create_first_secret
 
 DEVELOPMENT_PROJECT = "dev"
+# The steps' scratch space of one local stack, named by its process id: what a stack that was
+# killed left behind is removed by the next one.
+WORK_DIR_PREFIX = "mediatasks-work-"
+
+
+def remove_orphaned_work_dirs() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORK_DIR_PREFIX}*-*"):
+        owner = folder.name.removeprefix(WORK_DIR_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def local_architecture() -> str:
@@ -44,6 +67,18 @@ def synthesize_for_local(trigger_rules: list[dict[str, Any]] | None = None) -> d
         return synthesize(Path(out_dir), local_architecture(), context)
 
 
+@dataclass(frozen=True)
+class SegmentSettings:
+    """Overrides of when a long video is encoded in pieces (None keeps the template's setting)."""
+
+    above_seconds: float | None = None
+    seconds: float | None = None
+
+    def environment(self) -> dict[str, str]:
+        values = {c.ENV_SEGMENT_ABOVE_SECONDS: self.above_seconds, c.ENV_SEGMENT_SECONDS: self.seconds}
+        return {name: f"{value:g}" for name, value in values.items() if value is not None}
+
+
 class LocalStack:
     def __init__(
         self,
@@ -56,6 +91,8 @@ class LocalStack:
         webhook_secret: str | None = None,
         template: dict[str, Any] | None = None,
         trigger_rules: list[dict[str, Any]] | None = None,
+        segments: SegmentSettings | None = None,
+        sweep_seconds: int | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -65,8 +102,12 @@ class LocalStack:
         self.webhook_secret = webhook_secret or new_secret()
         self._template = template
         self._trigger_rules = trigger_rules
+        self._segments = segments or SegmentSettings()
+        # the sweep's period and the time a task may wait for its execution (default: the template's)
+        self._sweep_seconds = sweep_seconds
         self._pollers: list[Poller] = []
-        self._work_dir = tempfile.TemporaryDirectory(prefix="mediatasks-work-")
+        remove_orphaned_work_dirs()
+        self._work_dir = tempfile.TemporaryDirectory(prefix=f"{WORK_DIR_PREFIX}{os.getpid()}-")
         self.cloud: LocalCloud | None = None
         self.api: LocalApi | None = None
 
@@ -85,6 +126,9 @@ class LocalStack:
         environment[c.ENV_ALLOW_LOOPBACK_INPUTS] = "true" if self._allow_local_inputs else "false"
         environment[c.ENV_ALLOWED_OUTPUT_BUCKETS] = self._output_areas.to_json()
         environment[c.ENV_LOCAL_SERVICE_PORTS] = f"{self.cloud.port},{self.api.port}"
+        environment |= self._segments.environment()
+        if self._sweep_seconds is not None:
+            environment[c.ENV_SWEEP_AFTER_SECONDS] = str(self._sweep_seconds)
         # speech is recognised on this machine (the deployment's default is Amazon Transcribe)
         environment[c.ENV_SPEECH_PROVIDER] = SpeechProviderName.local
         # and so is content moderation (the deployment's default is Amazon Rekognition)
@@ -97,7 +141,7 @@ class LocalStack:
         secrets = SecretStore(environment[c.ENV_WEBHOOK_SECRETS_TABLE], environment[c.ENV_WEBHOOK_KEY_ID])
         create_first_secret(secrets, DEVELOPMENT_PROJECT, self.webhook_secret)
         self.api.start()
-        self._pollers = event_sources(self.cloud)
+        self._pollers = event_sources(self.cloud, self._sweep_seconds)
         for poller in self._pollers:
             poller.start()
         return self

@@ -25,8 +25,8 @@ REGION = "us-east-1"
 def synthesize(
     out_dir: Path, architecture: str = "x86_64", context: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Runs the CDK app offline (no CDK CLI, no credentials, no Docker) and returns the template;
-    `context` overrides cdk.json's values as `-c` would."""
+    """Runs the CDK app offline (no CDK CLI, no credentials, no Docker; it builds the ffmpeg layer
+    itself) and returns the template; `context` overrides cdk.json's values as `-c` would."""
     env = {
         **os.environ,
         "CDK_OUTDIR": str(out_dir),
@@ -34,11 +34,6 @@ def synthesize(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
     }
-    subprocess.run(
-        [sys.executable, str(REPO_ROOT / "layers" / "ffmpeg" / "build.py"), "--arch", architecture],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
     overrides = json.dumps({**(context or {}), "mediatasks:architecture": architecture})
     subprocess.run(
         [sys.executable, str(REPO_ROOT / "infra" / "app.py")],

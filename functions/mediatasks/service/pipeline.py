@@ -29,6 +29,7 @@ from mediatasks.adapters.pictures import encode_picture
 from mediatasks.adapters.storage import CA_BUNDLE, ObjectExists, Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.streams import ByteStream
+from mediatasks.adapters.transient import is_transient
 from mediatasks.config import Settings
 from mediatasks.constants import FILES_PREFIX, WORK_PREFIX
 from mediatasks.domain.errors import (
@@ -39,6 +40,7 @@ from mediatasks.domain.errors import (
     OutputUnwritable,
     ProcessingFailed,
     TaskFailure,
+    TransientFailure,
     failure_kind_of_error_type,
 )
 from mediatasks.domain.ffmpeg_args import (
@@ -99,10 +101,25 @@ class Pipeline:
         return StoredObject(bucket=self.settings.media_bucket, key=f"{WORK_PREFIX}{task_id}/{name}")
 
     def _run_step(self, task_id: str, kind: Kind, step: StepName, work: Callable[[Task], Result]) -> Result:
-        task = self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step], kind.progress(step, 0))
-        result = work(task)
-        if kind.next_step(step) is not None:  # the last step's own work ends the task
-            self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step], kind.progress(step, 100))
+        """Runs one step's work between its start and end marks. A transient AWS error that outlasted
+        the SDK's own retries becomes a TransientFailure (the state machine retries the step: its
+        work files are keyed by task and overwritten, so a retry leaves nothing behind). A task that
+        ended meanwhile (cancelled, reconciled after its execution was stopped) keeps no work files."""
+        try:
+            task = self.store.start_step(task_id, step, TASK_STATUS_DURING_STEP[step], kind.progress(step, 0))
+            result = work(task)
+            if kind.next_step(step) is not None:  # the last step's own work ends the task
+                self.store.finish_step(task_id, step, TASK_STATUS_AFTER_STEP[step], kind.progress(step, 100))
+        except TaskNotActive:
+            self._discard_work(task_id)
+            raise
+        except Exception as error:
+            if is_transient(error):
+                logger.warning(
+                    "transient failure", extra={"task_id": task_id, "step": step, "error": repr(error)}
+                )
+                raise TransientFailure(f"the {step} step was interrupted; it is retried") from error
+            raise
         return result
 
     def _open_input(self, task: Task) -> ByteStream:
@@ -114,7 +131,9 @@ class Pipeline:
             try:
                 size = self.storage.size(source)
                 stream = self.storage.open(source)
-            except (ClientError, BotoCoreError):
+            except (ClientError, BotoCoreError) as error:
+                if is_transient(error):
+                    raise  # retried as a step
                 raise InputUnreachable("the input object could not be read") from None
             if size > self.settings.max_input_bytes:
                 stream.close()

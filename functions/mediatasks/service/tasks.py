@@ -43,7 +43,7 @@ from mediatasks.domain.tasks import (
     new_id,
 )
 from mediatasks.kinds.base import Output
-from mediatasks.kinds.registry import kind_of
+from mediatasks.kinds.registry import COMPOSITE_KINDS, kind_of
 from mediatasks.service.file_records import makes_a_file, pending_record
 from mediatasks.service.listing import Listing, list_page
 
@@ -179,6 +179,12 @@ class TaskService:
     ) -> Task:
         """Starts a task. Its output file is written at once (waiting), as a file of the input's
         media, the media `joins` names, or a new one; `joins` also carries the file's metadata."""
+        if request.kind in COMPOSITE_KINDS:
+            raise RequestRejected(
+                ErrorKind.kind_unsupported,
+                "this deployment validates workflows but cannot run them yet: create each step as a task",
+                "kind",
+            )
         input_url, input_file_id = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
         media_id, original = None, False  # a task that stores nothing (a probe) joins no media
@@ -208,11 +214,11 @@ class TaskService:
         try:
             self.workflow.start(str(task.run_id), task.id, task.kind)
         except Exception:
-            logger.exception("could not start the task's execution", extra={"task_id": task.id})
-            self.store.fail(
-                task.id, TaskErrorInfo(kind="internal_error", message="the task could not be started"), None
+            # The task is stored: answering an error now would make the caller's retry a second
+            # task. It stays `waiting`, and the sweep (service/reconcile.py) starts it or fails it.
+            logger.exception(
+                "could not start the task's execution; the sweep will", extra={"task_id": task.id}
             )
-            raise
         return task
 
     def get(self, project_id: str, task_id: str) -> Task:
