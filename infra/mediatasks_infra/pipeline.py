@@ -84,6 +84,8 @@ class Pipeline(Construct):
         )
         data.table.grant_read_write_data(mark_failed)
         transcribe, transcript_status, track = self._speech_functions(functions, data, storage, step_function)
+        self._allow_moderation(track)
+        self._allow_language_model(track, config.bedrock_model_id)
         split = step_function(c.SPLIT_FUNCTION_ID, "split", environment=segment_environment(config))
         encode_piece = step_function(c.SEGMENT_FUNCTION_ID, "encodeSegment", "encode_segment")
         join = step_function(c.JOIN_FUNCTION_ID, "join")
@@ -223,6 +225,33 @@ class Pipeline(Construct):
                 },
             )
         return transcribe, transcript_status, track
+
+    def _allow_moderation(self, track: lambda_.Function) -> None:
+        """The nsfw kind's track step asks Rekognition about each sampled frame, sent as bytes: an
+        image moderation call reads no resource of ours, and IAM names no resource for it."""
+        track.add_to_role_policy(
+            iam.PolicyStatement(actions=["rekognition:DetectModerationLabels"], resources=["*"])
+        )
+        acknowledge(
+            track.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
+            {
+                "AwsSolutions-IAM5[Resource::*]": "rekognition:DetectModerationLabels on image bytes has no "
+                "resource type to scope it to"
+            },
+        )
+
+    def _allow_language_model(self, track: lambda_.Function, model_id: str) -> None:
+        """The outline's track step asks the deployment's one Bedrock model (Converse is
+        authorised as bedrock:InvokeModel on the model)."""
+        track.add_environment(c.ENV_BEDROCK_MODEL_ID, model_id)
+        model = cdk.Stack.of(self).format_arn(
+            service="bedrock",
+            account="",
+            resource="foundation-model",
+            resource_name=model_id,
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        track.add_to_role_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model]))
 
     def _transcription(self, start: tasks.LambdaInvoke, on_error: sfn.IChainable) -> sfn.Choice:
         """After the transcribe step starts recognition: wait, ask, and wait again until the

@@ -36,6 +36,7 @@ ACTIONS_WITHOUT_RESOURCES = {
     "xray:GetSamplingTargets",
     "s3:PutBucketNotification",  # CDK's notifications handler: the bucket is named at deploy time
     "dynamodb:ListStreams",  # the stream event source of the webhook dispatcher
+    "rekognition:DetectModerationLabels",  # the nsfw track step: moderating image bytes names no resource
 }
 
 

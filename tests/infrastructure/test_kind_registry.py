@@ -115,5 +115,7 @@ def test_every_name_a_kind_answers_to_parses_as_that_kind(name: str) -> None:
     body: dict[str, Any] = {"kind": name, "input": "https://example.com/a.mp4"}
     if name == "export":
         body = {"kind": name, "input": "s3://bucket-a/a.mp4", "options": {"url": "s3://bucket-b/a.mp4"}}
+    if name == "prompt":  # the question is required
+        body["options"] = {"prompt": "What is said?"}
     request = parse_request(body)
     assert type(request) is next(kind.request for kind in KINDS.values() if name in kind.names)

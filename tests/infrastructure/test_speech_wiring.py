@@ -4,6 +4,7 @@ speech recognition job, and the Transcribe permissions, each held to our own tas
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +106,43 @@ def test_the_deployment_recognises_speech_with_transcribe(template: dict[str, An
     for function_id in (c.TRANSCRIBE_FUNCTION_ID, c.TRANSCRIPT_STATUS_FUNCTION_ID):
         variables = functions[function_id]["Environment"]["Variables"]
         assert variables.get(c.ENV_SPEECH_PROVIDER, "transcribe") == "transcribe"
+
+
+def test_nsfw_judges_frames_without_speech(definition: dict[str, Any]) -> None:
+    assert execution_path(definition, "nsfw") == ["Ingest", "Probe", "MakeTrack", "Upload"]
+
+
+def test_moderation_is_the_track_step_s_only(template: dict[str, Any]) -> None:
+    holders = {
+        function_id
+        for function_id in resources_of_type(template, "AWS::Lambda::Function")
+        for statement in _statements(template, function_id)
+        if "rekognition" in json.dumps(statement["Action"])
+    }
+    assert holders == {c.TRACK_FUNCTION_ID}
+    (statement,) = [
+        s for s in _statements(template, c.TRACK_FUNCTION_ID) if "rekognition" in json.dumps(s["Action"])
+    ]
+    assert statement["Action"] == "rekognition:DetectModerationLabels"
+
+
+@pytest.mark.parametrize("kind", ["outline", "description", "prompt"])
+def test_the_text_kinds_read_the_transcript_first(definition: dict[str, Any], kind: str) -> None:
+    assert execution_path(definition, kind) == ["Ingest", "Probe", "Transcribe", "MakeTrack", "Upload"]
+
+
+def test_the_track_step_may_invoke_the_configured_bedrock_model_only(template: dict[str, Any]) -> None:
+    config = json.loads(Path("cdk.json").read_text())["context"]
+    model_id = config["mediatasks:bedrockModelId"]
+    function = resources_of_type(template, "AWS::Lambda::Function")[c.TRACK_FUNCTION_ID]
+    assert function["Environment"]["Variables"][c.ENV_BEDROCK_MODEL_ID] == model_id
+    holders = {
+        function_id: statement
+        for function_id in resources_of_type(template, "AWS::Lambda::Function")
+        for statement in _statements(template, function_id)
+        if "bedrock" in json.dumps(statement["Action"])
+    }
+    assert list(holders) == [c.TRACK_FUNCTION_ID]
+    statement = holders[c.TRACK_FUNCTION_ID]
+    assert statement["Action"] == "bedrock:InvokeModel"
+    assert f":foundation-model/{model_id}" in json.dumps(statement["Resource"])

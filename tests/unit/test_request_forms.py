@@ -94,6 +94,6 @@ def test_an_output_string_is_still_a_destination() -> None:
 
 def test_an_output_object_of_an_unknown_kind_is_kind_unsupported() -> None:
     with pytest.raises(RequestRejected) as refused:
-        parse_request({"input": FILE_ID, "output": {"kind": "nsfw"}})
+        parse_request({"input": FILE_ID, "output": {"kind": "http"}})
     assert (refused.value.kind, refused.value.field) == ("kind_unsupported", "kind")
     assert "not supported yet" in refused.value.message

@@ -69,7 +69,7 @@ BAD_WORKFLOWS = [
     ([{"kind": "video", "format": "webm", "codec": "h264"}], "invalid_codec", "workflow[0].codec"),
     ([{"kind": "image", "colour": "red"}], "invalid_option", "workflow[0].colour"),
     ([{"kind": "image", "width": 320, "options": {"width": 320}}], "invalid_option", "workflow[0].width"),
-    ([{"kind": "description"}], "kind_unsupported", "workflow[0].kind"),
+    ([{"kind": "prompt"}], "invalid_option", "workflow[0].prompt"),  # its question is required
     ([{"kind": "http", "url": "https://example.com/"}], "kind_unsupported", "workflow[0].kind"),
     ([{"kind": "teleport"}], "kind_unsupported", "workflow[0].kind"),
     ([{"kind": "probe"}], "kind_unsupported", "workflow[0].kind"),

@@ -45,6 +45,10 @@ COMMANDS: dict[str, str] = {
     "chapters": "chapters",
     "subtitles": "subtitles",
     "speech": "speech",
+    "nsfw": "nsfw",
+    "outline": "outline",
+    "description": "description",
+    "prompt": "prompt",
 }
 ENV_API_URL = "MEDIATASKS_API_URL"
 ENV_API_KEY = "MEDIATASKS_API_KEY"

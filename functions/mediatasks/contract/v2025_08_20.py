@@ -50,6 +50,10 @@ FILE_OBJECT_BY_KIND: dict[str, Literal["source", "track", "intelligence"]] = {
     "chapters": "track",
     "subtitles": "track",
     "speech": "intelligence",
+    "nsfw": "intelligence",
+    "outline": "intelligence",
+    "description": "intelligence",
+    "prompt": "intelligence",
 }
 
 

@@ -124,8 +124,20 @@ class PlaylistRendition(BaseModel):
     playlist: str
 
 
-# A media file, or a track kind's file (a WebVTT or SubRip track, a speech transcript).
-FileKind = Literal["video", "audio", "image", "thumbnails", "chapters", "subtitles", "speech"]
+# A media file, or a track kind's file (a WebVTT or SubRip track, a transcript, an analysis).
+FileKind = Literal[
+    "video",
+    "audio",
+    "image",
+    "thumbnails",
+    "chapters",
+    "subtitles",
+    "speech",
+    "nsfw",
+    "outline",
+    "description",
+    "prompt",
+]
 
 
 class CompanionFile(BaseModel):

@@ -19,6 +19,8 @@ from mediatasks.domain.progress import task_progress
 from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.tasks import CompanionFile, FileKind, StepName
 from mediatasks.domain.transcripts import Transcript
+from mediatasks.providers.language import TextModel
+from mediatasks.providers.moderation import FrameModerator
 
 
 class Family(StrEnum):
@@ -95,7 +97,8 @@ class Encoding:
 
 class TrackTools(Protocol):
     """What the pipeline lends a track maker: the pinned ffmpeg, run within the step's deadline
-    and limits, and Pillow's sprite sheets. Kinds stay free of subprocesses and images."""
+    and limits, Pillow's sprite sheets and the configured moderation model. Kinds stay free of
+    subprocesses and images."""
 
     @property
     def ffmpeg(self) -> str: ...
@@ -106,6 +109,14 @@ class TrackTools(Protocol):
         self, frames: list[Path], columns: int, tile: tuple[int, int], target: Path, quality: Any
     ) -> int:
         """Tiles the frames (PPM files) `columns` to a row into `target`; its size in bytes."""
+        ...
+
+    def moderator(self) -> FrameModerator:
+        """The deployment's content moderation model (providers/moderation.py)."""
+        ...
+
+    def text_model(self) -> TextModel | None:
+        """The deployment's language model, if it has one (providers/language.py)."""
         ...
 
 

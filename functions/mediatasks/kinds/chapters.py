@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from mediatasks.domain.cues import Cue, chapter_bounds, chapters_of, webvtt
+from mediatasks.domain.cues import Chapter, Cue, chapter_bounds, chapters_of, webvtt
 from mediatasks.domain.errors import InputUnsupported
 from mediatasks.domain.ffmpeg_args import Limits, input_args, output_bounds
 from mediatasks.domain.media import ProbedMedia
@@ -69,14 +69,23 @@ class SceneCuts:
             self.times.append(float(match.group(1)))
 
 
+def scene_chapters(job: TrackJob, tools: TrackTools, options: ChaptersOptions) -> list[Chapter]:
+    """The input's chapters at its scene cuts (one chapter for an input without pictures)."""
+    if not job.media.duration:
+        raise InputUnsupported("the input has no duration to divide into chapters")
+    cuts = SceneCuts()
+    if job.media.has_video:
+        tools.run(
+            scene_args(tools.ffmpeg, options, job.media, str(job.source), job.limits), on_line=cuts.line
+        )
+    starts = chapter_bounds(cuts.times, job.media.duration, options.min_seconds, options.max_chapters)
+    return chapters_of(starts, job.media.duration, job.transcript)
+
+
 def make_chapters(job: TrackJob, tools: TrackTools) -> MadeTrack:
-    options: ChaptersOptions = job.options
     if not job.media.duration:
         raise InputUnsupported("chapters need a video with a duration")
-    cuts = SceneCuts()
-    tools.run(scene_args(tools.ffmpeg, options, job.media, str(job.source), job.limits), on_line=cuts.line)
-    starts = chapter_bounds(cuts.times, job.media.duration, options.min_seconds, options.max_chapters)
-    chapters = chapters_of(starts, job.media.duration, job.transcript)
+    chapters = scene_chapters(job, tools, job.options)
     track = webvtt([Cue(c.start, c.end, c.title) for c in chapters])
     (job.folder / "chapters.vtt").write_text(track)
     return MadeTrack(

@@ -17,10 +17,14 @@ from mediatasks.kinds import (
     animation,
     audio,
     chapters,
+    description,
     export,
     image,
     ingest,
+    nsfw,
+    outline,
     probe,
+    prompt,
     speech,
     subtitles,
     thumbnails,
@@ -43,16 +47,16 @@ KINDS: dict[str, Kind] = {
         chapters,
         subtitles,
         speech,
+        nsfw,
+        outline,
+        description,
+        prompt,
     )
 }
 # The kinds a task may be that are not a Kind: a workflow is a tree of other kinds' tasks (workflow.py).
 COMPOSITE_KINDS = ("workflow",)
 # The contract's kinds that are not built yet: refused with kind_unsupported, never accepted.
 PLANNED_KINDS: Mapping[str, Family] = {
-    "nsfw": Family.intelligence,
-    "description": Family.intelligence,
-    "outline": Family.intelligence,
-    "prompt": Family.intelligence,
     "conditions": Family.composition,
     "http": Family.composition,
 }

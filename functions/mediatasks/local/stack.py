@@ -22,6 +22,8 @@ from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.event_sources import Poller, event_sources
 from mediatasks.local.http_api import LocalApi
 from mediatasks.local.template import synthesize
+from mediatasks.providers.language import LanguageProviderName
+from mediatasks.providers.moderation import ModerationProviderName
 from mediatasks.providers.speech import SpeechProviderName
 from mediatasks.service.webhooks import create_first_secret
 
@@ -129,6 +131,10 @@ class LocalStack:
             environment[c.ENV_SWEEP_AFTER_SECONDS] = str(self._sweep_seconds)
         # speech is recognised on this machine (the deployment's default is Amazon Transcribe)
         environment[c.ENV_SPEECH_PROVIDER] = SpeechProviderName.local
+        # and so is content moderation (the deployment's default is Amazon Rekognition)
+        environment[c.ENV_MODERATION_PROVIDER] = ModerationProviderName.local
+        # no language model here: the outline is extractive (the deployment's default is Bedrock)
+        environment[c.ENV_LANGUAGE_PROVIDER] = LanguageProviderName.local
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_areas.buckets)
         KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)

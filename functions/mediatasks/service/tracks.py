@@ -180,7 +180,11 @@ class TrackPipeline:
             folder.mkdir()
             limits = self._limits(media)
             tools = FfmpegTrackTools(
-                ffmpeg.binaries().ffmpeg, self._deadline(seconds_left), limits.max_output_pixels
+                ffmpeg.binaries().ffmpeg,
+                self._deadline(seconds_left),
+                limits.max_output_pixels,
+                self.settings.moderation_provider,
+                self.settings.language_provider,
             )
             made = track.make(TrackJob(options, media, scratch / "source", folder, transcript, limits), tools)
             files = [f for f in folder.rglob("*") if f.is_file()]
