@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
+from moto.core.config import default_user_config
 
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
@@ -39,6 +40,9 @@ class World:
 @pytest.fixture
 def world(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # executions stay RUNNING until stopped, whatever a local stack run earlier in this process set
+    # (it makes moto interpret the definitions, and this machine would then succeed at once)
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": False})
     with mock_aws():
         dynamodb = boto3.resource("dynamodb")
         dynamodb.meta.client.create_table(**table_definition(template, TASKS_TABLE_ID, "tasks"))
