@@ -43,7 +43,24 @@ def _no_control_characters(value: str) -> str:
 MetadataKey = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_control_characters)
 ]
-MetadataValue = Annotated[str, StringConstraints(max_length=1024)] | int | float | bool | None
+
+
+def _storable_number(value: float) -> float:
+    """A number DynamoDB can hold (38 significant digits, magnitude 1e-130 to 1e126): anything
+    else would be refused by the table after the request was accepted."""
+    too_many_digits = isinstance(value, int) and len(str(abs(value))) > 38
+    if too_many_digits or (value != 0 and not 1e-130 <= abs(value) < 1e126):
+        raise ValueError("a metadata number must have at most 38 digits and a magnitude of 1e-130 to 1e125")
+    return value
+
+
+MetadataValue = (
+    Annotated[str, StringConstraints(max_length=1024)]
+    | Annotated[int, AfterValidator(_storable_number)]
+    | Annotated[float, AfterValidator(_storable_number)]
+    | bool
+    | None
+)
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
