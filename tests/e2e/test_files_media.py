@@ -96,15 +96,14 @@ def stored_keys(s3: Any, prefix: str) -> list[str]:
 
 def ready_file(sdk: Sdk, file_id: str) -> dict[str, Any]:
     """Polls files.get until the file is ready (or failed); returns its raw JSON."""
-    deadline = time.monotonic() + TASK_SECONDS
-    while time.monotonic() < deadline:
+
+    def ended() -> dict[str, Any] | None:
         sdk.client.files.get(file_id, request_options=RETRY_RATE_LIMITS)
         body: dict[str, Any] = sdk.last(200)
         FilesGetResponse.model_validate(body)
-        if body["status"] in ("ready", "failed"):
-            return body
-        time.sleep(0.25)
-    raise AssertionError(f"file {file_id} was not ready in {TASK_SECONDS}s")
+        return body if body["status"] in ("ready", "failed") else None
+
+    return wait_until(ended, TASK_SECONDS, f"file {file_id} to be ready")
 
 
 def probe(data: bytes) -> dict[str, Any]:
