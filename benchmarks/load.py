@@ -1,13 +1,16 @@
 """Task creates under load, and what must hold afterwards.
 
 Against the local stack (loopback only), CREATES task creates (default 200) from CLIENTS concurrent
-clients (default 20), each its own connection, spread over two projects; one create in four is bad
-input. A client answered 429 waits the Retry-After it was given and tries again (bounded). Prints
-creates/s, p50/p99 create latency, how many 429s (and whether each had Retry-After), the emulator
-process's memory before and after; then checks the invariants: every accepted task reaches a
-terminal status within the time bound, no task is lost or made twice (counted by id, and by each
-project's listing total), bad input got a 4xx with a specific kind, nothing got a 5xx. Exits 1 when
-an invariant does not hold.
+clients (default 20), each its own connection, spread over two projects, the second capped at
+CAPPED_AT running tasks (the first is not capped); one create in four is bad input. A client
+answered 429 waits the Retry-After it was given and tries again (bounded). Prints creates/s, p50/p99
+create latency, how many 429s (and whether each had Retry-After), the emulator process's memory
+before and after, and how long the capped project's tasks waited, queued, between their probe and
+their next step; then checks the invariants: every accepted task reaches a terminal status within
+the time bound, no task is lost or made twice (counted by id, and by each project's listing total),
+the capped project never ran more than CAPPED_AT tasks at once (from its tasks' step times: from the
+first step after the probe starting to the task's end), bad input got a 4xx with a specific kind,
+nothing got a 5xx. Exits 1 when an invariant does not hold.
 
     .venv/bin/python -m benchmarks.load [--creates 200] [--clients 20]   (from the repository root)
 """
@@ -31,6 +34,7 @@ from typing import Any
 
 from mediatasks import constants as c
 from mediatasks.adapters.keys import KeyStore
+from mediatasks.domain.slots import RunningCaps
 from mediatasks.domain.tasks import TERMINAL_STATUSES
 from mediatasks.local.cloud import free_port
 from mediatasks.local.stack import LocalStack
@@ -38,6 +42,8 @@ from tests.support.media import make_media
 from tests.support.servers import serve_directory
 
 OTHER_PROJECT = "prj_load"
+# the other project's cap on running tasks (the development project runs uncapped)
+CAPPED_AT = 2
 # At most this many 429s in a row for one create before the client gives up (and the run fails).
 MAX_THROTTLED = 30
 TASKS_END_SECONDS = 600
@@ -93,13 +99,14 @@ def create(url: str, key: str, body: dict[str, Any], bad: bool) -> Answer:
 
 
 def bodies(count: int, clip_url: str) -> list[tuple[dict[str, Any], bool]]:
-    """Three valid creates in four (mostly probes, every tenth a small video), one bad input."""
+    """Three valid creates in four (mostly probes, every fifth a small video), one bad input. The
+    creates alternate between the projects, so each gets half the videos."""
     made: list[tuple[dict[str, Any], bool]] = []
     for index in range(count):
         if index % 4 == 3:
             bad = {"kind": "video", "input": clip_url, "options": {"width": -5}}
             made.append((bad if index % 8 == 3 else {"kind": "no_such_kind", "input": clip_url}, True))
-        elif index % 10 == 0:
+        elif index % 5 == 0:
             made.append(({"kind": "video", "input": clip_url, "options": {"width": 96}}, False))
         else:
             made.append(({"kind": "probe", "input": clip_url}, False))
@@ -126,7 +133,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         make_media(root / "clip.mp4", size="160x120", seconds=1)
-        with serve_directory(root) as server, LocalStack(port=free_port(), allow_local_inputs=True) as stack:
+        caps = RunningCaps(default=0, projects={OTHER_PROJECT: CAPPED_AT})
+        with (
+            serve_directory(root) as server,
+            LocalStack(port=free_port(), allow_local_inputs=True, running_caps=caps) as stack,
+        ):
             other_key = KeyStore(os.environ[c.ENV_KEYS_TABLE]).create(OTHER_PROJECT)
             keys = [stack.api_key, other_key]
             work = [
@@ -169,11 +180,13 @@ def report(url: str, keys: list[str], answers: list[Answer], elapsed: float, mem
     ended_started = time.perf_counter()
     unfinished = set(ids)
     by_id = {answer.body["id"]: answer.key for answer in accepted}
+    ended: dict[str, dict[str, Any]] = {}
     while unfinished and time.perf_counter() - ended_started < TASKS_END_SECONDS:
         for task_id in sorted(unfinished):
             status, task = read(url + f"/tasks/{task_id}", by_id[task_id])
             if status == 200 and task["status"] in TERMINAL_STATUSES:
                 unfinished.discard(task_id)
+                ended[task_id] = task
         if unfinished:
             time.sleep(1)
     waited = time.perf_counter() - ended_started
@@ -185,11 +198,55 @@ def report(url: str, keys: list[str], answers: list[Answer], elapsed: float, mem
         made = sum(1 for answer in accepted if answer.key == key)
         if listing.get("total") != made:
             broken.append(f"a project lists {listing.get('total')} tasks, {made} were accepted")
+    capped = [task for task_id, task in ended.items() if by_id[task_id] == keys[1]]
+    most = most_running(capped)
+    print(f"capped project: at most {most} of its tasks running at once (cap {CAPPED_AT})")
+    waits = queued_seconds(capped)
+    if waits:
+        print(f"capped project's queued time: p50 {statistics.median(waits):.1f} s, max {max(waits):.1f} s")
+    if most > CAPPED_AT:
+        broken.append(f"the capped project ran {most} tasks at once")
     print(f"memory of the stack's process: {memory_before:.0f} MB before, {resident_mb():.0f} MB after")
     for problem in broken:
         print(f"INVARIANT BROKEN: {problem}")
     print("invariants: " + ("hold" if not broken else f"{len(broken)} broken"))
     return 1 if broken else 0
+
+
+def running_span(task: dict[str, Any]) -> tuple[int, int] | None:
+    """When the task ran past its validation: its first step after the probe starting, to its end
+    (within the time it held its slot); None for a task that ended before that."""
+    steps = sorted(task["steps"], key=lambda step: step["id"])
+    after_probe = [step for step in steps[2:] if step["started_at"] is not None]
+    if not after_probe or task["finished_at"] is None:
+        return None
+    return int(after_probe[0]["started_at"]), int(task["finished_at"])
+
+
+def most_running(tasks: list[dict[str, Any]]) -> int:
+    """The most spans open at one time; a span ending at the instant another starts is closed first
+    (a slot is handed on only after its task ended)."""
+    events = sorted(
+        (moment, change)
+        for span in filter(None, map(running_span, tasks))
+        for moment, change in ((span[0], 1), (span[1], -1))
+    )
+    most = running = 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    return most
+
+
+def queued_seconds(tasks: list[dict[str, Any]]) -> list[float]:
+    """From each task's probe finishing to its next step starting."""
+    waits = []
+    for task in tasks:
+        steps = sorted(task["steps"], key=lambda step: step["id"])
+        span = running_span(task)
+        if span is not None and steps[1]["finished_at"] is not None:
+            waits.append((span[0] - int(steps[1]["finished_at"])) / 1000)
+    return waits
 
 
 if __name__ == "__main__":

@@ -95,6 +95,13 @@ class Api:
     def run(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.wait(self.create(body)["id"])
 
+    def log_of(self, task_id: str) -> str:
+        """What the server logged about the task (its steps' warnings and errors), to say why a
+        task ended as it did when a test did not expect it."""
+        log = self.temporary / "serve.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        return "\n".join(line for line in lines if task_id in line) or f"serve logged nothing about {task_id}"
+
     def scratch_of(self, task_id: str) -> list[Path]:
         """The scratch folders a step of the task has open (removed when the step ends)."""
         work_folders = list(self.temporary.glob("mediatasks-work-*"))
@@ -175,6 +182,9 @@ def serving(
         output.append(line)
         if match := re.search(r"API key \(project 'dev'\): (\S+)", line):
             key = match.group(1)
+        if match := re.search(r"signing secret \(project 'dev'\) as before, in (\S+)", line):
+            kept = json.loads(Path(match.group(1)).read_text())  # a restart on a --state-dir
+            key, secret = kept["api_key"], kept["webhook_secret"]
         if match := re.search(r"webhook signing secret \(project 'dev'\): (\S+)", line):
             secret = match.group(1)
         if match := re.search(r"AWS emulation \(moto\) on (\S+)", line):
@@ -187,12 +197,22 @@ def serving(
     # keep draining its output so the server never blocks on a full pipe; the tail tells why if it
     # does not stop
     tail: deque[str] = deque(output, maxlen=200)
-    threading.Thread(target=lambda: tail.extend(process.stdout or ()), daemon=True).start()
+    threading.Thread(target=_drain, args=(process, tail, temporary / "serve.log"), daemon=True).start()
     try:
         yield Api(api_url, emulator_url, key, temporary, secret, process=process)
     finally:
         if process.poll() is None:  # else the test stopped it itself (and checked how)
             _stop(process, tail)
+
+
+def _drain(process: subprocess.Popen[str], tail: deque[str], log: Path) -> None:
+    """Keeps the server's whole output in `log` (the first place to look when a test saw a 500)
+    and its last lines in `tail`."""
+    with log.open("a") as kept:
+        for line in process.stdout or ():
+            tail.append(line)
+            kept.write(line)
+            kept.flush()
 
 
 def _stop(process: subprocess.Popen[str], tail: deque[str]) -> None:

@@ -14,6 +14,7 @@ from mediatasks.domain.ffmpeg_args import Limits
 from mediatasks.domain.media import InputLimits
 from mediatasks.domain.outputs import OutputAreas
 from mediatasks.domain.requests import InputBuckets
+from mediatasks.domain.slots import RunningCaps
 from mediatasks.providers.language import LanguageProviderName
 from mediatasks.providers.moderation import ModerationProviderName
 from mediatasks.providers.speech import SpeechProviderName
@@ -48,6 +49,7 @@ class Settings(BaseModel):
     webhook_deliveries_table: str = ""
     webhook_key_id: str = ""
     delivery_state_machine_arn: str | None = None
+    workflow_state_machine_arn: str | None = None
     # how long a replaced signing secret keeps signing beside the new one
     webhook_secret_grace_seconds: int = Field(default=24 * 3600, gt=0)
     webhook_first_retry_seconds: int = Field(default=1, ge=1)
@@ -68,6 +70,9 @@ class Settings(BaseModel):
     # the sweep: how long a task may wait for its execution, how often it is started before it fails
     sweep_after_seconds: int = Field(default=120, gt=0)
     sweep_max_start_attempts: int = Field(default=3, gt=0)
+    # each project's running slots and waiting tasks, and how many may run at once per project
+    slots_table: str = ""
+    running_caps: RunningCaps = Field(default_factory=RunningCaps)
     speech_provider: SpeechProviderName = SpeechProviderName.transcribe
     moderation_provider: ModerationProviderName = ModerationProviderName.rekognition
     language_provider: LanguageProviderName = LanguageProviderName.bedrock
@@ -115,6 +120,9 @@ class Settings(BaseModel):
             "webhook_deliveries_table": env.get(c.ENV_WEBHOOK_DELIVERIES_TABLE, ""),
             "webhook_key_id": env.get(c.ENV_WEBHOOK_KEY_ID, ""),
             "delivery_state_machine_arn": env.get(c.ENV_DELIVERY_STATE_MACHINE_ARN) or None,
+            "workflow_state_machine_arn": env.get(c.ENV_WORKFLOW_STATE_MACHINE_ARN) or None,
+            "slots_table": env.get(c.ENV_SLOTS_TABLE, ""),
+            "running_caps": json.loads(env.get(c.ENV_RUNNING_CAPS) or "{}"),
         }
         optional = {
             "max_input_bytes": c.ENV_MAX_INPUT_BYTES,

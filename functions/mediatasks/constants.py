@@ -30,16 +30,24 @@ ENV_WEBHOOK_SECRETS_TABLE = "MEDIATASKS_WEBHOOK_SECRETS_TABLE"
 ENV_WEBHOOK_DELIVERIES_TABLE = "MEDIATASKS_WEBHOOK_DELIVERIES_TABLE"
 ENV_WEBHOOK_KEY_ID = "MEDIATASKS_WEBHOOK_KEY_ID"
 ENV_DELIVERY_STATE_MACHINE_ARN = "MEDIATASKS_DELIVERY_STATE_MACHINE_ARN"
+ENV_WORKFLOW_STATE_MACHINE_ARN = "MEDIATASKS_WORKFLOW_STATE_MACHINE_ARN"
 ENV_WEBHOOK_SECRET_GRACE_SECONDS = "MEDIATASKS_WEBHOOK_SECRET_GRACE_SECONDS"  # noqa: S105 - a name
 ENV_WEBHOOK_FIRST_RETRY_SECONDS = "MEDIATASKS_WEBHOOK_FIRST_RETRY_SECONDS"
 ENV_WEBHOOK_RETRY_FOR_SECONDS = "MEDIATASKS_WEBHOOK_RETRY_FOR_SECONDS"
 ENV_SWEEP_AFTER_SECONDS = "MEDIATASKS_SWEEP_AFTER_SECONDS"
 ENV_SWEEP_MAX_START_ATTEMPTS = "MEDIATASKS_SWEEP_MAX_START_ATTEMPTS"
+ENV_SLOTS_TABLE = "MEDIATASKS_SLOTS_TABLE"
+# the per-project cap on running tasks (domain/slots.RunningCaps as JSON)
+ENV_RUNNING_CAPS = "MEDIATASKS_RUNNING_CAPS"
 # which speech recognizer the transcribe steps use (providers/speech.py): transcribe or local
 ENV_SPEECH_PROVIDER = "MEDIATASKS_SPEECH_PROVIDER"
 ENV_MODERATION_PROVIDER = "MEDIATASKS_MODERATION_PROVIDER"
 ENV_LANGUAGE_PROVIDER = "MEDIATASKS_LANGUAGE_PROVIDER"
 ENV_BEDROCK_MODEL_ID = "MEDIATASKS_BEDROCK_MODEL_ID"
+# the OpenAI-compatible endpoint a local stack's operator configured (providers/endpoint.py)
+ENV_LLM_URL = "MEDIATASKS_LLM_URL"
+ENV_LLM_MODEL = "MEDIATASKS_LLM_MODEL"
+ENV_LLM_IMAGES = "MEDIATASKS_LLM_IMAGES"
 
 # Logical ids in the CDK app; the local stack finds the resources of the synthesized template by them.
 API_FUNCTION_ID = "ApiFunction"
@@ -53,6 +61,11 @@ TRANSCRIPT_STATUS_FUNCTION_ID = "TranscriptStatusFunction"
 TRACK_FUNCTION_ID = "TrackFunction"
 AUTHORIZER_FUNCTION_ID = "AuthorizerFunction"
 TRIGGER_FUNCTION_ID = "TriggerFunction"
+# starts the automations' workflow tasks on each new media (the files table's stream)
+AUTOMATIONS_FUNCTION_ID = "AutomationsFunction"
+# what the deploy's custom resource sends it: write ops' automations for the trigger rules, as
+# `serve` does when it starts
+SEED_AUTOMATIONS_ACTION = "seed_trigger_rules"
 # the segmented encode of a long video (domain/segments.py)
 SPLIT_FUNCTION_ID = "SplitFunction"
 SEGMENT_FUNCTION_ID = "EncodeSegmentFunction"
@@ -73,10 +86,17 @@ WEBHOOK_SECRETS_TABLE_ID = "WebhookSecretsTable"
 WEBHOOK_DELIVERIES_TABLE_ID = "WebhookDeliveriesTable"
 WEBHOOK_KEY_ID = "WebhookSecretsKey"
 DELIVERY_STATE_MACHINE_ID = "WebhookDeliveryStateMachine"
+WORKFLOW_STATE_MACHINE_ID = "WorkflowStateMachine"
+WORKFLOW_FUNCTION_ID = "WorkflowFunction"
+HTTP_STEP_FUNCTION_ID = "HttpStepFunction"
+WORKFLOW_ENDED_RULE_ID = "WorkflowEnded"
 DELIVER_FUNCTION_ID = "DeliverWebhookFunction"
 DISPATCH_FUNCTION_ID = "WebhookDispatchFunction"
 RECONCILE_FUNCTION_ID = "ReconcileFunction"
 SWEEP_FUNCTION_ID = "SweepFunction"
+WAIT_FOR_SLOT_FUNCTION_ID = "WaitForSlotFunction"
+RELEASE_SLOT_FUNCTION_ID = "ReleaseSlotFunction"
+SLOTS_TABLE_ID = "RunningSlotsTable"
 EXECUTION_ENDED_RULE_ID = "ExecutionEndedRule"
 SWEEP_RULE_ID = "SweepRule"
 # The signing secrets' KMS key, by an alias the functions, the CLI and the local stack all know.
@@ -93,7 +113,7 @@ OUTPUT_WEBHOOK_SECRETS_TABLE = "WebhookSecretsTableName"
 # order, each partitioned by an attribute naming the project and the filter's values
 # ("prj_x#failed"), so a filtered listing reads only the tasks that match. Keys only: a page's tasks
 # are read by key, and a task's every update does not rewrite eight copies of it.
-LISTING_PARTITIONS = ("project_id", "project_status", "project_kind", "project_kind_status")
+LISTING_PARTITIONS = ("project_id", "project_status", "project_kind", "project_kind_status", "project_parent")
 LISTING_SORTS = {"created": "created_at", "updated": "updated_at"}
 INDEX_BY_SORT = {
     (partition, sort): f"by_{partition.removesuffix('_id')}_{sort}"
@@ -101,13 +121,14 @@ INDEX_BY_SORT = {
     for sort in LISTING_SORTS
 }
 
-# The files table holds files and media items; keys-only indexes list each per project (newest
-# first), a media's files, and the file a signature names by its path.
+# The files table holds files, media items and automations; keys-only indexes list each per project
+# (newest first), a media's files, and the file a signature names by its path.
 FILE_INDEXES = {
     "by_project_files": "project_files",
     "by_project_media": "project_media",
     "by_media_files": "media_id",
     "by_project_path": "project_path",
+    "by_project_automations": "project_automations",
 }
 FILE_INDEX_SORT = "created_at"
 
@@ -120,6 +141,8 @@ UPLOADS_PREFIX = "uploads/"
 
 # The route a signed URL (POST /signatures) points at: public, its signature is its credential.
 SIGNED_ROUTE = "/signed"
+# The web console's pages and files: public like the API's description (the key is typed into the page).
+CONSOLE_ROUTE = "/console"
 
 # Request size limits: the web ACL enforces them in the cloud, the local API and the API function too.
 MAX_HEADER_BYTES = 8 * 1024

@@ -13,6 +13,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from mediatasks import constants as c
+from mediatasks.domain.playback import PLAYBACK_ROUTE
 from mediatasks_infra.common import acknowledge, override_id
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.data import Data
@@ -75,7 +76,10 @@ class Api(Construct):
         cursor_secret.grant_read(self.function)
         data.table.grant_read_write_data(self.function)
         data.files.grant_read_write_data(self.function)  # files and media: the API's resources
-        storage.bucket.grant_read(self.function)  # presigned links to outputs
+        # presigned links to published files and the playlists playback serves (files/), and the
+        # parts of uploads (uploads/): nothing of the work area
+        storage.bucket.grant_read(self.function, f"{c.FILES_PREFIX}*")
+        storage.bucket.grant_read(self.function, f"{c.UPLOADS_PREFIX}*")
         # signed PUTs and multipart uploads write the upload area; DELETE /files removes a file's objects
         storage.bucket.grant_put(self.function, f"{c.UPLOADS_PREFIX}*")
         storage.bucket.grant_delete(self.function, f"{c.FILES_PREFIX}*")
@@ -147,6 +151,8 @@ class Api(Construct):
         files_resource, media_resource = root.add_resource("files"), root.add_resource("media")
         file_resource = files_resource.add_resource("{file_id}")
         one_media = media_resource.add_resource("{media_id}")
+        automations_resource = root.add_resource("automations")
+        automation_resource = automations_resource.add_resource("{automation_id}")
         uploads = root.add_resource("uploads")
         upload = uploads.add_resource("{upload_id}")
         routes = (
@@ -161,6 +167,8 @@ class Api(Construct):
             *((file_resource, method) for method in ("GET", "PATCH", "DELETE")),
             *((media_resource, method) for method in ("GET", "POST")),
             *((one_media, method) for method in ("GET", "PATCH", "DELETE")),
+            *((automations_resource, method) for method in ("GET", "POST")),
+            *((automation_resource, method) for method in ("GET", "PATCH", "DELETE")),
             (root.add_resource("signatures"), "POST"),
             (uploads, "POST"),
             (upload, "GET"),
@@ -184,6 +192,18 @@ class Api(Construct):
                 "AwsSolutions-COG4": "the OpenAPI document is public documentation; it holds no data",
             },
         )
+        # the web console's files are public like the description: the page asks for a key and
+        # keeps it in the browser's session (docs/console.md)
+        console_resource = self.rest_api.root.add_resource(c.CONSOLE_ROUTE.strip("/"))
+        for resource in (console_resource, console_resource.add_resource("{path+}")):
+            acknowledge(
+                resource.add_method("GET", integration),
+                {
+                    "AwsSolutions-APIG4": "the console's HTML, CSS and scripts are public; every call "
+                    "the page makes to the API carries the key the user signs in with",
+                    "AwsSolutions-COG4": "the console's files are public; its API calls carry the user's key",
+                },
+            )
         # signed URLs carry their own credential: the API function verifies each one's signature
         signed = self.rest_api.root.add_resource(c.SIGNED_ROUTE.strip("/"))
         for method in ("GET", "PUT"):
@@ -195,6 +215,22 @@ class Api(Construct):
                     "AwsSolutions-COG4": "a signed URL is its own credential, verified by the API function",
                 },
             )
+        # an HLS output's playlists, served rewritten (domain/playback.py): a playback URL is its own
+        # credential too, verified by the function on every request
+        playback = (
+            self.rest_api.root.add_resource(PLAYBACK_ROUTE.strip("/"))
+            .add_resource("{task_id}")
+            .add_resource("{path+}")
+            .add_method("GET", integration)
+        )
+        acknowledge(
+            playback,
+            {
+                "AwsSolutions-APIG4": "a playback URL is its own credential (an HMAC over its project, "
+                "task, playlist path and expiry that the API function verifies); players need no key",
+                "AwsSolutions-COG4": "a playback URL is its own credential, verified by the API function",
+            },
+        )
         self.web_acl = self._web_acl(config)
         self._acknowledge_findings()
         cdk.CfnOutput(scope, c.OUTPUT_API_URL, value=self.rest_api.url)

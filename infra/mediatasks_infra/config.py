@@ -9,6 +9,7 @@ from constructs import Node
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mediatasks.domain.outputs import OutputAreas
+from mediatasks.domain.slots import RunningCaps
 from mediatasks.service.trigger_rules import TriggerRules
 
 PREFIX = "mediatasks:"
@@ -24,6 +25,7 @@ FunctionRole = Literal[
     "encodeSegment",
     "join",
     "trigger",
+    "automations",
     "deliverWebhook",
     "dispatchWebhooks",
     "reconcile",
@@ -31,6 +33,10 @@ FunctionRole = Literal[
     "transcribe",
     "transcriptStatus",
     "track",
+    "workflow",
+    "httpStep",
+    "waitForSlot",
+    "releaseSlot",
 ]
 
 
@@ -82,6 +88,9 @@ class StackConfig(BaseModel):
     sweep_every_minutes: int = Field(alias="sweepEveryMinutes", ge=1)
     sweep_after_seconds: int = Field(alias="sweepAfterSeconds", ge=30)
     sweep_max_start_attempts: int = Field(alias="sweepMaxStartAttempts", ge=1)
+    # how many of a project's tasks may run at once (0: no cap), and projects with their own cap
+    max_running_tasks_per_project: int = Field(alias="maxRunningTasksPerProject", ge=0)
+    running_tasks_by_project: dict[str, int] = Field(default_factory=dict, alias="runningTasksByProject")
     # the Bedrock model the intelligence kinds ask (an id Converse takes); the template lets them
     # invoke this one only
     bedrock_model_id: str = Field(alias="bedrockModelId", pattern=r"^[a-z0-9][a-z0-9.:-]{2,100}$")
@@ -99,7 +108,18 @@ class StackConfig(BaseModel):
             return json.loads(value) if value.startswith("[") else [v for v in value.split(",") if v]
         return value
 
-    @field_validator("function_sizes", "api_throttle", "key_throttle", "trigger_rules", mode="before")
+    @property
+    def running_caps(self) -> RunningCaps:
+        return RunningCaps(default=self.max_running_tasks_per_project, projects=self.running_tasks_by_project)
+
+    @field_validator(
+        "function_sizes",
+        "api_throttle",
+        "key_throttle",
+        "trigger_rules",
+        "running_tasks_by_project",
+        mode="before",
+    )
     @classmethod
     def _json_from_cli(cls, value: Any) -> Any:
         value = json.loads(value) if isinstance(value, str) else value

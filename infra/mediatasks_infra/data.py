@@ -54,9 +54,10 @@ class Data(Construct):
             )
         # API keys, stored only as their SHA-256 with the project they belong to
         self.keys = _table(self, c.KEYS_TABLE_ID, "key_hash")
-        # the projects' files and media items, by id; keys-only indexes list them per project, a
-        # media's files, and the file a signed URL names by its path
-        self.files = _table(self, c.FILES_TABLE_ID, "id")
+        # the projects' files, media items and automations, by id; keys-only indexes list them per
+        # project, a media's files, and the file a signed URL names by its path; its stream tells
+        # the automations which media were just made
+        self.files = _table(self, c.FILES_TABLE_ID, "id", stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
         for index_name, partition in c.FILE_INDEXES.items():
             self.files.add_global_secondary_index(
                 index_name=index_name,
@@ -69,6 +70,8 @@ class Data(Construct):
         self.webhook_deliveries = _table(
             self, c.WEBHOOK_DELIVERIES_TABLE_ID, "task_id", sort_key="attempt_key", expires="expires"
         )
+        # each project's running slots and the tasks waiting for one (mediatasks_infra.slots)
+        self.slots = _table(self, c.SLOTS_TABLE_ID, "project_id", sort_key="entry")
         # Powertools idempotency records (one per uploaded object version, one per API
         # Idempotency-Key), removed when they expire
         self.idempotency = _table(self, c.IDEMPOTENCY_TABLE_ID, "id", expires="expiration")

@@ -25,6 +25,7 @@ from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.layer import layer_code
 from mediatasks_infra.reliability import lambda_task
 from mediatasks_infra.segments import SegmentFunctions, segment_environment, segmented_encode
+from mediatasks_infra.slots import RELEASE_FAILED_STATE, RELEASE_STATE, RunningSlots
 from mediatasks_infra.storage import Storage
 
 # The state machine's name for each step's state.
@@ -105,7 +106,7 @@ class Pipeline(Construct):
         for fn in (split, encode_piece, join):
             storage.bucket.grant_read_write(fn, f"{c.WORK_PREFIX}*")
         segment_functions = SegmentFunctions(split, encode_piece, join, mark_failed, storage.bucket)
-        # the probe reads (through a presigned link) and, for a probe task, discards what ingest stored
+        # the probe reads (in ranges) and, for a probe task, discards what ingest stored
         storage.bucket.grant_read(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_delete(probe, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_read_write(ingest)
@@ -114,8 +115,9 @@ class Pipeline(Construct):
         data.files.grant_read_write_data(upload)
         storage.bucket.grant_delete(mark_failed)
         storage.bucket.grant_read(mark_failed)
-        for bucket in input_buckets:  # only ingest fetches inputs
+        for bucket in input_buckets:  # ingest fetches inputs; a probe task's probe reads them in place
             bucket.grant_read(ingest)
+            bucket.grant_read(probe)
         destinations: dict[str, s3.IBucket] = {}
         for area in config.allowed_output_buckets.areas:
             if area.bucket not in destinations:
@@ -130,7 +132,10 @@ class Pipeline(Construct):
         failed = sfn.Fail(
             self, "Failed", error="TaskFailed", cause="the task failed; its error is on the task"
         )
-        record_failure = lambda_task(self, "RecordFailure", mark_failed, result_path="$.failure").next(failed)
+        self.slots = RunningSlots(self, "RunningSlots", config=config, functions=functions, data=data)
+        record_failure = lambda_task(self, "RecordFailure", mark_failed, result_path="$.failure").next(
+            self.slots.released(RELEASE_FAILED_STATE, failed)
+        )
         step_function_of = {
             StepName.probe: probe,
             StepName.ingest: ingest,
@@ -155,13 +160,14 @@ class Pipeline(Construct):
             ),
         )
         override_id(self.state_machine, c.STATE_MACHINE_ID)
+        self.slots.grant_task_response(self.state_machine)
         acknowledge(
             self.state_machine.role.node.find_child("DefaultPolicy").node.find_child("Resource"),
             {
                 **{
                     f"AwsSolutions-IAM5[Resource::<{fn.node.id}.Arn>:*]": "invoking any published version "
                     "of our own step function"
-                    for fn in self.step_functions
+                    for fn in [*self.step_functions, *self.slots.functions]
                 },
                 # what the Distributed Map of a long video's pieces needs (mediatasks_infra.segments)
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<MediaBucket>/*]": "the map reads "
@@ -286,7 +292,7 @@ class Pipeline(Construct):
         next (or success), as the registry declares. A step whose kinds all go the same way is
         chained directly. A kind that can encode a long source in pieces reaches its encode
         through Split, which picks the single encode or the pieces (mediatasks_infra.segments)."""
-        succeeded = sfn.Succeed(self, "Succeeded")
+        succeeded = self.slots.released(RELEASE_STATE, sfn.Succeed(self, "Succeeded"))
         states: dict[StepName, tasks.LambdaInvoke] = {}
         for step in StepName:
             if any(step in kind.steps for kind in KINDS.values()):
@@ -314,6 +320,8 @@ class Pipeline(Construct):
         then: dict[StepName, Callable[[sfn.IChainable], object]] = {
             step: state.next for step, state in states.items()
         }
+        # the cap on a project's running tasks: a validated input waits, queued, for a slot
+        then[StepName.probe] = self.slots.wait_after(states[StepName.probe], on_error).next
         if StepName.transcribe in states:
             then[StepName.transcribe] = self._transcription(states[StepName.transcribe], on_error).otherwise
         for step in states:

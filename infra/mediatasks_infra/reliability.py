@@ -4,6 +4,7 @@ machine carries, the reconciler and the sweep (docs/reliability.md says what eac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -24,11 +25,15 @@ from mediatasks.service.reconcile import (
     SWEEP_STARTS,
     EndedExecution,
 )
+from mediatasks.service.slots import QUEUED_MILLISECONDS, RECLAIMED_SLOTS, SLOTS_SERVICE
 from mediatasks_infra.common import override_id
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.storage import Storage
+
+if TYPE_CHECKING:
+    from mediatasks_infra.slots import RunningSlots
 
 # Every AWS SDK client of every function: the standard retry mode (exponential backoff with full
 # jitter, throttling and 5xx retried, a retry quota under a prolonged outage), three attempts a
@@ -69,6 +74,9 @@ class RetryPolicy:
 LAMBDA_SERVICE_RETRY = RetryPolicy(
     LAMBDA_TRANSIENT_ERRORS, interval_seconds=1, max_attempts=6, backoff_rate=2, max_delay_seconds=30
 )
+# A task queued this long for one of its project's running slots means the project's cap is too low
+# for what it sends (or slots leak): the alarm on the longest wait in a period.
+QUEUED_ALARM_MINUTES = 15
 # A step's own transient failure (after the SDK's own retries) re-runs the step's work: bounded.
 STEP_TRANSIENT_RETRY = RetryPolicy(
     tuple(transient_error_types()), interval_seconds=1, max_attempts=2, backoff_rate=2, max_delay_seconds=10
@@ -107,9 +115,11 @@ class Reconciliation(Construct):
         data: Data,
         storage: Storage,
         state_machine: sfn.StateMachine,
+        slots: RunningSlots,
     ) -> None:
         super().__init__(scope, construct_id)
-        environment = {c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn}
+        # both free the slots of tasks that ended outside the definition, and admit waiters
+        environment = {c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn} | slots.environment
         self.reconcile = functions.create(
             c.RECONCILE_FUNCTION_ID,
             "reconcile",
@@ -130,23 +140,16 @@ class Reconciliation(Construct):
             data.table.grant_read_write_data(fn)
             storage.bucket.grant_read(fn, f"{c.WORK_PREFIX}*")  # listing a task's work files
             storage.bucket.grant_delete(fn, f"{c.WORK_PREFIX}*")
+            data.slots.grant_read_write_data(fn)
+            state_machine.grant_task_response(fn)
         state_machine.grant_start_execution(self.sweep)
         state_machine.grant_execution(self.sweep, "states:DescribeExecution")  # was it ever started?
-        self.execution_ended = events.Rule(
+        self.execution_ended = self.reconcile_ended(
             self,
             c.EXECUTION_ENDED_RULE_ID,
-            description="a task's execution failed, timed out or was stopped: the reconciler ends the task",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={
-                    "status": [status.value for status in EndedExecution],
-                    "stateMachineArn": [state_machine.state_machine_arn],
-                },
-            ),
-            targets=[targets.LambdaFunction(self.reconcile, retry_attempts=8)],
+            state_machine,
+            "a task's execution failed, timed out or was stopped: the reconciler ends the task",
         )
-        override_id(self.execution_ended, c.EXECUTION_ENDED_RULE_ID)
         self.schedule = events.Rule(
             self,
             c.SWEEP_RULE_ID,
@@ -172,23 +175,69 @@ class Reconciliation(Construct):
                 "never started (the API could not start it): check Step Functions' throttling",
             ),
             _count_alarm(self, SWEEP_FAILURES, period, "The sweep failed a task it could not start"),
+            _count_alarm(
+                self,
+                RECLAIMED_SLOTS,
+                period,
+                "The sweep freed a running slot held by a task that had ended: a release was lost",
+            ),
+            _count_alarm(
+                self,
+                QUEUED_MILLISECONDS,
+                period,
+                f"A task waited {QUEUED_ALARM_MINUTES} minutes or more for one of its project's running "
+                "slots: raise the project's cap (mediatasks:runningTasksByProject)",
+                service=SLOTS_SERVICE,
+                statistic="Maximum",
+                threshold=QUEUED_ALARM_MINUTES * 60_000,
+            ),
         ]
+
+    def reconcile_ended(
+        self, scope: Construct, rule_id: str, state_machine: sfn.IStateMachine, description: str
+    ) -> events.Rule:
+        """The rule sending the reconciler each execution of `state_machine` that failed, timed out
+        or was stopped."""
+        rule = events.Rule(
+            scope,
+            rule_id,
+            description=description,
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": [status.value for status in EndedExecution],
+                    "stateMachineArn": [state_machine.state_machine_arn],
+                },
+            ),
+            targets=[targets.LambdaFunction(self.reconcile, retry_attempts=8)],
+        )
+        override_id(rule, rule_id)
+        return rule
 
 
 def _count_alarm(
-    scope: Construct, metric_name: str, period: cdk.Duration, description: str
+    scope: Construct,
+    metric_name: str,
+    period: cdk.Duration,
+    description: str,
+    *,
+    service: str = RECONCILER_SERVICE,
+    statistic: str = "Sum",
+    threshold: int = 1,
 ) -> cloudwatch.Alarm:
+    """An alarm when the metric's `statistic` over a period reaches `threshold` (a count: once)."""
     return cloudwatch.Alarm(
         scope,
         f"{metric_name}Alarm",
         metric=cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=metric_name,
-            dimensions_map={"service": RECONCILER_SERVICE},
-            statistic="Sum",
+            dimensions_map={"service": service},
+            statistic=statistic,
             period=period,
         ),
-        threshold=1,
+        threshold=threshold,
         evaluation_periods=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

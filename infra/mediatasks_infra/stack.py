@@ -11,6 +11,7 @@ from constructs import Construct
 
 from mediatasks import constants as c
 from mediatasks_infra.api import Api
+from mediatasks_infra.automations import Automations
 from mediatasks_infra.common import acknowledge
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.data import Data
@@ -21,6 +22,7 @@ from mediatasks_infra.reliability import SDK_RETRIES, Reconciliation
 from mediatasks_infra.storage import Storage
 from mediatasks_infra.triggers import Triggers, WatchedBucket
 from mediatasks_infra.webhooks import Webhooks
+from mediatasks_infra.workflows import Workflows
 
 
 class MediaTasksStack(cdk.Stack):
@@ -71,8 +73,17 @@ class MediaTasksStack(cdk.Stack):
             data=data,
             storage=storage,
             state_machine=pipeline.state_machine,
+            slots=pipeline.slots,
         )
         webhooks = Webhooks(self, "Webhooks", functions=functions, data=data, storage=storage)
+        automations = Automations(
+            self,
+            "Automations",
+            config=config,
+            functions=functions,
+            data=data,
+            state_machine=pipeline.state_machine,
+        )
         api = Api(
             self,
             "Api",
@@ -83,6 +94,18 @@ class MediaTasksStack(cdk.Stack):
             pipeline=pipeline,
             webhooks=webhooks,
         )
+        workflows = Workflows(
+            self,
+            "Workflows",
+            functions=functions,
+            data=data,
+            storage=storage,
+            pipeline=pipeline,
+            webhooks=webhooks,
+        )
+        workflows.grant_starter(api.function)
+        workflows.grant_starter(automations.function)  # an automation's run is a workflow task
+        workflows.reconciled_by(reconciliation)
         triggers = (
             Triggers(
                 self,
@@ -106,13 +129,16 @@ class MediaTasksStack(cdk.Stack):
             webhooks=webhooks,
             functions=[
                 *pipeline.step_functions,
+                *pipeline.slots.functions,
                 api.function,
                 api.authorizer_function,
                 webhooks.deliver,
                 webhooks.dispatch,
+                automations.function,
                 *([triggers.function] if triggers else []),
                 reconciliation.reconcile,
                 reconciliation.sweep,
+                *workflows.functions,
             ],
         )
         for alarm in reconciliation.alarms:

@@ -58,4 +58,25 @@ class Storage(Construct):
                 ),
                 ABORT_INCOMPLETE_UPLOADS,
             ],
+            # a web page's HLS player (hls.js) reads the presigned segment links a playback URL's
+            # playlists list across origins; CORS grants no access, the link's signature does
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=["*"],
+                    allowed_headers=["Range"],
+                    max_age=3600,
+                ),
+                # the console uploads a local file's parts straight to their presigned links (the
+                # multipart upload the CLI uses) and must read each part's ETag to complete it;
+                # the origin is any because the API's own address would make a dependency loop,
+                # and again only the link's signature grants the write
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.PUT],
+                    allowed_origins=["*"],
+                    allowed_headers=["Content-Type", "Content-Length"],
+                    exposed_headers=["ETag"],
+                    max_age=3600,
+                ),
+            ],
         )

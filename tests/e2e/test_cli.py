@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,18 @@ TASK_SECONDS = 180
 def mediatasks(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`mediatasks ARGS` in its own process, its stderr not a terminal (as in CI)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "mediatasks.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=TASK_SECONDS,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        check=False,
-    )
+    """`mediatasks ARGS` in its own process, its stderr not a terminal (as in CI). Without `cwd` it
+    runs in a scratch folder: a run given no -o writes beside the current folder, never the checkout."""
+    with tempfile.TemporaryDirectory(prefix="cli-cwd-") as scratch:
+        done = subprocess.run(
+            [sys.executable, "-m", "mediatasks.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=TASK_SECONDS,
+            env={**os.environ, **(env or {})},
+            cwd=cwd or scratch,
+            check=False,
+        )
     assert "Traceback" not in done.stderr, done.stderr
     return done
 
@@ -218,3 +221,16 @@ def test_a_wrong_key_exits_3(api: Api, file_server: FileServer) -> None:
     done = mediatasks("tasks", "list", env=cloud_env(api, key="mtk_wrong"))
     assert done.returncode == 3
     assert "token_invalid" in done.stderr
+
+
+def test_a_local_photo_is_judged_by_its_bytes_not_its_name(make_clip: MakeClip, tmp_path: Path) -> None:
+    """A photo.jpg given by path is read as a JPEG (ffprobe would take its name for image2's pattern)."""
+    photo = make_clip(
+        "cli-photo.jpg", seconds=None, audio=False, frames=1, video_codec="mjpeg", container="mjpeg"
+    )
+    target = tmp_path / "nsfw.json"
+    done = mediatasks("nsfw", "-i", str(photo), "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(target.read_text())
+    assert [frame["time"] for frame in verdict["frames"]] == [0]
+    assert verdict["nsfw"] is False

@@ -12,6 +12,7 @@ import urllib.request
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import webvtt
@@ -161,21 +162,28 @@ def test_thumbnails_cover_the_input_with_tiles_inside_their_sprites(api: Api, si
     assert task["status"] == "succeeded", task["error"]
     output = task["output"]
     assert (output["kind"], output["format"], output["type"]) == ("thumbnails", "vtt", "text/vtt")
+    # the track is a file of the project too (listing one answered 500: its kind was not a media's)
+    status, track = api.request("GET", f"/files/{output['id']}")
+    assert (status, track["kind"], track["role"]) == (200, "thumbnails", "track"), track
     sprites = {}
     for sprite in output["files"]:
         with Image.open(io.BytesIO(fetch(sprite["url"]))) as picture:
             assert picture.size == (sprite["width"], sprite["height"])
             sprites[sprite["filename"]] = picture.size
+    # the track is served by playback, naming each sprite by a link a player can follow
+    assert urlsplit(output["url"]).path == f"/playback/{task['id']}/thumbnails.vtt"
     cues = list(webvtt.from_buffer(io.StringIO(fetch(output["url"]).decode())))
     assert len(cues) == 15
     assert cues[0].start_in_seconds == 0
     assert cues[-1].end_in_seconds == pytest.approx(15, abs=0.05)
     assert all(a.end_in_seconds == b.start_in_seconds for a, b in pairwise(cues))
+    with Image.open(io.BytesIO(fetch(cues[0].text.split("#")[0]))) as picture:
+        assert picture.size == sprites[urlsplit(cues[0].text).path.rsplit("/", 1)[1]]
     for cue in cues:
-        match = re.fullmatch(r"(?P<sprite>[\w.-]+)#xywh=(\d+),(\d+),(\d+),(\d+)", cue.text)
+        match = re.fullmatch(r"(?P<sprite>\S+)#xywh=(\d+),(\d+),(\d+),(\d+)", cue.text)
         assert match, cue.text
         x, y, w, h = (int(v) for v in match.groups()[1:])
-        width, height = sprites[match["sprite"]]
+        width, height = sprites[urlsplit(match["sprite"]).path.rsplit("/", 1)[1]]
         assert (w, h) == (96, 54)
         assert x + w <= width, cue.text
         assert y + h <= height, cue.text

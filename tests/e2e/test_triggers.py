@@ -1,5 +1,6 @@
 """S3 event triggers through the local product: an object dropped under a rule's prefix in the
-watched bucket becomes a task of the rule's project, and one object version makes one task."""
+watched bucket becomes a media of the rule's project, on which ops' automation for the rule runs a
+workflow of the rule's kind; one object version makes one media and one workflow task."""
 
 from __future__ import annotations
 
@@ -19,11 +20,24 @@ WATCHED_BUCKET = "mediatasks-uploads"
 APPEAR_SECONDS = 60
 
 
-def tasks_from(api: Api, key: str) -> list[dict[str, Any]]:
+def originals_from(api: Api, key: str) -> list[dict[str, Any]]:
+    """The media originals ingested from the watched bucket's object `key`."""
     source = f"s3://{WATCHED_BUCKET}/{key}"
-    status, listing = api.request("GET", "/tasks?limit=100")
+    status, listing = api.request("GET", "/files?limit=100")
     assert status == 200, listing
-    return [task for task in listing["data"] if task["metadata"].get("source") == source]
+    return [file for file in listing["data"] if file["original"] and file["metadata"].get("source") == source]
+
+
+def tasks_from(api: Api, key: str) -> list[dict[str, Any]]:
+    """The workflow tasks ops' automation started on the media made from `key`."""
+    media = {file["media_id"] for file in originals_from(api, key)}
+    status, listing = api.request("GET", "/tasks?kind=workflow&limit=100")
+    assert status == 200, listing
+    return [
+        task
+        for task in listing["data"]
+        if task["media_id"] in media and task["metadata"].get("automation_id", "").startswith("auto_ops")
+    ]
 
 
 def first_task_from(api: Api, key: str) -> dict[str, Any]:
@@ -33,16 +47,23 @@ def first_task_from(api: Api, key: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "name", ["plain.mp4", "with spaces.mp4", "unicodé 映像.mp4", "plus+and%25 percent?#.mp4"]
 )
-def test_an_upload_under_the_prefix_becomes_a_task_that_succeeds(
+def test_an_upload_under_the_prefix_becomes_a_media_whose_workflow_succeeds(
     api: Api, make_clip: MakeClip, name: str
 ) -> None:
     key = RULE["prefix"] + name
     emulator(api, "s3").upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, key)
     task = api.wait(first_task_from(api, key)["id"])
     assert task["status"] == "succeeded", task["error"]
-    assert (task["kind"], task["input"]) == (RULE["kind"], f"s3://{WATCHED_BUCKET}/{key}")
-    assert task["output"]["format"] == RULE["options"]["format"]
-    assert task["metadata"]["trigger_prefix"] == RULE["prefix"]
+    (original,) = originals_from(api, key)
+    assert original["metadata"]["trigger_prefix"] == RULE["prefix"]
+    assert task["input"] == original["id"]
+    status, page = api.request("GET", f"/tasks?parent_id={task['id']}")
+    assert status == 200, page
+    (made,) = page["data"]  # the rule's one step
+    assert (made["kind"], made["status"], made["input"]) == (RULE["kind"], "succeeded", original["id"])
+    assert made["output"]["format"] == RULE["options"]["format"]
+    status, automation = api.request("GET", f"/automations/{task['metadata']['automation_id']}")
+    assert (status, automation["created_by"], automation["trigger"]["prefix"]) == (200, "ops", RULE["prefix"])
 
 
 def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip: MakeClip) -> None:
@@ -73,8 +94,9 @@ def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip
         return not any(int(count) for count in counts.values())
 
     wait_until(handled, 30, "the trigger queue's messages, waiting and in flight, to be handled")
+    assert len(originals_from(api, key)) == 1
     assert [task["id"] for task in tasks_from(api, key)] == [first["id"]]
-    # a new version of the object is a new upload: a second task
+    # a new version of the object is a new upload: a second media, a second workflow
     s3.upload_file(str(make_clip("other.mp4", seconds=1, size="160x120")), WATCHED_BUCKET, key)
     wait_until(
         lambda: len(tasks_from(api, key)) >= 2, APPEAR_SECONDS, f"a second task for {key!r}", every=0.3
@@ -82,7 +104,7 @@ def test_the_same_event_delivered_again_makes_no_second_task(api: Api, make_clip
     assert len(tasks_from(api, key)) == 2
 
 
-def test_uploads_elsewhere_and_folder_markers_make_no_task(api: Api, make_clip: MakeClip) -> None:
+def test_uploads_elsewhere_and_folder_markers_make_no_media(api: Api, make_clip: MakeClip) -> None:
     s3 = emulator(api, "s3")
     outside = "elsewhere/clip.mp4"
     s3.upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, outside)
@@ -90,8 +112,8 @@ def test_uploads_elsewhere_and_folder_markers_make_no_task(api: Api, make_clip: 
     marker = RULE["prefix"] + "after.mp4"
     s3.upload_file(str(make_clip("one-second.mp4", seconds=1)), WATCHED_BUCKET, marker)
     first_task_from(api, marker)  # the trigger has handled everything sent before it
-    assert tasks_from(api, outside) == []
-    assert tasks_from(api, RULE["prefix"] + "a folder/") == []
+    assert originals_from(api, outside) == []
+    assert originals_from(api, RULE["prefix"] + "a folder/") == []
 
 
 def test_another_project_cannot_read_the_watched_bucket(api: Api) -> None:

@@ -25,6 +25,8 @@ from tests.support.waiting import wait_until
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 TASKS_TABLE = "mediatasks-tasks"
 TASKS_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:mediatasks-tasks"
+SLOTS_TABLE = "mediatasks-running-slots"
+REPOSITORY = Path(__file__).resolve().parents[2]
 # Seconds from an execution's end to its task's failure: the local reconciler looks twice a second.
 RECONCILE_SECONDS = 10
 
@@ -196,3 +198,51 @@ def test_sixty_concurrent_clients_are_all_answered(faults: Faults) -> None:
     assert {status for status, _ in answers} <= {200, 429}, answers
     assert all(wait for status, wait in answers if status == 429), answers
     assert [status for status, _ in answers].count(200) >= 50, answers
+
+
+def test_a_throttled_start_is_retried_by_the_api(faults: Faults, clip: str, tmp_path: Path) -> None:
+    # Step Functions throttles StartExecution past the SDK's three attempts: the API waits and
+    # starts the execution itself, before it answers (the sweep would only come seconds later)
+    code = "ThrottlingException"
+    faults.plan(
+        {
+            "aws": [
+                {
+                    "service": "sfn",
+                    "operation": "StartExecution",
+                    "sends": [1, 2, 3, 4],
+                    "status": 400,
+                    "code": code,
+                }
+            ]
+        }
+    )
+    status, task = faults.api.request(
+        "POST", "/tasks", {"kind": "video", "input": clip, "options": {"width": 160}}
+    )
+    assert status == 201, task
+    assert faults.injected() == [f"sfn.StartExecution {code}"] * 4
+    execution = TASKS_MACHINE.replace(":stateMachine:", ":execution:") + f":{task['run_id']}"
+    assert emulator(faults.api, "stepfunctions").describe_execution(executionArn=execution)["status"]
+    succeeded_with_output(faults.api, faults.api.wait(task["id"]), tmp_path)
+
+
+def test_a_leaked_running_slot_is_reclaimed_by_the_sweep(faults: Faults, clip: str, tmp_path: Path) -> None:
+    """Every slot of the project is held by a task that no longer exists (releases that never
+    ran), and a task gone long ago still waits in its queue: a new task could never start; the
+    sweep frees them, and it runs."""
+    api = faults.api
+    cap = json.loads((REPOSITORY / "cdk.json").read_text())["context"]["mediatasks:maxRunningTasksPerProject"]
+    leaked = {f"task_leaked{index:03d}" for index in range(cap)}
+    dynamodb = emulator(api, "dynamodb")
+    running = {"project_id": {"S": "dev"}, "entry": {"S": "running"}}
+    dynamodb.put_item(TableName=SLOTS_TABLE, Item=running | {"holders": {"SS": sorted(leaked)}})
+    gone = {"project_id": {"S": "dev"}, "entry": {"S": "queued#000000000000001#task_gone"}}
+    waiter = {"task_id": {"S": "task_gone"}, "token": {"S": "no-longer-valid"}, "queued_at": {"N": "1"}}
+    dynamodb.put_item(TableName=SLOTS_TABLE, Item=gone | waiter)
+    task = api.create({"kind": "video", "input": clip, "options": {"width": 160}})
+    done = api.wait(task["id"])
+    succeeded_with_output(api, done, tmp_path)
+    holders = dynamodb.get_item(TableName=SLOTS_TABLE, Key=running)["Item"].get("holders", {}).get("SS", [])
+    assert not leaked & set(holders)
+    assert "Item" not in dynamodb.get_item(TableName=SLOTS_TABLE, Key=gone)

@@ -177,7 +177,7 @@ def test_uploads_reach_the_trigger_through_a_queue_with_a_dead_letter_queue(
     assert json.loads(env[c.ENV_TRIGGER_RULES]) == DEMO_TRIGGER_RULES
 
 
-def test_an_existing_bucket_can_be_watched_and_is_readable_only_by_ingest() -> None:
+def test_an_existing_bucket_can_be_watched_and_is_readable_only_by_ingest_and_probe() -> None:
     _, stack = build_app(WITH_TRIGGERS | {"mediatasks:triggerBucketName": "customer-uploads"})
     resources = Template.from_stack(stack).to_json()["Resources"]
     assert len(of_type(resources, "AWS::S3::Bucket")) == 2  # no watched bucket of ours
@@ -188,10 +188,11 @@ def test_an_existing_bucket_can_be_watched_and_is_readable_only_by_ingest() -> N
         for name, props in of_type(resources, "AWS::IAM::Policy").items()
         if "customer-uploads" in json.dumps(props)
     }
-    # ingest fetches every input (the probe reads what ingest stored), and CDK's notifications
-    # handler may only set that bucket's notifications
+    # ingest fetches every input, the probe reads a probe task's input in place (in ranges), and
+    # CDK's notifications handler may only set that bucket's notifications
     assert readers == {
         c.INGEST_FUNCTION_ID,
+        c.PROBE_FUNCTION_ID,
         "WatchedTriggerBucketNotificationsHandlerPolicy175FDCD3",
     }
 
@@ -244,7 +245,9 @@ def test_alarms_cover_failures_dead_letters_5xx_and_throttles(resources: dict[st
         props for props in alarms.values() if "t0" in "+".join(m["Id"] for m in props.get("Metrics", []))
     ]
     watched = sum(1 for props in throttle_alarms for m in props["Metrics"] if m["Id"].startswith("t"))
-    assert watched == len(of_type(resources, "AWS::Lambda::Function")) - 1  # every one of ours (not CDK's)
+    functions = of_type(resources, "AWS::Lambda::Function").values()
+    ours = [props for props in functions if str(props.get("Handler", "")).startswith("mediatasks.")]
+    assert watched == len(ours)  # every one of ours (not CDK's custom resources' handlers)
     (topic,) = of_type(resources, "AWS::SNS::Topic")
     assert all(props["AlarmActions"] == [{"Ref": topic}] for props in alarms.values())
 

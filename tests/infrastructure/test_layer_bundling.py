@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +46,33 @@ def _elf_machine(binary: Path) -> str:
     """The ELF header's e_machine field, named as `file` names it."""
     code = int.from_bytes(binary.read_bytes()[18:20], "little")
     return {0xB7: "aarch64", 0x3E: "x86-64"}.get(code, hex(code))
+
+
+def _layer_build_module() -> Any:
+    """layers/ffmpeg/build.py, which CDK's bundling runs as a script, as a module."""
+    path = Path(__file__).resolve().parents[2] / "layers" / "ffmpeg" / "build.py"
+    spec = importlib.util.spec_from_file_location("layer_build", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_builds_side_by_side_make_one_whole_layer_that_a_copy_never_sees_half_made(tmp_path: Path) -> None:
+    layer_build = _layer_build_module()
+    out = tmp_path / "build" / "x86_64"
+    with ThreadPoolExecutor(2) as pool:
+        builds = [pool.submit(layer_build.build, "x86_64", out) for _ in range(2)]
+        copies = 0
+        while not all(build.done() for build in builds):
+            if out.exists():  # what a synth's bundling does with it meanwhile
+                shutil.copytree(out, tmp_path / f"copy-{copies}")
+                copies += 1
+        sizes = {build.result() for build in builds}
+    assert len(sizes) == 1
+    # no staging folder left beside it
+    assert sorted(path.name for path in out.parent.iterdir() if path.is_dir()) == ["x86_64"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert os.access(out / "bin" / "ffmpeg", os.X_OK)
+    assert (out / "python" / "PIL" / "Image.py").is_file()

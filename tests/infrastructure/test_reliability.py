@@ -87,3 +87,28 @@ def test_reconciled_tasks_and_sweep_restarts_are_alarmed(template: dict[str, Any
         assert alarm["Namespace"] == "MediaTasks"
         assert alarm["Threshold"] == 1
         assert alarm["AlarmActions"], metric  # to the alarm topic
+
+
+def test_a_validated_task_waits_for_a_slot_and_every_ending_frees_it(template: dict[str, Any]) -> None:
+    definition = json.loads(LocalCloud(template).state_machine_definition())
+    states = definition["States"]
+    wait = states["WaitForSlot"]
+    assert states["Probe"]["Next"] == "WaitForSlot"
+    assert wait["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert wait["Parameters"]["Payload"] == {"task_id.$": "$.task_id", "token.$": "$$.Task.Token"}
+    assert wait["Retry"][0]["ErrorEquals"] == LAMBDA_ERRORS
+    assert wait["Catch"][0]["Next"] == "RecordFailure"
+    # the definition's two endings each give the slot back first
+    assert [name for name, state in states.items() if state.get("Next") == "Succeeded"] == ["ReleaseSlot"]
+    assert states["RecordFailure"]["Next"] == "ReleaseSlotOfFailed"
+    assert states["ReleaseSlotOfFailed"]["Next"] == "Failed"
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    for logical_id in (c.WAIT_FOR_SLOT_FUNCTION_ID, c.RECONCILE_FUNCTION_ID, c.SWEEP_FUNCTION_ID):
+        variables = functions[logical_id]["Environment"]["Variables"]
+        assert json.loads(variables[c.ENV_RUNNING_CAPS]) == {"default": 20, "projects": {}}, logical_id
+    alarms = {
+        alarm.get("MetricName"): alarm
+        for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert alarms["ReclaimedSlots"]["Threshold"] == 1
+    assert alarms["QueuedMilliseconds"]["Statistic"] == "Maximum"

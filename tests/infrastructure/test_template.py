@@ -12,9 +12,10 @@ from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 
 from mediatasks import constants as c
-from mediatasks.local.cloud import LocalCloud
+from mediatasks.local.cloud import LocalCloud, _cors_rule
 from mediatasks.local.template import public_routes
 from mediatasks_infra.app import build_app
+from mediatasks_infra.slots import RELEASE_FAILED_STATE, RELEASE_STATE
 from tests.support.infrastructure import WITH_TRIGGERS, execution_path
 
 # several CDK synths (each architecture, with and without triggers): 10 s and more
@@ -32,6 +33,7 @@ OUR_FUNCTIONS = {
     c.JOIN_FUNCTION_ID: "mediatasks.handlers.steps.join",
     c.AUTHORIZER_FUNCTION_ID: "mediatasks.handlers.authorizer.handler",
     c.TRIGGER_FUNCTION_ID: "mediatasks.handlers.trigger.handler",
+    c.AUTOMATIONS_FUNCTION_ID: "mediatasks.handlers.automations.handler",
     c.DELIVER_FUNCTION_ID: "mediatasks.handlers.webhooks.deliver",
     c.DISPATCH_FUNCTION_ID: "mediatasks.handlers.webhooks.dispatch",
     c.RECONCILE_FUNCTION_ID: "mediatasks.handlers.reconciler.execution_ended",
@@ -39,6 +41,10 @@ OUR_FUNCTIONS = {
     c.TRANSCRIBE_FUNCTION_ID: "mediatasks.handlers.steps.transcribe",
     c.TRANSCRIPT_STATUS_FUNCTION_ID: "mediatasks.handlers.steps.transcript_status",
     c.TRACK_FUNCTION_ID: "mediatasks.handlers.steps.track",
+    c.WORKFLOW_FUNCTION_ID: "mediatasks.handlers.workflows.handle",
+    c.HTTP_STEP_FUNCTION_ID: "mediatasks.handlers.workflows.send_http",
+    c.WAIT_FOR_SLOT_FUNCTION_ID: "mediatasks.handlers.slots.wait_for_slot",
+    c.RELEASE_SLOT_FUNCTION_ID: "mediatasks.handlers.slots.release_slot",
 }
 
 
@@ -54,17 +60,20 @@ def test_holds_the_whole_product(arm64: Template) -> None:
         "AWS::ApiGateway::UsagePlan": 1,
         "AWS::WAFv2::WebACL": 1,
         "AWS::WAFv2::WebACLAssociation": 1,
-        "AWS::DynamoDB::Table": 6,
+        "AWS::DynamoDB::Table": 7,
         "AWS::S3::Bucket": 3,  # access logs, managed, watched
         "AWS::SQS::Queue": 2,
-        "AWS::Lambda::EventSourceMapping": 2,  # the trigger queue, the tasks table's stream
+        # the trigger queue, the tasks table's stream, the files table's
+        "AWS::Lambda::EventSourceMapping": 3,
         "AWS::Lambda::LayerVersion": 1,
-        # ours, and CDK's handler that sets the watched bucket's notifications
-        "AWS::Lambda::Function": len(OUR_FUNCTIONS) + 1,
-        "AWS::StepFunctions::StateMachine": 2,  # tasks, webhook deliveries
+        # ours, and CDK's handlers that set the watched bucket's notifications and seed ops' automations
+        "AWS::Lambda::Function": len(OUR_FUNCTIONS) + 2,
+        "AWS::StepFunctions::StateMachine": 3,  # tasks, webhook deliveries, workflows
         "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1,
-        "AWS::CloudWatch::Alarm": 12,  # monitoring's 9, the reconciler's and the sweep's 3
+        # monitoring's 10 (our 24 functions' throttles in 3 alarms of at most 10 metrics), the
+        # reconciler's and the sweep's 4, the running slots' queued time
+        "AWS::CloudWatch::Alarm": 15,
     }.items():
         arm64.resource_count_is(resource_type, count)
 
@@ -128,6 +137,18 @@ def test_bucket_is_private_encrypted_and_tls_only(arm64: Template) -> None:
     )
 
 
+def test_a_web_page_may_read_and_upload_through_presigned_links(arm64: Template) -> None:
+    """hls.js reads segments, and the console puts a file's parts and reads their ETags, across
+    origins; and the local stack applies those same rules to its media bucket."""
+    media = arm64.find_resources("AWS::S3::Bucket", {"Properties": {"CorsConfiguration": Match.any_value()}})
+    (bucket,) = media.values()
+    rules = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    put = next(rule for rule in rules if rule["AllowedMethods"] == ["PUT"])
+    assert put["ExposedHeaders"] == ["ETag"]
+    assert _cors_rule(put)["ExposeHeaders"] == ["ETag"]  # S3's own name for the field
+    assert any(rule["AllowedMethods"] == ["GET", "HEAD"] for rule in rules)
+
+
 def test_every_bucket_is_private_encrypted_and_logged(arm64: Template) -> None:
     buckets = arm64.find_resources("AWS::S3::Bucket")
     for logical_id, bucket in buckets.items():
@@ -157,14 +178,18 @@ def test_idempotency_records_expire(arm64: Template) -> None:
 def test_every_route_needs_a_key_checked_by_the_cached_authorizer(arm64: Template) -> None:
     methods = arm64.find_resources("AWS::ApiGateway::Method").values()
     protected = [m for m in methods if m["Properties"]["AuthorizationType"] == "CUSTOM"]
-    # tasks 4, webhooks 3, files 5, media 5, signatures 1, uploads 4
-    assert len(protected) == 22
+    # tasks 4, webhooks 3, files 5, media 5, automations 5, signatures 1, uploads 4
+    assert len(protected) == 27
     assert all(m["Properties"]["ApiKeyRequired"] for m in protected)
-    # the description, and signed URLs (the signature is the credential, checked by the function)
+    # the description, signed URLs and playback URLs (the signature is the credential, checked by
+    # the function)
     assert public_routes(arm64.to_json()) == {
         ("GET", "/openapi.json"),
+        ("GET", "/console"),
+        ("GET", "/console/{path+}"),
         ("GET", "/signed"),
         ("PUT", "/signed"),
+        ("GET", "/playback/{task_id}/{path+}"),
     }
     arm64.has_resource_properties(
         "AWS::ApiGateway::Authorizer",
@@ -220,12 +245,16 @@ def test_state_machine_runs_each_kinds_steps_and_catches_every_failure(arm64: Te
     assert execution_path(definition, "ingest") == ["Ingest", "Probe", "Upload"]
     assert execution_path(definition, "export") == ["Ingest", "Probe", "Upload"]
     assert execution_path(definition, "probe") == ["Ingest", "Probe"]
-    for state in states.values():
-        if state["Type"] == "Task" and state is not states["RecordFailure"]:
+    # the endings' ReleaseSlot states catch nothing: should one fail, the execution fails and the
+    # reconciler frees the slot (test_reliability checks them)
+    ending = {"RecordFailure", RELEASE_STATE, RELEASE_FAILED_STATE}
+    for name, state in states.items():
+        if state["Type"] == "Task" and name not in ending:
             assert state["Catch"] == [
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
             ]
-    assert states["RecordFailure"]["Next"] == "Failed"
+    assert states["RecordFailure"]["Next"] == RELEASE_FAILED_STATE
+    assert states[RELEASE_FAILED_STATE]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
 
 
@@ -281,7 +310,7 @@ def test_a_delivery_is_a_wait_loop_around_one_post(arm64: Template) -> None:
         )
 
 
-def test_only_the_api_encrypts_and_only_the_delivery_function_decrypts_secrets(arm64: Template) -> None:
+def test_only_the_api_encrypts_and_only_the_signing_functions_decrypt_secrets(arm64: Template) -> None:
     resources = arm64.to_json()["Resources"]
     users: dict[str, set[str]] = {}
     for resource in resources.values():
@@ -293,9 +322,11 @@ def test_only_the_api_encrypts_and_only_the_delivery_function_decrypts_secrets(a
                 for role in resource["Properties"]["Roles"]:
                     users.setdefault(action, set()).add(role["Ref"])
     assert set(users) == {"kms:Encrypt", "kms:Decrypt"}
-    (encrypts,), (decrypts,) = users["kms:Encrypt"], users["kms:Decrypt"]
+    (encrypts,) = users["kms:Encrypt"]
     assert encrypts.startswith(c.API_FUNCTION_ID)
-    assert decrypts.startswith(c.DELIVER_FUNCTION_ID)
+    # webhooks' deliveries and workflows' http steps sign with the project's secrets
+    signers = sorted(role.split("ServiceRole")[0] for role in users["kms:Decrypt"])
+    assert signers == sorted([c.DELIVER_FUNCTION_ID, c.HTTP_STEP_FUNCTION_ID])
 
 
 def test_the_tasks_stream_reaches_the_dispatcher_for_ended_tasks_only(arm64: Template) -> None:
@@ -313,6 +344,27 @@ def test_the_tasks_stream_reaches_the_dispatcher_for_ended_tasks_only(arm64: Tem
     (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
     assert pattern["dynamodb"]["NewImage"]["status"] == {"S": ["succeeded", "failed", "cancelled"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_files_stream_reaches_the_automations_for_stored_originals_only(arm64: Template) -> None:
+    resources = arm64.to_json()["Resources"]
+    assert resources[c.FILES_TABLE_ID]["Properties"]["StreamSpecification"] == {
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    }
+    (mapping,) = [
+        props
+        for props in (
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        )
+        if props["FunctionName"] == {"Ref": c.AUTOMATIONS_FUNCTION_ID}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [c.FILES_TABLE_ID, "StreamArn"]}
+    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern["dynamodb"]["NewImage"] == {"original": {"BOOL": [True]}, "status": {"S": ["ready"]}}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # it starts workflow tasks: it knows both machines (a workflow's, and its steps')
+    variables = resources[c.AUTOMATIONS_FUNCTION_ID]["Properties"]["Environment"]["Variables"]
+    assert {c.ENV_STATE_MACHINE_ARN, c.ENV_WORKFLOW_STATE_MACHINE_ARN} <= set(variables)
 
 
 def _resources_granted(resources: dict[str, Any], action: str) -> set[str]:

@@ -54,7 +54,7 @@ def pending(file_id: str, created_at: int, **fields: Any) -> FileRecord:
 
 def test_publishing_keeps_what_was_set_when_the_task_began(stores: tuple[FileStore, MediaStore]) -> None:
     files, _ = stores
-    files.create(pending(STORED.id, 10, metadata={"a": 1}, original=True))
+    _create(files, pending(STORED.id, 10, metadata={"a": 1}, original=True))
     assert files.get("prj", STORED.id) is None  # not stored yet: no task input
     published = FileRecord(
         id=STORED.id,
@@ -82,7 +82,7 @@ def test_publishing_keeps_what_was_set_when_the_task_began(stores: tuple[FileSto
 
 def test_an_update_sets_what_it_names_and_clears_its_nulls(stores: tuple[FileStore, MediaStore]) -> None:
     files, _ = stores
-    files.create(pending("file_named123456", 1, filename="a.mp4", ref="raw"))
+    _create(files, pending("file_named123456", 1, filename="a.mp4", ref="raw"))
     assert files.update("another", "file_named123456", {"filename": "b.mp4"}) is None
     changed = files.update("prj", "file_named123456", {"folder": "x", "ref": None})
     assert changed is not None
@@ -95,7 +95,7 @@ def test_an_update_sets_what_it_names_and_clears_its_nulls(stores: tuple[FileSto
 def test_pages_are_newest_first_and_a_media_lists_its_files(stores: tuple[FileStore, MediaStore]) -> None:
     files, media = stores
     for number in range(5):
-        files.create(pending(f"file_number{number:05d}", number))
+        _create(files, pending(f"file_number{number:05d}", number))
     first = files.page("prj", PageQuery(limit=2))
     assert [record.id for record in first.items] == ["file_number00004", "file_number00003"]
     assert first.more
@@ -126,3 +126,8 @@ def test_a_file_stored_before_files_were_resources_is_its_own_media(
     record = files.record("prj", STORED.id)
     assert record is not None
     assert (record.media_id, record.status, record.file) == (STORED.id, FileStatus.ready, STORED)
+
+
+def _create(files: FileStore, record: FileRecord) -> None:
+    """Writes a file record as a task's creation does (service/tasks.py), alone."""
+    files.table.meta.client.transact_write_items(TransactItems=[files.creation(record)])  # type: ignore[list-item]

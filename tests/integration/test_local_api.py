@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from mediatasks.local.cloud import LocalCloud
-from mediatasks.local.http_api import MAX_CACHED_AUTHORIZATIONS, LocalApi, LocalAuthorizer
+from mediatasks.local.http_api import MAX_CACHED_AUTHORIZATIONS, LocalApi, LocalAuthorizer, _ApiServer
 
 # a hung request thread shows as this timeout, not as a test that never ends
 REPLY_SECONDS = 10
@@ -59,3 +60,11 @@ def test_the_authorizer_cache_is_bounded(template: dict[str, Any], monkeypatch: 
     # the newest are kept: asking again for the last token is answered from the cache
     authorizer.authorize(f"Bearer random-{MAX_CACHED_AUTHORIZATIONS * 3 - 1}", "GET", "/tasks")
     assert len(calls) == MAX_CACHED_AUTHORIZATIONS * 3
+
+
+def test_a_port_already_taken_is_reported_as_such() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError, match="in use"):
+            _ApiServer(taken.getsockname(), BaseHTTPRequestHandler)

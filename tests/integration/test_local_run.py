@@ -1,4 +1,4 @@
-"""Local runs build ffmpeg's argv exactly as the transcode step does."""
+"""Local runs build ffmpeg's argv exactly as the transcode step does, and report the kind's steps in order."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from mediatasks.config import Settings
 from mediatasks.domain.ffmpeg_args import ffprobe_args
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.domain.options import MediaOptions
+from mediatasks.domain.tasks import StepName
 from mediatasks.kinds.registry import kind_of
-from mediatasks.service.local_run import encode_argv
+from mediatasks.service.local_run import LocalRun, encode_argv
 from mediatasks.service.pipeline import _Job
 from tests.support.media import MakeClip
 
@@ -38,3 +39,22 @@ def test_the_same_options_give_the_same_argv_here_and_in_the_step(
     step = _Job(kind, kind.encoding, parsed, media, tmp_path, limits, 900)
     output = str(step.output_path)
     assert encode_argv(kind, parsed, media, step.source_path, output) == step.encode_argv(output)
+
+
+@pytest.mark.parametrize("kind_name", ["video", "image", "probe"])
+def test_a_local_run_reports_the_kinds_steps_in_order_and_progress_only_grows(
+    make_clip: MakeClip, tmp_path: Path, kind_name: str
+) -> None:
+    kind = kind_of(kind_name)
+    reports: list[tuple[StepName, int]] = []
+    LocalRun(
+        kind=kind,
+        options=kind.options.model_validate({"width": 64} if kind.encoding else {}),
+        source=str(make_clip()),
+        destination=str(tmp_path / "out"),
+        on_progress=lambda step, percent: reports.append((step, percent)),
+    ).run()
+    steps_seen = list(dict.fromkeys(step for step, _ in reports))
+    assert steps_seen == [step for step in kind.steps if step in steps_seen]
+    percents = [percent for _, percent in reports]
+    assert percents == sorted(percents)

@@ -22,7 +22,7 @@ from mediatasks.constants import TASKS_TABLE_ID
 from mediatasks.domain.tasks import Status, StepName, StepStatus, Task, now_ms
 from mediatasks.kinds.registry import kind_of
 from mediatasks.local.cloud import table_definition
-from mediatasks.service.reconcile import NOT_STARTED, EndedExecution, Reconciler
+from mediatasks.service.reconcile import INTERRUPTED, NOT_STARTED, EndedExecution, Reconciler
 
 BUCKET = "media"
 VIDEO = kind_of("video")
@@ -58,15 +58,16 @@ def world(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         yield World(Reconciler(store, Storage(s3), Workflow(machine, sfn), BUCKET), store, s3, sfn, machine)
 
 
-def waiting_task(store: TaskStore) -> Task:
+def waiting_task(store: TaskStore, **fields: Any) -> Task:
+    """A video task just created (`fields` change what Task.create is given)."""
+    given: dict[str, Any] = {"kind": "video", "steps": VIDEO.steps}
     task = Task.create(
         project_id="prj_one",
-        kind="video",
-        steps=VIDEO.steps,
         input_url="https://example.com/a.mp4",
         options={},
         destination=None,
         metadata={},
+        **(given | fields),
     )
     store.create(task)
     return task
@@ -113,6 +114,28 @@ def test_the_sweep_gives_up_after_its_attempts(world: World) -> None:
     assert world.sfn.list_executions(stateMachineArn=world.machine)["executions"] == []
 
 
+def test_a_restart_fails_what_was_running_starts_what_waited_and_leaves_what_ended(world: World) -> None:
+    """What the local stack does after a restart from its state dir, where no execution survived."""
+    waiting = waiting_task(world.store)
+    running = waiting_task(world.store)
+    world.store.start_step(running.id, StepName.transcode, Status.processing, 50)
+    world.s3.put_object(Bucket=BUCKET, Key=f"work/{running.id}/source", Body=b"x")
+    cancelled = world.store.cancel(waiting_task(world.store))
+    report = world.reconciler.restarted(2)
+    assert report.interrupted == [running.id]
+    assert report.sweep.started == [waiting.id]
+    interrupted = world.store.get(running.id)
+    assert interrupted is not None
+    assert interrupted.status == Status.failed
+    assert interrupted.error is not None
+    assert (interrupted.error.kind, interrupted.error.message) == ("internal_error", INTERRUPTED)
+    assert interrupted.steps[StepName.transcode].status == StepStatus.failed
+    assert "Contents" not in world.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"work/{running.id}/")
+    left = world.store.get(cancelled.id)
+    assert left is not None
+    assert left.status == Status.cancelled
+
+
 def _client_error(code: str, status: int) -> ClientError:
     return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
 
@@ -134,3 +157,36 @@ def _client_error(code: str, status: int) -> ClientError:
 )
 def test_transient_errors(error: BaseException, transient: bool) -> None:
     assert is_transient(error) is transient
+
+
+def workflow_with_child(store: TaskStore, *, started: bool) -> tuple[Task, Task]:
+    parent = waiting_task(store, kind="workflow", steps=(), workflow=[{"kind": "video", "options": {}}])
+    child = waiting_task(store, parent_id=parent.id, workflow_step={"path": "workflow[0]", "kind": "video"})
+    if started:
+        store.start_task(parent.id)
+        store.start_step(child.id, StepName.ingest, Status.validating, 5)
+    return parent, child
+
+
+def test_a_stopped_workflow_fails_with_every_unfinished_child(world: World) -> None:
+    parent, child = workflow_with_child(world.store, started=True)
+    world.sfn.start_execution(stateMachineArn=world.machine, name=str(child.run_id), input="{}")
+    assert world.reconciler.execution_ended(parent.id, EndedExecution.aborted)
+    assert world.store.get(parent.id).status == Status.failed  # type: ignore[union-attr]
+    ended = world.store.get(child.id)
+    assert ended is not None
+    assert (ended.status, ended.steps[StepName.ingest].status) == (Status.failed, StepStatus.failed)
+    arn = world.machine.replace(":stateMachine:", ":execution:") + f":{child.run_id}"
+    assert world.sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+
+
+def test_the_sweep_leaves_a_running_workflows_child_and_fails_an_ended_ones(world: World) -> None:
+    parent, child = workflow_with_child(world.store, started=False)
+    world.store.start_task(parent.id)
+    report = world.reconciler.sweep(now_ms() + 1000, 3)
+    assert child.id not in report.started + report.failed  # its workflow starts it
+    assert world.store.get(child.id).status == Status.waiting  # type: ignore[union-attr]
+    world.store.cancel(world.store.get(parent.id))  # type: ignore[arg-type]
+    report = world.reconciler.sweep(now_ms() + 1000, 3)
+    assert report.failed == [child.id]
+    assert world.store.get(child.id).status == Status.failed  # type: ignore[union-attr]

@@ -82,3 +82,14 @@ def fetch_output(task: dict[str, Any], folder: Path) -> dict[str, Any]:
     with urllib.request.urlopen(task["output"]["url"], timeout=30) as response:
         target.write_bytes(response.read())
     return ffprobe_json(str(target))
+
+
+def loop_to_size(clip: Path, target: Path, size: int, *, index_at_front: bool) -> Path:
+    """Writes `target`: `clip` repeated (stream copy, nothing re-encoded) until it is about `size`
+    bytes, with the MP4 index (moov) at the front or, as ffmpeg and phones write it, at the end."""
+    loops = max(0, -(-size // clip.stat().st_size) - 1)
+    faststart = ["-movflags", "+faststart"] if index_at_front else []
+    argv = [binaries().ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    argv += ["-stream_loop", str(loops), "-i", str(clip), "-c", "copy", *faststart, str(target)]
+    subprocess.run(argv, check=True)
+    return target

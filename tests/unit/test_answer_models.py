@@ -89,3 +89,31 @@ def test_an_answer_that_is_not_as_asked_fails_after_one_retry(
     with pytest.raises(ProcessingFailed) as failure:
         prompt.written(BedrockTextModel(bedrock, MODEL_ID), SENTENCES, INJECTION)
     assert "PWNED" not in str(failure.value)
+
+
+def test_bedrock_is_shown_the_frames_after_the_transcript(client: tuple[Any, Stubber]) -> None:
+    bedrock, stubber = client
+    frames = (b"\xff\xd8 first frame", b"\xff\xd8 second frame")
+    good = {"title": "Garden care", "description": "Watering.", "tags": ["garden"]}
+    stubber.add_response(
+        "converse",
+        reply(json.dumps(good)),
+        {
+            "modelId": MODEL_ID,
+            "system": ANY,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"text": ANY},
+                        *({"image": {"format": "jpeg", "source": {"bytes": frame}}} for frame in frames),
+                    ],
+                }
+            ],
+            "inferenceConfig": ANY,
+        },
+    )
+    model = BedrockTextModel(bedrock, MODEL_ID)
+    assert model.sees_pictures
+    made = description.written(model, "Duration: 15 s.", SENTENCES, tags=5, frames=frames)
+    assert made["title"] == "Garden care"

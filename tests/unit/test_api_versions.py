@@ -21,6 +21,7 @@ from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import Settings
 from mediatasks.contract import v2024_03_21, v2025_08_20
 from mediatasks.contract.common import Exchange
+from mediatasks.contract.latest import FileResource
 from mediatasks.contract.versions import ApiVersion, latest_query, render, requested_version
 from mediatasks.domain.errors import RequestRejected
 from mediatasks.domain.tasks import (
@@ -475,3 +476,43 @@ def test_openapi_declares_the_version_header() -> None:
             (parameter,) = [p for p in operation["parameters"] if p["name"] == "Accept-Version"]
             assert parameter["in"] == "header", (path, method)
             assert parameter["schema"]["enum"] == ["latest", "2025-08-20", "2024-03-21"]
+
+
+@pytest.mark.parametrize("kind", ["thumbnails", "subtitles", "nsfw"])
+def test_2025_a_track_or_analysis_file_lists_with_its_own_kind(kind: str) -> None:
+    track = FileResource(
+        id="file_track1234567890",
+        media_id="med_abcdefgh12345678",
+        role="track" if kind != "nsfw" else "intelligence",
+        status="ready",
+        original=False,
+        task_id="task_abcdefgh12345678",
+        kind=kind,  # type: ignore[arg-type]
+        filename="track",
+        folder=None,
+        ref=None,
+        metadata={},
+        url="https://media.example/track",
+        created_at=CREATED_MS,
+        updated_at=FINISHED_MS,
+    ).model_dump(mode="json")
+    listing = {"data": [track], "page": 1, "limit": 10, "links": {"self": "/files", "next": None}}
+    rendered = v2025_08_20.render_file_list(listing)
+    assert [SdkFile.model_validate(item).kind for item in rendered.body] == [kind]
+    media = v2025_08_20.media(
+        {
+            "id": "med_abcdefgh12345678",
+            "kind": "video",
+            "title": None,
+            "alt": None,
+            "width": None,
+            "height": None,
+            "duration": None,
+            "files": [track],
+            "urls": {},
+            "metadata": {},
+            "created_at": CREATED_MS,
+            "updated_at": FINISHED_MS,
+        }
+    )
+    assert [file.kind for file in media.files] == [kind]

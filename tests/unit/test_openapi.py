@@ -37,12 +37,16 @@ def test_documents_every_route_and_the_option_models() -> None:
         "/files/{file_id}",
         "/media",
         "/media/{media_id}",
+        "/automations",
+        "/automations/{automation_id}",
         "/signatures",
         "/signed",
         "/uploads",
         "/uploads/{upload_id}",
         "/uploads/{upload_id}/parts",
         "/uploads/{upload_id}/complete",
+        "/playback/{task_id}/{name}",
+        "/playback/{task_id}/{folder}/{name}",
     }
     assert set(document["paths"]["/tasks"]) == {"get", "post"}
     assert set(document["paths"]["/files/{file_id}"]) == {"get", "patch", "delete"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -17,8 +18,7 @@ RULES = TriggerRules.from_list(
     [
         {"prefix": "incoming/video/", "project": "team-a", "kind": "video",
          "options": {"width": 640, "height": 360}},
-        {"prefix": "incoming/audio/", "project": "team-b", "kind": "audio", "options": {"format": "mp3"},
-         "output": "s3://customer-out/podcasts/"},
+        {"prefix": "incoming/audio/", "project": "team-b", "kind": "audio", "options": {"format": "mp3"}},
     ]
 )  # fmt: skip
 AWKWARD_KEYS = [
@@ -50,9 +50,9 @@ def test_keys_arrive_decoded_and_survive_the_input_url(key: str) -> None:
     rule = RULES.rule_for(source.key)
     assert rule is not None
     assert rule.project == "team-a"
-    request = rule.request_for(source)
-    assert request.input == f"s3://uploads-bucket/{key}"
-    assert request.metadata["source"] == source.url
+    ingest = rule.file_for(source)
+    assert ingest.url == f"s3://uploads-bucket/{key}"
+    assert ingest.metadata["source"] == source.url
 
 
 def test_the_version_id_wins_then_the_sequencer() -> None:
@@ -68,21 +68,26 @@ def test_test_events_folders_and_deletions_make_nothing() -> None:
     assert list(created_objects(s3_message("incoming/video/a.mp4", event="ObjectRemoved:Delete"))) == []
 
 
-def test_a_rules_output_prefix_names_the_output_after_the_source() -> None:
+def test_a_rule_is_ops_one_step_workflow_with_a_stable_id() -> None:
     rule = RULES.rule_for("incoming/audio/show/ep 1.wav")
     assert rule is not None
-    request = rule.request_for(SourceObject("uploads-bucket", "incoming/audio/show/ep 1.wav", "v1"))
-    assert request.output == "s3://customer-out/podcasts/show/ep 1.mp3"
-    assert request.kind == "audio"
+    assert rule.workflow == [{"kind": "audio", "options": {"format": "mp3"}}]
+    again = TriggerRules.from_list(json.loads(RULES.as_json())).rule_for("incoming/audio/x.wav")
+    assert again is not None
+    assert rule.automation_id == again.automation_id
+    assert rule.automation_id.startswith("auto_")
+    other = RULES.rule_for("incoming/video/x.mov")
+    assert other is not None
+    assert other.automation_id != rule.automation_id
 
 
-def test_managed_outputs_get_a_filename_made_safe_from_the_key() -> None:
+def test_the_originals_filename_is_made_safe_from_the_key() -> None:
     rule = RULES.rule_for("incoming/video/x")
     assert rule is not None
-    named = rule.request_for(SourceObject("b-b-b", "incoming/video/Été 2026 (final)!.mov", "v"))
-    assert named.filename == "t_2026_final"
-    unnamed = rule.request_for(SourceObject("b-b-b", "incoming/video/映像.mov", "v"))
-    assert unnamed.filename is None  # nothing usable left: the kind's default name
+    named = rule.file_for(SourceObject("b-b-b", "incoming/video/Été 2026 (final)!.mov", "v"))
+    assert named.filename == "t_2026_final.mov"
+    unnamed = rule.file_for(SourceObject("b-b-b", "incoming/video/映像.mov", "v"))
+    assert unnamed.filename is None  # nothing usable left: the ingest's default name
 
 
 def test_objects_outside_every_prefix_match_no_rule() -> None:
@@ -98,7 +103,7 @@ def test_objects_outside_every_prefix_match_no_rule() -> None:
         ([{"prefix": "in/", "project": "p", "kind": "video", "options": {"width": 641}}], "multiple of 2"),
         ([{"prefix": "in/", "project": "p", "kind": "video", "options": {"colour": "red"}}], "colour"),
         ([{"prefix": "in/", "project": "p", "kind": "probe"}], "media"),
-        ([{"prefix": "in/", "project": "p", "kind": "video", "output": "s3://bucket/x"}], "ending in /"),
+        ([{"prefix": "in/", "project": "p", "kind": "video", "output": "s3://bucket/x/"}], "output"),
         ([{"prefix": "in/", "project": "not a project!", "kind": "video"}], "project"),
         ([{"prefix": "", "project": "p", "kind": "video"}], "prefix"),
     ],
@@ -109,7 +114,7 @@ def test_bad_rules_fail_when_read(rules: list[dict[str, Any]], message: str) -> 
 
 
 def test_the_rules_round_trip_through_the_functions_environment() -> None:
-    assert TriggerRules.from_list(__import__("json").loads(RULES.as_json())) == RULES
+    assert TriggerRules.from_list(json.loads(RULES.as_json())) == RULES
 
 
 def test_a_project_reads_only_its_own_prefixes_of_the_watched_bucket() -> None:
@@ -128,17 +133,17 @@ def test_a_project_reads_only_its_own_prefixes_of_the_watched_bucket() -> None:
     assert not buckets.allows("s3://media-bucket/work/team-b/x.mp4", "team-b")
 
 
-class RefusingTasks:
-    """A task service that refuses every request, as the API would an object it cannot process."""
+class RefusingFiles:
+    """A file service that refuses every ingest, as the API would an object it cannot read."""
 
-    def create(self, project_id: str, request: Any) -> Any:
+    def create_file(self, project_id: str, request: Any) -> Any:
         raise RequestRejected(
-            ErrorKind.invalid_option, "bucket 'gone' is not an allowed output bucket", "output"
+            ErrorKind.invalid_input, "that s3 bucket is not an allowed input bucket", "input"
         )
 
 
-def test_an_object_whose_task_is_refused_is_dropped_not_retried() -> None:
+def test_an_object_whose_ingest_is_refused_is_dropped_not_retried() -> None:
     # a refusal is final for that object: raising would have SQS retry it three times into the DLQ
-    triggers = TriggerService(RULES, RefusingTasks())  # type: ignore[arg-type]
+    triggers = TriggerService(RULES, RefusingFiles())  # type: ignore[arg-type]
     source = SourceObject("uploads-bucket", "incoming/video/a.mp4", "v1")
     assert triggers.create_task(source) is None

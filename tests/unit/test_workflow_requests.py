@@ -70,7 +70,13 @@ BAD_WORKFLOWS = [
     ([{"kind": "image", "colour": "red"}], "invalid_option", "workflow[0].colour"),
     ([{"kind": "image", "width": 320, "options": {"width": 320}}], "invalid_option", "workflow[0].width"),
     ([{"kind": "prompt"}], "invalid_option", "workflow[0].prompt"),  # its question is required
-    ([{"kind": "http", "url": "https://example.com/"}], "kind_unsupported", "workflow[0].kind"),
+    ([{"kind": "http"}], "invalid_option", "workflow[0].url"),
+    ([{"kind": "http", "url": "ftp://example.com/"}], "invalid_option", "workflow[0].url"),
+    (
+        [{"kind": "http", "url": "https://example.com/", "method": "GET"}],
+        "invalid_option",
+        "workflow[0].method",
+    ),
     ([{"kind": "teleport"}], "kind_unsupported", "workflow[0].kind"),
     ([{"kind": "probe"}], "kind_unsupported", "workflow[0].kind"),
     ([{"ref": "a"}], "invalid_option", "workflow[0].kind"),

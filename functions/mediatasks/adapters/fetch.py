@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class BoundedStream(io.RawIOBase):
         self._response = response
         self._limit = limit
         self.received = 0
+        # the whole input's size, when this stream is one range of it (open_url's byte_range)
+        self.whole_size: int | None = None
         self.length = _declared_length(response)
         if self.length is not None and self.length > limit:
             response.release_conn()
@@ -145,19 +148,86 @@ def _request(
         raise InputUnreachable(f"the input host {parts.hostname!r} could not be reached") from None
 
 
-def open_url(url: str, policy: FetchPolicy, resolver: Resolver = system_resolver) -> BoundedStream:
-    """Opens `url` for streaming, following redirects under the policy. The caller closes the stream."""
+def post_reading(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    policy: FetchPolicy,
+    max_excerpt: int,
+    resolver: Resolver = system_resolver,
+) -> tuple[int, bytes]:
+    """POSTs `body` to `url` under the policy: the HTTP status and at most `max_excerpt` bytes of the
+    answer (the rest is never read). Redirects are not followed, as for webhooks."""
+    response = _request(url, policy, resolver, "POST", body, headers)
+    try:
+        excerpt = response.read(max_excerpt, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError):
+        excerpt = b""  # the status is the answer; a body cut short is only its excerpt
+    finally:
+        response.release_conn()
+    return response.status, excerpt
+
+
+def open_url(
+    url: str,
+    policy: FetchPolicy,
+    resolver: Resolver = system_resolver,
+    byte_range: tuple[int, int] | None = None,
+) -> BoundedStream:
+    """Opens `url` for streaming, following redirects under the policy. The caller closes the stream.
+
+    With `byte_range` (first and last byte, inclusive) it asks for that range only: a server that
+    honours it answers 206 and the stream's `whole_size` is the input's size (Content-Range); one
+    that ignores it answers 200 with the whole input (`whole_size` None), which the caller may
+    still read as a full download."""
+    headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
     for _ in range(policy.max_redirects + 1):
-        response = _request(url, policy, resolver)
+        response = _request(url, policy, resolver, extra_headers=headers)
         if response.status in _REDIRECTS and response.headers.get("Location"):
             response.release_conn()
             url = urljoin(url, response.headers["Location"])
             continue
+        if response.status == 206 and byte_range is not None:
+            first, last, whole = _content_range(response, byte_range)
+            stream = BoundedStream(response, last - first + 1)
+            stream.whole_size = whole
+            return stream
         if response.status != 200:
             response.release_conn()
             raise InputUnreachable(f"the input URL answered HTTP {response.status}")
         return BoundedStream(response, policy.max_bytes)
     raise InputUnreachable(f"the input URL redirected more than {policy.max_redirects} times")
+
+
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19})", re.ASCII)
+
+
+def _content_range(response: urllib3.BaseHTTPResponse, asked: tuple[int, int]) -> tuple[int, int, int]:
+    """The (first, last, whole size) a 206 answer covers; refused unless it is the range asked for
+    (the last byte may be earlier: the input ends there)."""
+    match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+    if match is None:
+        response.release_conn()
+        raise InputUnreachable("the input server answered a range without a valid Content-Range")
+    first, last, whole = (int(value) for value in match.groups())
+    if first != asked[0] or last < first or last >= whole or last != min(asked[1], whole - 1):
+        response.release_conn()
+        raise InputUnreachable("the input server answered another range than the one asked for")
+    return first, last, whole
+
+
+def post_for_answer(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    policy: FetchPolicy,
+    resolver: Resolver = system_resolver,
+) -> tuple[int, bytes]:
+    """POSTs `body` to `url` under the policy; the HTTP status and the answer's body, at most
+    `policy.max_bytes` of it (InputTooLarge beyond). Redirects are not followed."""
+    response = _request(url, policy, resolver, "POST", body, headers)
+    with BoundedStream(response, policy.max_bytes) as stream:
+        return response.status, stream.read()
 
 
 def post(

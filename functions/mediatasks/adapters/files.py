@@ -49,6 +49,16 @@ def _file_item(record: FileRecord) -> dict[str, Any]:
     return item | _index_attributes(record)
 
 
+def _media_item(media: MediaRecord) -> dict[str, Any]:
+    item: dict[str, Any] = to_dynamo(media.model_dump(mode="json", exclude_none=True))
+    return item | {"project_media": media.project_id}
+
+
+def _new_item(table: Table, item: dict[str, Any]) -> dict[str, Any]:
+    """A transaction's Put of a new item (refused when the id exists)."""
+    return {"Put": {"TableName": table.name, "Item": item, "ConditionExpression": "attribute_not_exists(id)"}}
+
+
 def _record_of(item: dict[str, Any]) -> FileRecord:
     fields = from_dynamo(item)
     for internal in FILE_INDEXES.values():
@@ -91,7 +101,7 @@ def _changes_expression(changes: dict[str, Any]) -> tuple[str, dict[str, str], d
     return expression.strip(), names, values
 
 
-def _update_owned(table: Table, item_id: str, project_id: str, changes: dict[str, Any]) -> bool:
+def update_owned(table: Table, item_id: str, project_id: str, changes: dict[str, Any]) -> bool:
     """Applies `changes` to the project's item; False when it is not the project's (or is gone)."""
     expression, names, values = _changes_expression(changes)
     names["#project"] = "project_id"
@@ -111,7 +121,7 @@ def _update_owned(table: Table, item_id: str, project_id: str, changes: dict[str
     return True
 
 
-def _project_page(
+def project_page(
     table: Table,
     attribute: str,
     project_id: str,
@@ -137,8 +147,10 @@ class FileStore:
         """The files table (media items live in it too: MediaStore)."""
         return self._table
 
-    def create(self, record: FileRecord) -> None:
-        self._table.put_item(Item=_file_item(record), ConditionExpression="attribute_not_exists(id)")
+    def creation(self, record: FileRecord) -> dict[str, Any]:
+        """A new file record, as an action of the transaction that writes its task (a task and its
+        waiting output file are written together, or neither)."""
+        return _new_item(self._table, _file_item(record))
 
     def record(self, project_id: str, file_id: str) -> FileRecord | None:
         """The project's file; another project's file is not found, exactly like a missing one."""
@@ -182,7 +194,7 @@ class FileStore:
         changed = current.model_copy(update=changes | {"updated_at": now_ms()})
         path = _index_attributes(changed).get("project_path")
         applied = changes | {"updated_at": changed.updated_at, "project_path": path}
-        return changed if _update_owned(self._table, file_id, project_id, applied) else None
+        return changed if update_owned(self._table, file_id, project_id, applied) else None
 
     def delete(self, file_id: str) -> None:
         self._table.delete_item(Key={"id": file_id})
@@ -197,7 +209,7 @@ class FileStore:
         backwards: bool = False,
     ) -> IndexPage[FileRecord]:
         """The project's files, newest first."""
-        items, first, last, more = _project_page(
+        items, first, last, more = project_page(
             self._table, "project_files", project_id, query.limit, after, offset, backwards
         )
         return IndexPage([_record_of(item) for item in items], first, last, more)
@@ -238,10 +250,11 @@ class MediaStore:
         self._table = _table(table_name, table)
 
     def create(self, media: MediaRecord) -> None:
-        item = to_dynamo(media.model_dump(mode="json", exclude_none=True)) | {
-            "project_media": media.project_id
-        }
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        self._table.put_item(Item=_media_item(media), ConditionExpression="attribute_not_exists(id)")
+
+    def creation(self, media: MediaRecord) -> dict[str, Any]:
+        """What `create` writes, as an action of another store's transaction (see FileStore)."""
+        return _new_item(self._table, _media_item(media))
 
     def get(self, project_id: str, media_id: str) -> MediaRecord | None:
         if not media_id.startswith("med_"):
@@ -257,7 +270,7 @@ class MediaStore:
             return None
         changed = current.model_copy(update=changes | {"updated_at": now_ms()})
         applied = changes | {"updated_at": changed.updated_at}
-        return changed if _update_owned(self._table, media_id, project_id, applied) else None
+        return changed if update_owned(self._table, media_id, project_id, applied) else None
 
     def delete(self, media_id: str) -> None:
         self._table.delete_item(Key={"id": media_id})
@@ -272,7 +285,7 @@ class MediaStore:
         backwards: bool = False,
     ) -> IndexPage[MediaRecord]:
         """The project's media, newest first."""
-        items, first, last, more = _project_page(
+        items, first, last, more = project_page(
             self._table, "project_media", project_id, query.limit, after, offset, backwards
         )
         return IndexPage([_media_of(item) for item in items], first, last, more)

@@ -3,6 +3,7 @@ avif, animated webp), and jpeg/gif stills with the same quality scale."""
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from mediatasks.domain.errors import InputTooLarge
 from mediatasks.domain.ffmpeg_args import GIF_COLOURS
 from mediatasks.domain.options import Quality
 
+# A sampled frame sent to a model (Rekognition, a language model that sees pictures)
+FRAME_JPEG_QUALITY = 85
 # Pillow's 0-100 quality for the lossy formats, by our quality names.
 LOSSY_QUALITY: dict[Quality, int] = {"very_low": 40, "low": 55, "medium": 75, "high": 85, "very_high": 95}
 
@@ -101,3 +104,11 @@ def sprite_sheet(
     format_name = "jpeg" if target.suffix.lower() in (".jpg", ".jpeg") else target.suffix.lstrip(".").lower()
     sheet.save(target, **_save_arguments(format_name, quality))
     return target.stat().st_size
+
+
+def jpeg_bytes(frame: Path) -> bytes:
+    """A sampled frame (a PPM file ffmpeg wrote) as JPEG bytes, as models are sent pictures."""
+    with Image.open(frame, formats=["PPM"]) as picture:
+        buffer = io.BytesIO()
+        picture.convert("RGB").save(buffer, format="JPEG", quality=FRAME_JPEG_QUALITY)
+    return buffer.getvalue()

@@ -7,7 +7,6 @@ from typing import IO, TYPE_CHECKING, Any, cast
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
-from botocore.httpsession import DEFAULT_CA_BUNDLE
 
 from mediatasks.adapters.streams import ByteStream
 from mediatasks.domain.tasks import StoredObject
@@ -31,10 +30,6 @@ COPY_PART_BYTES = 512 * 1024**2
 # What S3 answers a conditional write when an object is there (or another write is under way).
 _ALREADY_WRITTEN = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 _NOT_SEEN = ("404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden")
-# The certificates botocore trusts, for a child process (ffprobe) reading a stored object over https.
-CA_BUNDLE: str = DEFAULT_CA_BUNDLE
-# How long a link for reading a stored object in ranges stays valid: one step's run at most.
-READ_LINK_SECONDS = 15 * 60
 
 
 class ObjectExists(Exception):
@@ -61,6 +56,11 @@ class Storage:
 
     def open(self, source: StoredObject) -> ByteStream:
         return self._s3.get_object(Bucket=source.bucket, Key=source.key)["Body"]
+
+    def open_range(self, source: StoredObject, first: int, last: int) -> ByteStream:
+        """Bytes first..last (inclusive) of a stored object."""
+        answer = self._s3.get_object(Bucket=source.bucket, Key=source.key, Range=f"bytes={first}-{last}")
+        return answer["Body"]
 
     def size(self, source: StoredObject) -> int:
         return self._s3.head_object(Bucket=source.bucket, Key=source.key)["ContentLength"]
@@ -140,10 +140,6 @@ class Storage:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 self._s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})  # type: ignore[typeddict-item]
-
-    def read_link(self, source: StoredObject) -> str:
-        """A short-lived GET link to one stored object: ffprobe reads it in ranges, like a local file."""
-        return self.presigned_url(source, READ_LINK_SECONDS)
 
     def presigned_url(self, location: StoredObject, expires_in: int) -> str:
         return self._s3.generate_presigned_url(

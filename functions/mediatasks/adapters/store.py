@@ -3,11 +3,11 @@ can never move a task backwards or touch a finished one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
 from mediatasks.adapters.dynamo import from_dynamo, to_dynamo
@@ -48,13 +48,15 @@ class TaskStore:
         # the resource's client: it takes and returns plain Python values, as the table does
         self._client = self._table.meta.client
 
-    def create(self, task: Task) -> None:
+    def create(self, task: Task, together_with: Sequence[dict[str, Any]] = ()) -> None:
+        """Writes a new task and its counters, and `together_with` (other stores' `creation`
+        actions: its output file, a new media) in the same transaction: all or nothing."""
         item = to_dynamo(task.model_dump(mode="json", exclude_none=True))
         item["status_rank"] = STATUS_RANK[task.status]
-        partitions = partition_values(task.project_id, task.kind, task.status.value)
+        partitions = partition_values(task.project_id, task.kind, task.status.value, task.parent_id)
         put = {"TableName": self._table.name, "Item": item | partitions}
         put["ConditionExpression"] = "attribute_not_exists(id)"
-        self._transact([{"Put": put}, *self._counts(partitions, 1)])
+        self._transact([{"Put": put}, *self._counts(partitions, 1), *together_with])
 
     def get(self, task_id: str) -> Task | None:
         item = self._item(task_id)
@@ -218,10 +220,14 @@ class TaskStore:
         """Keeps what the probe found the input to be, for the task's `inputs`."""
         self._update(task_id, status, {"source": source.model_dump(mode="json", exclude_none=True)})
 
-    def succeed(self, task_id: str, last_step: StepName, output: MediaFile) -> None:
+    def succeed(
+        self, task_id: str, last_step: StepName, output: MediaFile, results: dict[str, Any] | None = None
+    ) -> None:
         now = now_ms()
         done = _step_fields(last_step, StepStatus.succeeded, now, progress=100, finished_at=now)
         output_fields = {"output": output.model_dump(mode="json", exclude_none=True), "progress": 100}
+        if results is not None:  # a conditions step's verdict, written with its end
+            output_fields["results"] = results
         self._update(task_id, Status.succeeded, {**output_fields, "finished_at": now, **done})
 
     def cancel(self, task: Task) -> Task:
@@ -242,15 +248,43 @@ class TaskStore:
             )
         self._update(task_id, Status.failed, assignments)
 
+    def start_task(self, task_id: str) -> Task:
+        """Moves a task that runs no pipeline step (a workflow, an http step) to processing."""
+        return self._update(task_id, Status.processing, {"started_at": _IF_NOT_SET})
+
+    def record(self, task_id: str, status: Status, fields: dict[str, Any]) -> Task:
+        """Sets a task's status and fields (top-level names, as the Task model has them); a
+        terminal status also sets its finish time. Refused (TaskNotActive) once the task ended."""
+        assignments = {name: value for name, value in fields.items()}
+        if STATUS_RANK[status] == TERMINAL_RANK:
+            assignments["finished_at"] = now_ms()
+        return self._update(task_id, status, assignments)
+
+    def children(self, project_id: str, parent_id: str) -> list[Task]:
+        """A workflow's child tasks, oldest first (a workflow has at most a few dozen)."""
+        query = ListQuery(parent_id=parent_id, order="asc", limit=100)
+        found: list[Task] = []
+        after: dict[str, Any] | None = None
+        while True:
+            page = self.page(project_id, query, after)
+            found.extend(page.items)
+            if not page.more or page.last is None:
+                return found
+            after = page.last
+
     def waiting_since_before(self, created_before_ms: int) -> list[Task]:
         """Tasks still `waiting` that were created before the given time: a Scan, paged, reading
         only those items (the sweep runs every few minutes; a task leaves `waiting` within a
         second of a healthy start, so the result is small)."""
-        arguments: dict[str, Any] = {
-            "FilterExpression": Attr("status").eq(Status.waiting.value)
-            & Attr("created_at").lt(created_before_ms),
-            "ConsistentRead": True,
-        }
+        return self._scan(Attr("status").eq(Status.waiting.value) & Attr("created_at").lt(created_before_ms))
+
+    def unfinished(self) -> list[Task]:
+        """Every task not yet in a terminal status: a Scan of the whole table (for a restart of
+        the local stack, once; the listing counters have no rank)."""
+        return self._scan(Attr("status_rank").lt(TERMINAL_RANK))
+
+    def _scan(self, condition: ConditionBase) -> list[Task]:
+        arguments: dict[str, Any] = {"FilterExpression": condition, "ConsistentRead": True}
         found: list[Task] = []
         while True:
             response = self._table.scan(**arguments)

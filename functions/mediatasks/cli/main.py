@@ -8,9 +8,10 @@ network error."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from mediatasks.domain.errors import RequestRejected, TaskFailure
 from mediatasks.domain.tasks import Status, StepName
 from mediatasks.kinds.base import Kind
 from mediatasks.kinds.registry import KINDS, parse_request
+from mediatasks.providers.language import LANGUAGE_FLAGS, LocalLanguage
 
 # The command of each kind, as the vendor's CLI names them.
 COMMANDS: dict[str, str] = {
@@ -118,6 +120,7 @@ class Run:
     options: BaseModel
     output: str | None
     allow_local_inputs: bool
+    language: LocalLanguage = field(default_factory=LocalLanguage)
 
 
 def _run_locally(run: Run) -> dict[str, Any]:
@@ -132,6 +135,9 @@ def _run_locally(run: Run) -> dict[str, Any]:
         def progress(step: StepName, percent: int) -> None:
             display.update("processing", step.value, percent)
 
+        # the writing kinds' model is configured as serve configures its functions: through the
+        # environment this one-run process hands the providers
+        os.environ.update(run.language.environment())
         runner = LocalRun(
             kind,
             run.options,
@@ -139,6 +145,7 @@ def _run_locally(run: Run) -> dict[str, Any]:
             destination,
             allow_loopback=run.allow_local_inputs,
             on_progress=progress,
+            language=run.language.provider,
         )
         try:
             result = runner.run()
@@ -235,7 +242,7 @@ def _run_in_cloud(run: Run, client: Client) -> dict[str, Any]:
         if task.status != Status.succeeded:
             _report_failure(task)
             raise TaskFailed(task.model_dump(mode="json"))
-        if download_to is not None and task.output is not None:
+        if download_to is not None and isinstance(task.output, FileView):
             client.download(task.output.url, download_to)
             _err(f"downloaded to {download_to}")
     return task.model_dump(mode="json")
@@ -268,6 +275,26 @@ def _run_flags() -> list[click.Parameter]:
     ]
 
 
+def _language_flags() -> list[click.Parameter]:
+    """What a local run of a writing kind writes with: serve's --llm-* and --extractive flags."""
+    return [
+        click.Option([spec.flag], is_flag=True, help=f"locally: {spec.help}")
+        if spec.metavar is None
+        else click.Option([spec.flag], metavar=spec.metavar, help=f"locally: {spec.help}")
+        for spec in LANGUAGE_FLAGS
+    ]
+
+
+def _language(values: dict[str, Any]) -> LocalLanguage:
+    """The language flags' values, taken out of the command's parameters (a kind without them: the
+    bundled model)."""
+    given = {spec.field: values.pop(spec.dest) for spec in LANGUAGE_FLAGS if spec.dest in values}
+    try:
+        return LocalLanguage(**given)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
 def _kind_command(name: str, kind: Kind, *, task_json: bool) -> click.Command:
     """`mediatasks <kind>` (prints where the output is) or `mediatasks task <kind>` (prints the task)."""
     input_help = (
@@ -289,6 +316,9 @@ def _kind_command(name: str, kind: Kind, *, task_json: bool) -> click.Command:
         if kind.name == "export" and output is not None:
             raise click.UsageError("export writes to --url; -o is not used")
         address, request_input = _input_address(input, as_json=task_json)
+        language = _language(values)
+        if cloud and language != LocalLanguage():
+            raise click.UsageError("--llm-* and --extractive choose the local model; the API has its own")
         run = Run(
             kind=kind,
             address=address,
@@ -296,6 +326,7 @@ def _kind_command(name: str, kind: Kind, *, task_json: bool) -> click.Command:
             options=parse_options(kind.options, given_options(values)),
             output=output,
             allow_local_inputs=allow_local_inputs,
+            language=language,
         )
 
         try:
@@ -312,10 +343,11 @@ def _kind_command(name: str, kind: Kind, *, task_json: bool) -> click.Command:
     params: list[click.Parameter] = [click.Option(["-i", "--input"], required=True, help=input_help)]
     if not task_json:
         params.append(click.Option(["--json", "show_json"], is_flag=True, help="print the task as JSON"))
+    writes = kind.track is not None and kind.track.writes
     return click.Command(
         name,
         callback=command,
-        params=[*params, *_run_flags(), *option_flags(kind.options)],
+        params=[*params, *_run_flags(), *(_language_flags() if writes else []), *option_flags(kind.options)],
         help=f"{kind.summary}.",
         short_help=kind.summary,
     )
@@ -403,8 +435,11 @@ def _show_task(task: TaskView, show_json: bool) -> None:
         _print_json(task.model_dump(mode="json"))
     else:
         _show_tasks([task], show_json=False)
-        if task.output is not None:
+        if isinstance(task.output, FileView):
             click.echo(task.output.url)
+        elif isinstance(task.output, dict):  # a workflow's: each step's output by ref
+            for ref, file in task.output.items():
+                click.echo(f"{ref}: {file.url}")
 
 
 @_api_flags

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from mediatasks.contract.common import IsoTime
 from mediatasks.domain.errors import ErrorKind
-from mediatasks.domain.tasks import CompanionFile, FileDescription, Status, StepStatus
+from mediatasks.domain.tasks import CompanionFile, FileDescription, FileKind, HttpAnswer, Status, StepStatus
 
 
 class ErrorBody(BaseModel):
@@ -52,6 +53,18 @@ class FileView(FileDescription):
     )
 
 
+class TaskResults(BaseModel):
+    """A conditions step's verdict on its input (and a workflow's children by how they ended):
+    what passed, what failed, and whether the steps after it run."""
+
+    # `continue` is a Python keyword: the field is named continue_ and read and written as `continue`
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    passed: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    continue_: bool = Field(alias="continue")
+
+
 class StepView(BaseModel):
     id: str
     object: Literal["step"] = "step"
@@ -73,7 +86,10 @@ class TaskView(BaseModel):
     kind: str
     input: str = Field(description="The input's URL, or the id of the stored file it came from")
     options: dict[str, Any]
-    output: FileView | None = Field(description="What the task made; null until it has succeeded")
+    output: FileView | HttpAnswer | dict[str, FileView] | None = Field(
+        description="What the task made; null until it has succeeded. A workflow's is each finished "
+        "step's output, by the step's ref; an http step's, its receiver's answer"
+    )
     metadata: dict[str, Any]
     status: Status
     progress: int | None = Field(ge=0, le=100)
@@ -87,6 +103,10 @@ class TaskView(BaseModel):
     inputs: list[FileView] = Field(description="The input's File object, once it has been probed")
     outputs: list[FileView] = Field(description="What the task made (output, as a list)")
     parent_id: str | None = Field(default=None, description="The task that started this one")
+    workflow: list[dict[str, Any]] | None = Field(default=None, description="A workflow's steps")
+    results: TaskResults | None = Field(
+        default=None, description="A conditions step's verdict; a workflow's steps by how they ended"
+    )
     media_id: str | None = Field(default=None, description="The media the task's output joins")
     run_id: str = Field(description="The execution that runs the task")
     created_at: int
@@ -126,7 +146,8 @@ class FileResource(BaseModel):
     status: Literal["waiting", "processing", "ready", "failed"]
     original: bool = Field(description="Whether the file is its media's original")
     task_id: str | None = Field(description="The task that made (or is making) it")
-    kind: Literal["video", "audio", "image"] | None = None
+    # what a task made: media, or a track or analysis file (a thumbnails track lists /files too)
+    kind: FileKind | None = None
     format: str | None = None
     type: str | None = Field(default=None, description="MIME type")
     width: int | None = None
@@ -243,3 +264,43 @@ class UploadProgress(BaseModel):
     parts: list[ReceivedPart]
     received: int = Field(description="Bytes received, in parts of the right size")
     missing: list[int] = Field(description="The part numbers still to send")
+
+
+class AutomationTrigger(BaseModel):
+    kind: Literal["event"] = "event"
+    event: Literal["media.created"] = "media.created"
+    prefix: str | None = Field(
+        default=None, description="ops' automations only: the watched bucket's prefix it covers"
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unset_prefix(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # the API's automations show the trigger exactly as the SDK sent it
+        shown: dict[str, Any] = handler(self)
+        return {name: value for name, value in shown.items() if value is not None}
+
+
+class AutomationResource(BaseModel):
+    """An automation, the same in every version: the vendor SDK's Automation (its create call sends
+    no Accept-Version, so the latest shape is the SDK's), with ISO 8601 `created`/`updated`."""
+
+    id: str
+    object: Literal["automation"] = "automation"
+    name: str | None
+    description: str | None
+    trigger: AutomationTrigger
+    workflow: list[dict[str, Any]] = Field(description="The workflow's steps, as a workflow task takes them")
+    status: Literal["active", "paused"]
+    created_by: str | None = Field(description="`ops` for an automation the deployment's configuration made")
+    created: IsoTime
+    updated: IsoTime
+
+
+class AutomationList(BaseModel):
+    """A page of the project's automations, newest first."""
+
+    object: Literal["list"] = "list"
+    data: list[AutomationResource]
+    page: int
+    limit: int
+    links: ListLinks

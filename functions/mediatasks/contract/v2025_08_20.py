@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, RootModel
+from pydantic import BaseModel, Field, RootModel
 
 from mediatasks.contract.common import (
     ErrorBody,
@@ -23,7 +23,8 @@ from mediatasks.contract.common import (
     iso_time,
     optional_iso_time,
 )
-from mediatasks.domain.tasks import FileKind, Status
+from mediatasks.contract.latest import AutomationResource, TaskResults
+from mediatasks.domain.tasks import HTTP, WORKFLOW, FileKind, HttpAnswer, Status
 
 VERSION: Final = "2025-08-20"
 
@@ -108,7 +109,10 @@ class Task(BaseModel):
     kind: str
     input: SourceFile
     options: dict[str, Any]
-    output: OutputFile | None
+    output: OutputFile | HttpAnswer | dict[str, OutputFile] | None = Field(
+        description="What the task made; a workflow's is each finished step's output, by its ref; "
+        "an http step's, its receiver's answer"
+    )
     status: TaskStatus
     progress: int | None
     error: str | None
@@ -116,6 +120,9 @@ class Task(BaseModel):
     metadata: dict[str, Any]
     webhook_url: str | None = None
     media_id: str | None = None
+    parent_id: str | None = None
+    workflow: list[dict[str, Any]] | None = None
+    results: TaskResults | None = None
     created: IsoTime
     updated: IsoTime
     started: IsoTime | None
@@ -141,10 +148,19 @@ def _source_file(latest: dict[str, Any]) -> SourceFile:
     )
 
 
-def _output_file(latest: dict[str, Any]) -> OutputFile | None:
-    file: dict[str, Any] | None = latest["output"]
-    if file is None:
+def _output(latest: dict[str, Any]) -> OutputFile | HttpAnswer | dict[str, OutputFile] | None:
+    """The task's output File; a workflow's, each step's by its ref; an http step's answer."""
+    output = latest["output"]
+    if output is None:
         return None
+    if latest["kind"] == WORKFLOW:
+        return {ref: _output_file(latest, file) for ref, file in output.items()}
+    if latest["kind"] == HTTP:
+        return HttpAnswer.model_validate(output)
+    return _output_file(latest, output)
+
+
+def _output_file(latest: dict[str, Any], file: dict[str, Any]) -> OutputFile:
     made = iso_time(latest["finished_at"] or latest["updated_at"])
     codecs = file.get("codecs") or {}
     return OutputFile.model_validate(
@@ -168,7 +184,7 @@ def task(latest: dict[str, Any]) -> Task:
         kind=latest["kind"],
         input=_source_file(latest),
         options=echoed_options(latest),
-        output=_output_file(latest),
+        output=_output(latest),
         status=STATUS[Status(latest["status"])],
         progress=latest["progress"],
         error=None if error is None else error["message"],
@@ -176,6 +192,9 @@ def task(latest: dict[str, Any]) -> Task:
         metadata=latest["metadata"],
         webhook_url=latest.get("webhook_url"),
         media_id=latest.get("media_id"),
+        parent_id=latest.get("parent_id"),
+        workflow=latest.get("workflow"),
+        results=latest.get("results"),
         created=iso_time(latest["created_at"]),
         updated=iso_time(latest["updated_at"]),
         started=optional_iso_time(latest["started_at"]),
@@ -220,7 +239,9 @@ class MediaFileItem(BaseModel):
 
     id: str
     object: Literal["source", "track", "intelligence"]
-    kind: MediaKind | None
+    # the SDK types it `Literal["video", "image", "audio"] | Any`: a track or analysis file names
+    # its own kind (thumbnails, subtitles, nsfw, ...), which its client reads unchanged
+    kind: FileKind | None
     type: str
     codec: str | None = None
     container: str | None = None
@@ -350,3 +371,13 @@ def render_media(latest: dict[str, Any]) -> Rendered:
 def render_media_list(latest: dict[str, Any]) -> Rendered:
     body = MediaList([media(item) for item in latest["data"]]).model_dump(mode="json")
     return Rendered(body, _paging_headers(latest))
+
+
+class AutomationList(RootModel[list[AutomationResource]]):
+    """GET /automations: a bare array (the SDK's List[AutomationsListResponseItem]), its paging in
+    headers; each automation is the one shape every version shares."""
+
+
+def render_automation_list(latest: dict[str, Any]) -> Rendered:
+    body = AutomationList([AutomationResource.model_validate(item) for item in latest["data"]])
+    return Rendered(body.model_dump(mode="json"), _paging_headers(latest))

@@ -30,8 +30,9 @@ class ApiVersion(StrEnum):
 
 KNOWN_VERSIONS = tuple(version.value for version in ApiVersion)
 
-# What a rendered body is: one task, a list of them, an error, or a file or media item or a list of them.
-Shape = Literal["task", "list", "error", "file", "file_list", "media", "media_list"]
+# What a rendered body is: one task, a list of them, an error, a file or media item or a list of
+# them, or a list of automations (one automation has one shape in every version).
+Shape = Literal["task", "list", "error", "file", "file_list", "media", "media_list", "automation_list"]
 
 _2025_08_20_RENDERERS: dict[Shape, Callable[[Any], Rendered]] = {
     "task": v2025_08_20.render_task,
@@ -41,9 +42,10 @@ _2025_08_20_RENDERERS: dict[Shape, Callable[[Any], Rendered]] = {
     "file_list": v2025_08_20.render_file_list,
     "media": v2025_08_20.render_media,
     "media_list": v2025_08_20.render_media_list,
+    "automation_list": v2025_08_20.render_automation_list,
 }
 # The resources 2024-03-21 (seed 004) has no shapes for: they are served from 2025-08-20 on.
-NEWER_RESOURCES = ("/files", "/media", "/signatures", "/uploads")
+NEWER_RESOURCES = ("/files", "/media", "/signatures", "/uploads", "/automations")
 # 2024-03-21's envelope also echoes the request and the status.
 _2024_03_21_RENDERERS: dict[Shape, Callable[[Any, int, Exchange], Rendered]] = {
     "task": v2024_03_21.render_task,

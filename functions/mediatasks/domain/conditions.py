@@ -6,10 +6,14 @@ number; the others take `=` and `!=` only."""
 from __future__ import annotations
 
 import math
+import operator
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+# the step kind whose conditions these are
+CONDITIONS = "conditions"
 NUMERIC_PROPS = ("duration", "width", "height", "filesize", "fps")
 TEXT_PROPS = ("kind", "format", "codecs.video", "orientation")
 METADATA_PREFIX = "metadata."
@@ -67,3 +71,67 @@ def parse_condition(prop: str, value: str | int | float | bool) -> Comparison:
     if not math.isfinite(number):
         raise ConditionInvalid("value", f"{prop} is compared with a finite number")
     return Comparison(prop, operator, number)
+
+
+def orientation_of(width: int | None, height: int | None) -> str | None:
+    if not width or not height:
+        return None
+    return "landscape" if width > height else "portrait" if height > width else "square"
+
+
+def facts_of(file: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts a condition may name, read from a File object (and the stored file's metadata)."""
+    codecs = file.get("codecs") or {}
+    facts: dict[str, Any] = {name: file.get(name) for name in ("duration", "width", "height", "filesize")}
+    facts |= {
+        "fps": file.get("fps"),
+        "kind": file.get("kind"),
+        "format": file.get("format"),
+        "codecs.video": codecs.get("video"),
+        "orientation": orientation_of(file.get("width"), file.get("height")),
+    }
+    facts |= {f"{METADATA_PREFIX}{key}": value for key, value in metadata.items()}
+    return facts
+
+
+def holds(comparison: Comparison, facts: Mapping[str, Any]) -> bool:
+    """Whether the fact compares as the condition says; a fact the file does not have never holds.
+    Text compares without regard to case (`H264` is `h264`); booleans read as `true`/`false`."""
+    fact = facts.get(comparison.prop)
+    if fact is None:
+        return False
+    if isinstance(comparison.operand, float):
+        try:
+            number = float(fact)
+        except (TypeError, ValueError):
+            return False
+        return _COMPARE[comparison.operator](number, comparison.operand)
+    text = str(fact).lower()
+    same = text == comparison.operand.lower()
+    return same if comparison.operator == "=" else not same
+
+
+_COMPARE: dict[Operator, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    "=": operator.eq,
+}
+
+
+def evaluate(conditions: Sequence[Mapping[str, Any]], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """A conditions step's results: each condition (with the fact it read) passed or failed, and
+    whether the steps after it run (every condition passed)."""
+    passed: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for condition in conditions:
+        comparison = parse_condition(condition["prop"], condition["value"])
+        verdict = {
+            "prop": condition["prop"],
+            "value": condition["value"],
+            "actual": facts.get(comparison.prop),
+        }
+        (passed if holds(comparison, facts) else failed).append(verdict)
+    return {"passed": passed, "failed": failed, "continue": not failed}

@@ -85,6 +85,12 @@ class LanguageUnsupported(TaskFailure):
     kind = "invalid_option"
 
 
+class ReceiverRefused(TaskFailure):
+    """An http step's receiver did not take the POST (no 2xx answer): retried, then the step fails."""
+
+    kind = "http_failed"
+
+
 class StepTimeout(TaskFailure):
     kind = "timeout"
 

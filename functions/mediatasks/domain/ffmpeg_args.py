@@ -81,25 +81,27 @@ class Limits:
         return output_bytes >= self.max_output_bytes
 
 
+# Where ffprobe reads an input in ranges: a loopback link this process serves (adapters/ranges.py).
+LOOPBACK_LINK_PREFIX = "http://127.0.0.1:"
+LOOPBACK_RECEIVE_BUFFER = 64 * 1024
+
+
 def _protocols(source: str) -> list[str]:
-    """Only the protocol `source` is read with: a local file, or a presigned link to a stored object
-    (read in ranges): https with a verified certificate, or http to the local emulator."""
-    if source.startswith("https://"):
-        return ["-protocol_whitelist", "https,tls,tcp", "-tls_verify", "1"]
-    if source.startswith("http://"):
-        return ["-protocol_whitelist", "http,tcp"]
+    """Only the protocol `source` is read with: a local file, or plain http to the loopback link we
+    serve the input on. Anything else is taken for a file name, which no URL is."""
+    if source.startswith(LOOPBACK_LINK_PREFIX):
+        # a small receive buffer: what the link reads upstream stays close to what ffmpeg used
+        return ["-protocol_whitelist", "http,tcp", "-recv_buffer_size", str(LOOPBACK_RECEIVE_BUFFER)]
     return ["-protocol_whitelist", "file"]
 
 
-def ffprobe_args(ffprobe: str, source: str, ca_file: str | None = None) -> list[str]:
-    """Probe `source` (a local path or a presigned link to a stored object), reading nothing but that."""
-    certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
+def ffprobe_args(ffprobe: str, source: str) -> list[str]:
+    """Probe `source` (a local path or the loopback link to the input), reading nothing but that."""
     return [
         ffprobe,
         "-v",
         "error",
         *_protocols(source),
-        *certificates,
         *INPUT_GUARDS,
         "-show_format",
         "-show_streams",
@@ -110,12 +112,11 @@ def ffprobe_args(ffprobe: str, source: str, ca_file: str | None = None) -> list[
     ]
 
 
-def demux_args(ffmpeg: str, media: ProbedMedia, source: str, ca_file: str | None = None) -> list[str]:
+def demux_args(ffmpeg: str, media: ProbedMedia, source: str) -> list[str]:
     """Read every packet of `source` without decoding (stream copy to the null muxer), reporting
     progress: the last `out_time_us` is how long the input really lasts."""
-    certificates = ["-ca_file", ca_file] if ca_file and source.startswith("https:") else []
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *_protocols(source), *certificates,
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *_protocols(source),
         *INPUT_GUARDS, "-f", media.demuxer, "-i", source, "-map", "0", "-c", "copy",
         "-progress", "pipe:1", "-nostats", "-f", "null", "-",
     ]  # fmt: skip

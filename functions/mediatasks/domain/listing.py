@@ -31,13 +31,23 @@ def listing_partition(project_id: str, kind: str | None, status: str | None) -> 
     return attribute, "#".join([project_id, *(value for _, value in filters)])
 
 
-def partition_values(project_id: str, kind: str, status: str) -> dict[str, str]:
-    """Every listing partition a task of this project, kind and status belongs to, by attribute."""
-    return dict(
+def parent_partition(project_id: str, parent_id: str) -> tuple[str, str]:
+    """The index partition of a workflow's children (GET /tasks?parent_id=)."""
+    return "project_parent", f"{project_id}#{parent_id}"
+
+
+def partition_values(project_id: str, kind: str, status: str, parent_id: str | None = None) -> dict[str, str]:
+    """Every listing partition a task of this project, kind and status (and parent) belongs to, by
+    attribute. The parent's partition holds the task whatever its status: it never moves."""
+    partitions = dict(
         listing_partition(project_id, by_kind, by_status)
         for by_kind in (None, kind)
         for by_status in (None, status)
     )
+    if parent_id is not None:
+        attribute, value = parent_partition(project_id, parent_id)
+        partitions[attribute] = value
+    return partitions
 
 
 class PageQuery(BaseModel):
@@ -75,6 +85,7 @@ class ListQuery(PageQuery):
     order: Literal["asc", "desc"] = "desc"
     kind: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]+$")
     status: Status | None = None
+    parent_id: str | None = Field(default=None, max_length=64, pattern=r"^task_[A-Za-z0-9_-]+$")
 
     def link_params(self) -> dict[str, str]:
         params = {"limit": str(self.limit), "sort": self.sort, "order": self.order}
@@ -82,9 +93,19 @@ class ListQuery(PageQuery):
             params["kind"] = self.kind
         if self.status:
             params["status"] = self.status.value
+        if self.parent_id:
+            params["parent_id"] = self.parent_id
         return params
 
     def partition(self, project_id: str) -> tuple[str, str]:
+        if self.parent_id is not None:
+            if self.kind or self.status:
+                raise RequestRejected(
+                    ErrorKind.invalid_option,
+                    "parent_id lists a workflow's steps: not with kind or status",
+                    "parent_id",
+                )
+            return parent_partition(project_id, self.parent_id)
         return listing_partition(project_id, self.kind, self.status.value if self.status else None)
 
 

@@ -64,13 +64,15 @@ class Signed(BaseModel):
         return "\n".join([self.method, self.project, self.path, str(self.expiry)]).encode()
 
 
-def signing_key(secret: bytes) -> bytes:
-    return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+def keyed_signature(secret: bytes, purpose: bytes, message: bytes) -> str:
+    """An HMAC-SHA256 of `message` under a key derived from the API's secret for one `purpose`:
+    a signature made for one kind of URL is never valid for another."""
+    key = hmac.new(secret, purpose, hashlib.sha256).digest()
+    return urlsafe_encode(hmac.new(key, message, hashlib.sha256).digest())
 
 
 def sign(secret: bytes, signed: Signed) -> str:
-    digest = hmac.new(signing_key(secret), signed.message(), hashlib.sha256).digest()
-    return urlsafe_encode(digest)
+    return keyed_signature(secret, _PURPOSE, signed.message())
 
 
 def checked_expiry(expiry: int | None, now: int) -> int:
@@ -94,11 +96,19 @@ def checked_expiry(expiry: int | None, now: int) -> int:
 def verify(secret: bytes, signed: Signed, signature: str, method: str, now: int) -> None:
     """Refuses a signature this API did not make for exactly these fields, used with another HTTP
     method than it was made for, or past its expiry."""
-    if not hmac.compare_digest(sign(secret, signed).encode(), signature.encode()):
-        raise RequestRejected(ErrorKind.signature_invalid, "the URL's signature is not valid")
+    check_signature(sign(secret, signed), signature)
     if method.lower() != signed.method:
         raise RequestRejected(
             ErrorKind.signature_invalid, f"this URL is signed for {signed.method.upper()} requests only"
         )
-    if now > signed.expiry:
+    check_expiry(signed.expiry, now)
+
+
+def check_signature(expected: str, given: str) -> None:
+    if not hmac.compare_digest(expected.encode(), given.encode()):
+        raise RequestRejected(ErrorKind.signature_invalid, "the URL's signature is not valid")
+
+
+def check_expiry(expiry: int, now: int) -> None:
+    if now > expiry:
         raise RequestRejected(ErrorKind.signature_expired, "the URL's signature has expired")

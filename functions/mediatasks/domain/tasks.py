@@ -10,6 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+# the kind of a task made of other tasks (kinds/workflow.py), and of its step that POSTs to a URL
+WORKFLOW = "workflow"
+HTTP = "http"
+
 
 class Status(StrEnum):
     waiting = "waiting"
@@ -181,6 +185,14 @@ class MediaFile(FileDescription):
     location: StoredObject | None = None
 
 
+class HttpAnswer(BaseModel):
+    """What an http step's receiver answered: its status and the start of its body."""
+
+    status_code: int | None
+    excerpt: str = Field(description="The first bytes of the answer's body, as text")
+    attempts: int
+
+
 class Step(BaseModel):
     id: str
     object: Literal["step"] = "step"
@@ -237,6 +249,16 @@ class Task(BaseModel):
     steps: dict[StepName, Step]
     # the Step Functions execution that runs the task (its name)
     run_id: str | None = None
+    # a workflow's tree of steps (kinds/workflow.py); a child task's parent and the step it runs
+    workflow: list[dict[str, Any]] | None = None
+    parent_id: str | None = None
+    workflow_step: dict[str, Any] | None = None
+    # a conditions step's {passed, failed, continue}; a workflow's children by how they ended
+    results: dict[str, Any] | None = None
+    # an http step's output: the receiver's answer
+    answer: HttpAnswer | None = None
+    # a workflow's output: each finished child's output, by the step's ref
+    outputs_by_ref: dict[str, MediaFile] | None = None
     created_at: int
     started_at: int | None = None
     finished_at: int | None = None
@@ -259,6 +281,9 @@ class Task(BaseModel):
         api_version: str = "latest",
         media_id: str | None = None,
         output_file_id: str | None = None,
+        workflow: list[dict[str, Any]] | None = None,
+        parent_id: str | None = None,
+        workflow_step: dict[str, Any] | None = None,
     ) -> Task:
         created = now_ms()
         return cls(
@@ -269,6 +294,9 @@ class Task(BaseModel):
             input_file_id=input_file_id,
             media_id=media_id,
             output_file_id=output_file_id,
+            workflow=workflow,
+            parent_id=parent_id,
+            workflow_step=workflow_step,
             options=options,
             destination=destination,
             naming=naming or OutputNaming(),

@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,9 +20,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from mediatasks.config import settings
-from mediatasks.constants import AUTH_ERROR_INVALID_KEY, MAX_BODY_BYTES, SIGNED_ROUTE
+from mediatasks.constants import AUTH_ERROR_INVALID_KEY, CONSOLE_ROUTE, MAX_BODY_BYTES, SIGNED_ROUTE
 from mediatasks.contract.common import Exchange
 from mediatasks.contract.latest import (
+    AutomationList,
+    AutomationResource,
     Confirmation,
     ErrorBody,
     FileList,
@@ -41,16 +44,20 @@ from mediatasks.contract.webhooks import WebhookAttemptList, WebhookReplay, Webh
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.files import FileCreate, FileUpdate, MediaCreate, MediaUpdate
 from mediatasks.domain.listing import ListQuery, PageQuery
+from mediatasks.domain.playback import PLAYBACK_ROUTE, PLAYLIST_CONTENT_TYPE, TRACK_CONTENT_TYPE
 from mediatasks.domain.requests import MAX_JSON_DEPTH, TaskRequest, json_depth
 from mediatasks.domain.signatures import SignatureRequest
 from mediatasks.domain.uploads import PartRequest, UploadCreate
-from mediatasks.handlers import idempotency
+from mediatasks.handlers import console, idempotency
 from mediatasks.kinds.registry import rejection_from, request_union
+from mediatasks.service.automation_requests import AutomationCreate, AutomationUpdate
 
 # The services (and the boto3 their adapters import, ~130 ms) are imported when a request first
 # needs one, not during the module's cold import.
 if TYPE_CHECKING:
+    from mediatasks.service.automations import AutomationService
     from mediatasks.service.files import FileService
+    from mediatasks.service.playback import PlaybackService
     from mediatasks.service.signatures import Endpoint, SignatureService
     from mediatasks.service.tasks import TaskService
     from mediatasks.service.uploads import UploadService
@@ -166,6 +173,11 @@ def service() -> TaskService:
     return TaskService.from_settings(settings())
 
 
+def presenting() -> TaskService:
+    """The task service showing HLS outputs by playback URLs at the address the caller reached."""
+    return replace(service(), playback_base_url=_endpoint().base_url)
+
+
 @lru_cache(maxsize=1)
 def webhooks() -> WebhookService:
     from mediatasks.service.webhooks import WebhookService
@@ -230,9 +242,9 @@ def _refused_before_routing(event: dict[str, Any]) -> RequestRejected | None:
     """The checks API Gateway and the parser rely on: a key (except for the API's description and
     signed URLs), a bounded body of UTF-8 text, bounded nesting (Python's JSON decoder recurses) and
     numbers Python will convert (it refuses integers of more than sys.get_int_max_str_digits() digits)."""
-    if event.get("path") == SIGNED_ROUTE:
+    if event.get("path") == SIGNED_ROUTE or str(event.get("path")).startswith(f"{PLAYBACK_ROUTE}/"):
         return None  # the signature is the credential, and the body is the file being uploaded
-    refusal = None if event.get("path") == OPENAPI_PATH else _refusal(event)
+    refusal = None if _is_public(event.get("path") or "") else _refusal(event)
     body = event.get("body") or ""
     if refusal is None and len(body) > MAX_BODY_BYTES:
         refusal = RequestRejected(
@@ -248,6 +260,11 @@ def _refused_before_routing(event: dict[str, Any]) -> RequestRejected | None:
     if refusal is None and text and _has_unreadable_number(text):
         refusal = RequestRejected(ErrorKind.invalid_json, "the request body has a number too long to read")
     return refusal
+
+
+def _is_public(path: str) -> bool:
+    """The API's description and the console's files need no key (the console asks for one)."""
+    return path in (OPENAPI_PATH, CONSOLE_ROUTE) or path.startswith(CONSOLE_ROUTE + "/")
 
 
 def _body_text(body: str, *, encoded: bool) -> str | None:
@@ -286,7 +303,7 @@ def caller_project() -> str:
     },
 )
 def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Response[str]:
-    tasks, project, version = service(), caller_project(), app.context[VERSION_CONTEXT]
+    tasks, project, version = presenting(), caller_project(), app.context[VERSION_CONTEXT]
     key = idempotency.checked_key(app.current_event.headers.get(idempotency.IDEMPOTENCY_HEADER))
 
     def make() -> dict[str, Any]:
@@ -306,12 +323,52 @@ def create_task(request: Annotated[CreateTaskRequest, Body(embed=False)]) -> Res
     responses={200: _body_response("A page of tasks", TaskList), **_error_responses(400, *_ANY_ROUTE)},
 )
 def list_tasks(params: Annotated[ListQuery, Query()]) -> Response[str]:
-    return _answer("list", 200, service().list(caller_project(), params))
+    return _answer("list", 200, presenting().list(caller_project(), params))
 
 
 @app.get(OPENAPI_PATH, include_in_schema=False)
 def openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+@app.get(CONSOLE_ROUTE, include_in_schema=False)
+def console_page() -> Response[str]:
+    """/console is sent to the page, /console/index.html: the page names its files relative to it."""
+    # relative, so a deployed stage's prefix (/prod/console) is kept; /console/ is the same resource
+    location = console.INDEX if app.current_event.path.endswith("/") else f"console/{console.INDEX}"
+    return Response(status_code=308, body="", headers={"Location": location})
+
+
+@app.get(CONSOLE_ROUTE + "/<name>", include_in_schema=False)
+def console_file(name: str) -> Response[str]:
+    return _console_file(name)
+
+
+@app.get(CONSOLE_ROUTE + "/vendor/<name>", include_in_schema=False)
+def console_vendor_file(name: str) -> Response[str]:
+    return _console_file(f"vendor/{name}")
+
+
+def _console_file(name: str) -> Response[str]:
+    path = console.console_files().get(name)
+    if path is None:
+        raise RequestRejected(ErrorKind.not_found, "no such console file")
+    return Response(
+        status_code=200,
+        content_type=console.content_type(name),
+        body=path.read_text(encoding="utf-8"),
+        headers=console.console_headers(_storage_origin()),
+    )
+
+
+@lru_cache(maxsize=1)
+def _storage_origin() -> str:
+    """Where the API's links into managed storage point (a presigned link is made without a call)."""
+    from mediatasks.adapters.storage import Storage
+    from mediatasks.domain.tasks import StoredObject
+
+    link = Storage().presigned_url(StoredObject(bucket=settings().media_bucket, key=console.INDEX), 60)
+    return console.origin_of(link)
 
 
 @app.get(
@@ -320,7 +377,7 @@ def openapi() -> Response[str]:
     responses={200: _body_response("The task", TaskView), **_error_responses(404, *_ANY_ROUTE)},
 )
 def get_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
-    tasks = service()
+    tasks = presenting()
     return _answer("task", 200, tasks.present(tasks.get(caller_project(), task_id)))
 
 
@@ -333,7 +390,7 @@ def get_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     },
 )
 def cancel_task(task_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
-    tasks = service()
+    tasks = presenting()
     return _answer("task", 200, tasks.present(tasks.cancel(caller_project(), task_id)))
 
 
@@ -379,7 +436,7 @@ def rotate_webhook_secret() -> Response[str]:
 def files() -> FileService:
     from mediatasks.service.files import FileService
 
-    return FileService(service())  # a view of the cached task service: nothing of its own to cache
+    return FileService(presenting())  # a view of the cached task service: nothing of its own to cache
 
 
 def signatures() -> SignatureService:
@@ -408,6 +465,7 @@ def _endpoint() -> Endpoint:
 
 
 _FILE_ID = Annotated[str, Path(max_length=80)]
+_PLAYLIST_NAME = Annotated[str, Path(max_length=128)]
 _UPLOAD_ID = Annotated[str, Path(max_length=1536)]
 
 
@@ -510,6 +568,75 @@ def delete_media(media_id: _FILE_ID) -> Response[str]:
     return _reply(200, files().delete_media(caller_project(), media_id))
 
 
+def automations() -> AutomationService:
+    from mediatasks.service.automations import AutomationService
+
+    return AutomationService(service())
+
+
+_AUTOMATION_ID = Annotated[str, Path(max_length=64)]
+
+
+@app.post(
+    "/automations",
+    summary="Create an automation: a workflow run on every new media of the project",
+    responses={
+        201: _body_response("The automation", AutomationResource),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
+def create_automation(request: Annotated[AutomationCreate, Body(embed=False)]) -> Response[str]:
+    return _reply(201, automations().create(caller_project(), request))
+
+
+@app.get(
+    "/automations",
+    summary="List the project's automations",
+    responses={
+        200: _body_response("A page of automations, newest first", AutomationList),
+        **_error_responses(400, *_ANY_ROUTE),
+    },
+)
+def list_automations(params: Annotated[PageQuery, Query()]) -> Response[str]:
+    return _answer("automation_list", 200, automations().page(caller_project(), params))
+
+
+@app.get(
+    "/automations/<automation_id>",
+    summary="Get an automation",
+    responses={
+        200: _body_response("The automation", AutomationResource),
+        **_error_responses(404, *_ANY_ROUTE),
+    },
+)
+def get_automation(automation_id: _AUTOMATION_ID) -> Response[str]:
+    return _reply(200, automations().get(caller_project(), automation_id))
+
+
+@app.patch(
+    "/automations/<automation_id>",
+    summary="Change an automation: pause or resume it, or give it another workflow "
+    "(keys left out are unchanged, null clears name and description)",
+    responses={
+        200: _body_response("The automation", AutomationResource),
+        **_error_responses(400, 404, *_ANY_ROUTE),
+    },
+)
+def update_automation(
+    automation_id: _AUTOMATION_ID, update: Annotated[AutomationUpdate, Body(embed=False)]
+) -> Response[str]:
+    return _reply(200, automations().update(caller_project(), automation_id, update))
+
+
+@app.delete(
+    "/automations/<automation_id>",
+    summary="Delete an automation (the tasks it started go on)",
+    responses={200: _body_response("Deleted", Confirmation), **_error_responses(404, *_ANY_ROUTE)},
+)
+def delete_automation(automation_id: _AUTOMATION_ID) -> Response[str]:
+    return _reply(200, automations().delete(caller_project(), automation_id))
+
+
 @app.post(
     "/signatures",
     summary="Sign a URL that reads one file (get) or uploads one (put) without the API key",
@@ -556,6 +683,50 @@ def upload_signed() -> Response[str]:
     event = app.current_event
     body = _raw_body(event.raw_event)
     return _reply(201, signatures().upload(_signed_query(), body))
+
+
+def playback() -> PlaybackService:
+    from mediatasks.service.playback import PlaybackService
+
+    return PlaybackService(service(), _endpoint().base_url)
+
+
+_PLAYBACK_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The playlist (or thumbnails track), rewritten: playlists it names by playback "
+        "URLs, media (segments, sprites) by links valid for the stream's duration and a margin",
+        "content": {PLAYLIST_CONTENT_TYPE: {}, TRACK_CONTENT_TYPE: {}},
+    },
+    **_error_responses(403, 404, 500),
+}
+
+
+def _playlist(task_id: str, path: str) -> Response[str]:
+    text, content_type = playback().served(task_id, path, _signed_query())
+    # the body holds links that are credentials: no cache keeps it; any page may play it (CORS)
+    headers = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+    return Response(status_code=200, content_type=content_type, body=text, headers=headers)
+
+
+@app.get(
+    f"{PLAYBACK_ROUTE}/<task_id>/<name>",
+    summary="An HLS output's master playlist, or a thumbnails track with its sprites linked "
+    "(the output's url; no API key: the signature is the credential)",
+    responses=_PLAYBACK_RESPONSES,
+)
+def play_master(task_id: Annotated[str, Path(max_length=64)], name: _PLAYLIST_NAME) -> Response[str]:
+    return _playlist(task_id, name)
+
+
+@app.get(
+    f"{PLAYBACK_ROUTE}/<task_id>/<folder>/<name>",
+    summary="A rendition's media playlist, as a master playlist served by playback names it",
+    responses=_PLAYBACK_RESPONSES,
+)
+def play_rendition(
+    task_id: Annotated[str, Path(max_length=64)], folder: _PLAYLIST_NAME, name: _PLAYLIST_NAME
+) -> Response[str]:
+    return _playlist(task_id, f"{folder}/{name}")
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:

@@ -17,6 +17,7 @@ from mediatasks.adapters.store import TaskStore
 from mediatasks.adapters.workflow import Workflow
 from mediatasks.config import settings
 from mediatasks.domain.tasks import now_ms
+from mediatasks.handlers.slots import count_admissions, running_slots
 from mediatasks.service.reconcile import (
     METRICS_NAMESPACE,
     RECONCILED_TASKS,
@@ -26,6 +27,7 @@ from mediatasks.service.reconcile import (
     EndedExecution,
     Reconciler,
 )
+from mediatasks.service.slots import RECLAIMED_SLOTS
 
 logger = Logger(service=RECONCILER_SERVICE)
 tracer = Tracer(service=RECONCILER_SERVICE)
@@ -37,8 +39,13 @@ def reconciler() -> Reconciler:
     config = settings()
     if not config.state_machine_arn:
         raise RuntimeError("the reconciler needs the state machine ARN in the environment")
+    workflows = Workflow(config.workflow_state_machine_arn) if config.workflow_state_machine_arn else None
     return Reconciler(
-        TaskStore(config.tasks_table), Storage(), Workflow(config.state_machine_arn), config.media_bucket
+        TaskStore(config.tasks_table),
+        Storage(),
+        Workflow(config.state_machine_arn),
+        config.media_bucket,
+        workflows,
     )
 
 
@@ -52,6 +59,8 @@ def execution_ended(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     task_id = str(json.loads(detail.get("input") or "{}")["task_id"])
     moved = reconciler().execution_ended(task_id, EndedExecution(detail["status"]))
     metrics.add_metric(name=RECONCILED_TASKS, unit=MetricUnit.Count, value=int(moved))
+    # an execution that ended outside the definition never ran its own ReleaseSlot state
+    count_admissions(running_slots().release(task_id))
     return {"task_id": task_id, "reconciled": moved}
 
 
@@ -63,4 +72,12 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = reconciler().sweep(now_ms() - config.sweep_after_seconds * 1000, config.sweep_max_start_attempts)
     metrics.add_metric(name=SWEEP_STARTS, unit=MetricUnit.Count, value=len(report.started))
     metrics.add_metric(name=SWEEP_FAILURES, unit=MetricUnit.Count, value=len(report.failed))
-    return {"started": report.started, "failed": report.failed}
+    reclaimed = running_slots().reclaim()
+    metrics.add_metric(name=RECLAIMED_SLOTS, unit=MetricUnit.Count, value=len(reclaimed.slots))
+    count_admissions(reclaimed.admitted)
+    return {
+        "started": report.started,
+        "failed": report.failed,
+        "reclaimed_slots": reclaimed.slots,
+        "dropped_waiters": reclaimed.waiters,
+    }

@@ -1,8 +1,9 @@
-"""The trigger function: S3 object-created notifications, delivered by SQS in batches, become tasks.
+"""The trigger function: S3 object-created notifications, delivered by SQS in batches, become media
+(an ingest task each), on which ops' automations run.
 
 Each message is one record of the batch: a message that fails is reported back (partial batch
 response) and SQS delivers it again, then moves it to the dead-letter queue. Each object version
-makes one task however often S3 or SQS delivers its event (Powertools idempotency, keyed by bucket,
+makes one media however often S3 or SQS delivers its event (Powertools idempotency, keyed by bucket,
 key and version).
 """
 
@@ -25,6 +26,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mediatasks.config import settings
+from mediatasks.service.files import FileService
 from mediatasks.service.tasks import TaskService
 from mediatasks.service.trigger_rules import SourceObject
 from mediatasks.service.triggers import TriggerService, created_objects
@@ -42,7 +44,7 @@ IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=14 * 24 * 3600)
 @lru_cache(maxsize=1)
 def create_task_once() -> Callable[..., str | None]:
     config = settings()
-    triggers = TriggerService(config.trigger_rules, TaskService.from_settings(config))
+    triggers = TriggerService(config.trigger_rules, FileService(TaskService.from_settings(config)))
 
     @idempotent_function(
         data_keyword_argument="source",

@@ -115,8 +115,12 @@ class TrackTools(Protocol):
         """The deployment's content moderation model (providers/moderation.py)."""
         ...
 
+    def jpeg(self, frame: Path) -> bytes:
+        """A sampled frame (PPM) as JPEG bytes, as models are sent pictures."""
+        ...
+
     def text_model(self) -> TextModel | None:
-        """The deployment's language model, if it has one (providers/language.py)."""
+        """The deployment's language model; None when set to write extractively (providers/language.py)."""
         ...
 
 
@@ -162,6 +166,8 @@ class Track:
     max_seconds: float | None = None
     # the track names files published beside it (sprites): it is written as a folder
     folder: bool = False
+    # it is written by the deployment's language model (outline, description, prompt)
+    writes: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,16 @@
 """description (alias summary): a title, a description and tags for the input (seeds 002/003), from
-what is said in it (the transcribe step's transcript) and its probed facts. With a language model
-configured (Bedrock in a deployment) it writes them; without one (this machine) they are
-extractive: the description is the transcript's weightiest sentences (domain/summaries.py), the
-title their first words, the tags its most recurring words: chosen, never invented. A JSON file and
-the task output's data: `{title, description, tags, language, model}`."""
+what is said in it (the transcribe step's transcript), its probed facts and, for a model that sees
+pictures, a few frames. A language model writes them (Bedrock in a deployment; locally the
+operator's endpoint or the bundled model); set to extractive (`mediatasks serve --extractive`) the
+description is the transcript's weightiest sentences (domain/summaries.py), the title their first
+words, the tags its most recurring words: chosen, never invented. A JSON file and the task
+output's data: `{title, description, tags, language, model}`."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from mediatasks.domain.media import ProbedMedia
 from mediatasks.domain.options import StrictOptions
@@ -18,6 +19,7 @@ from mediatasks.domain.summaries import Sentence, key_sentences, word_weights
 from mediatasks.kinds.base import MadeTrack, TrackJob, TrackTools
 from mediatasks.kinds.intelligence import (
     EXTRACTIVE_MODEL,
+    frames_for,
     json_track,
     numbered,
     quoted,
@@ -48,12 +50,6 @@ class DescriptionTaskRequest(TaskRequest):
     kind: Literal["description", "summary"]
     options: DescriptionOptions = Field(default_factory=DescriptionOptions)
 
-    @field_validator("kind")
-    @classmethod
-    def _one_name(cls, kind: str) -> str:
-        """Stored, and branched on by the state machine, under the kind's own name."""
-        return "description"
-
 
 class WrittenDescription(BaseModel):
     """What a model may answer: the shape its answer is checked against."""
@@ -80,9 +76,19 @@ def facts_of(media: ProbedMedia) -> str:
     return f"Duration: {media.duration or 0:.0f} s. Pictures: {'yes' if media.has_video else 'no'}."
 
 
-def written(model: TextModel, facts: str, sentences: list[Sentence], tags: int) -> dict[str, Any]:
+def description_request(
+    facts: str, sentences: list[Sentence], tags: int, frames: tuple[bytes, ...] = ()
+) -> Request:
     content = f"{facts}\n\n" + data_block("Transcript", "\n".join(numbered(sentences)))
-    request = Request(INSTRUCTIONS % {"tags": tags}, content)
+    schema = WrittenDescription.model_json_schema()
+    schema["properties"]["tags"] |= {"minItems": 1, "maxItems": tags}
+    return Request(INSTRUCTIONS % {"tags": tags}, content, schema, frames)
+
+
+def written(
+    model: TextModel, facts: str, sentences: list[Sentence], tags: int, frames: tuple[bytes, ...] = ()
+) -> dict[str, Any]:
+    request = description_request(facts, sentences, tags, frames)
 
     def check(answer: Any) -> dict[str, Any]:
         said = WrittenDescription.model_validate(answer)
@@ -99,7 +105,7 @@ def make_description(job: TrackJob, tools: TrackTools) -> MadeTrack:
     made = (
         extractive(sentences, options.tags)
         if model is None
-        else written(model, facts_of(job.media), sentences, options.tags)
+        else written(model, facts_of(job.media), sentences, options.tags, frames_for(model, job, tools))
     )
     language = job.transcript.language if job.transcript else None
     data = {**made, "language": language, "model": EXTRACTIVE_MODEL if model is None else model.model}

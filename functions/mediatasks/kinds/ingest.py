@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from mediatasks.domain.requests import NoOptions, TaskRequest
 from mediatasks.domain.tasks import StepName
@@ -19,11 +19,6 @@ class IngestTaskRequest(TaskRequest):
 
     kind: Literal["ingest", "import"]
     options: NoOptions = Field(default_factory=NoOptions)
-
-    @field_validator("kind")
-    @classmethod
-    def _one_name(cls, kind: str) -> str:
-        return "ingest"
 
 
 KIND = Kind(

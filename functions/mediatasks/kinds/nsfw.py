@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
 from mediatasks.domain.errors import InputUnsupported
-from mediatasks.domain.ffmpeg_args import frames_args
-from mediatasks.domain.options import StrictOptions, Trim
+from mediatasks.domain.options import StrictOptions
 from mediatasks.domain.requests import TaskRequest
 from mediatasks.kinds.base import (
     TRACK_STEP_WEIGHTS,
@@ -29,13 +27,12 @@ from mediatasks.kinds.base import (
     TrackJob,
     TrackTools,
 )
+from mediatasks.kinds.intelligence import sampled_frames
 from mediatasks.providers.moderation import FrameVerdict
 
 # A long input is sampled more sparsely rather than judged frame by frame for ever: at most this
 # many frames (20 ms each locally, one Rekognition call each in a deployment).
 MAX_FRAMES = 600
-# Both models look at small pictures (open_nsfw at 224 px); this keeps the detail Rekognition uses.
-FRAME_WIDTH = 480
 
 
 class NsfwOptions(StrictOptions):
@@ -101,19 +98,7 @@ def make_nsfw(job: TrackJob, tools: TrackTools) -> MadeTrack:
     options: NsfwOptions = job.options
     media = job.media
     sampling = Sampling.over(media.duration, options.interval)
-    frames_dir = job.folder.parent / "frames"
-    frames_dir.mkdir()
-    filters = [f"scale='min({FRAME_WIDTH},iw)':-2", "setsar=1"]
-    if media.duration:
-        filters.insert(0, f"fps={1 / sampling.interval:.6f}")
-    count = ["-frames:v", str(sampling.count)]
-    tools.run(
-        frames_args(
-            tools.ffmpeg, media, Trim(), filters, count, str(frames_dir / "%05d.ppm"), job.limits,
-            str(job.source),
-        )
-    )  # fmt: skip
-    frames: list[Path] = sorted(frames_dir.glob("*.ppm"))
+    frames = sampled_frames(job, tools, sampling.interval, sampling.count)
     if not frames:
         raise InputUnsupported("the input has no pictures to judge")
     moderator = tools.moderator()

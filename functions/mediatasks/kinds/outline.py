@@ -1,8 +1,9 @@
 """outline: the input in sections, each with a title, a summary and its key points (seeds 002/003).
 Sections are the chapters at scene changes (kinds/chapters.py; one section for an input without
 pictures) and what is said in them (the transcribe step's transcript), so every time comes from
-the media. With a language model configured (Bedrock in a deployment) it writes each section's
-title and summary and picks its key sentences; without one (this machine) the outline is
+the media. With a capable language model (Bedrock in a deployment, an endpoint locally) it writes
+each section's title and summary and picks its key sentences; with the bundled SmolLM2-135M (too
+small: it titled a cooking clip "The 10 Most Influential People of All Time") or none the outline is
 extractive: the title is the section's first words, the summary and points its weightiest
 sentences (domain/summaries.py), never invented. A JSON file and the task output's data:
 `{sections: [{start, end, title, summary, points: [{start, end, text}]}], model}`."""
@@ -94,7 +95,8 @@ def outline_request(sections: Sequence[Section], points: int) -> tuple[Request, 
         for sentence in section.sentences:
             numbered.append(sentence)
             lines.append(f"{len(numbered)}. {sentence.text}")
-    return Request(INSTRUCTIONS % {"points": points}, data_block("Transcript", "\n".join(lines))), numbered
+    content = data_block("Transcript", "\n".join(lines))
+    return Request(INSTRUCTIONS % {"points": points}, content, WrittenOutline.model_json_schema()), numbered
 
 
 def written(model: TextModel, sections: Sequence[Section], points: int) -> list[dict[str, Any]]:
@@ -133,7 +135,7 @@ def make_outline(job: TrackJob, tools: TrackTools) -> MadeTrack:
         for chapter in scene_chapters(job, tools, options)
     ]
     model = tools.text_model()
-    if model is None:
+    if model is None or not model.outlines:
         data = {"sections": extractive(sections, options.points), "model": EXTRACTIVE_MODEL}
     else:
         data = {"sections": written(model, sections, options.points), "model": model.model}

@@ -1,9 +1,11 @@
 """prompt: an answer to the caller's question about the input (seeds 002/003), grounded in what is
-said in it (the transcribe step's transcript), with the stretches it rests on as `sources`. With a
-language model configured (Bedrock in a deployment) it answers and names the sentences it used;
-without one (this machine) the answer is extractive: the transcript's sentences that share the most
-words with the question, quoted, or an empty answer when none does. Never invented. A JSON file and
-the task output's data: `{answer, model, sources: [{start, end}]}`."""
+said in it (the transcribe step's transcript), with the stretches it rests on as `sources`. A
+language model answers and names the sentences it used (Bedrock in a deployment; locally the
+operator's endpoint), shown frames too when it sees pictures. Set to extractive (`mediatasks serve
+--extractive`), or with only the bundled model (which answers worse than the quote:
+providers/smollm2.py), the answer is the transcript's sentences that share the most words with the
+question, quoted, or an empty answer when none does. A JSON file and the task output's data:
+`{answer, model, sources: [{start, end}]}`."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from mediatasks.domain.summaries import Sentence, content_words
 from mediatasks.kinds.base import MadeTrack, TrackJob, TrackTools
 from mediatasks.kinds.intelligence import (
     EXTRACTIVE_MODEL,
+    frames_for,
     json_track,
     numbered,
     quoted,
@@ -75,9 +78,17 @@ def extractive(sentences: list[Sentence], prompt: str) -> dict[str, Any]:
     return {"answer": quoted(chosen), "sources": [source_of(s) for s in chosen]}
 
 
-def written(model: TextModel, sentences: list[Sentence], prompt: str) -> dict[str, Any]:
+def prompt_request(sentences: list[Sentence], prompt: str, frames: tuple[bytes, ...] = ()) -> Request:
     content = data_block("Transcript", "\n".join(numbered(sentences))) + f"\n\nQuestion:\n{prompt}"
-    request = Request(INSTRUCTIONS, content)
+    schema = WrittenAnswer.model_json_schema()
+    schema["properties"]["sources"]["items"] |= {"minimum": 1, "maximum": len(sentences)}
+    return Request(INSTRUCTIONS, content, schema, frames)
+
+
+def written(
+    model: TextModel, sentences: list[Sentence], prompt: str, frames: tuple[bytes, ...] = ()
+) -> dict[str, Any]:
+    request = prompt_request(sentences, prompt, frames)
 
     def check(answer: Any) -> dict[str, Any]:
         said = WrittenAnswer.model_validate(answer)
@@ -93,10 +104,10 @@ def make_answer(job: TrackJob, tools: TrackTools) -> MadeTrack:
     options: PromptOptions = job.options
     sentences = spoken_sentences(job, "answer from")
     model = tools.text_model()
-    made = (
-        extractive(sentences, options.prompt) if model is None else written(model, sentences, options.prompt)
-    )
-    return json_track(job, "prompt", {**made, "model": EXTRACTIVE_MODEL if model is None else model.model})
+    if model is None or not model.answers_questions:
+        return json_track(job, "prompt", {**extractive(sentences, options.prompt), "model": EXTRACTIVE_MODEL})
+    made = written(model, sentences, options.prompt, frames_for(model, job, tools))
+    return json_track(job, "prompt", {**made, "model": model.model})
 
 
 KIND = text_kind(

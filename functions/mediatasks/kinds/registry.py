@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Annotated, Any, Union
 
-from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Discriminator, Tag, TypeAdapter, ValidationError
 
 from mediatasks.domain.errors import RequestRejected
 from mediatasks.domain.requests import KindNames, TaskRequest, output_kind, rejection_from_validation
@@ -93,6 +93,13 @@ def _tag(data: Any) -> Any:
         return name
 
 
+def _own_name(request: TaskRequest) -> TaskRequest:
+    """An alias resolved once, at the request: the task is stored, branched on by the state
+    machine and shown under its kind's own name (`summary` is a description task)."""
+    name = kind_of(request.kind).name
+    return request if request.kind == name else request.model_copy(update={"kind": name})
+
+
 @cache
 def request_union() -> Any:
     """`POST /tasks`' body: one request model per kind, told apart by `kind`."""
@@ -100,7 +107,7 @@ def request_union() -> Any:
     from mediatasks.kinds.workflow import WorkflowTaskRequest
 
     members = (
-        *(Annotated[kind.request, Tag(kind.name)] for kind in KINDS.values()),
+        *(Annotated[kind.request, AfterValidator(_own_name), Tag(kind.name)] for kind in KINDS.values()),
         Annotated[WorkflowTaskRequest, Tag("workflow")],
     )
     return Annotated[Union[members], Discriminator(_tag)]  # noqa: UP007 - built from the registry

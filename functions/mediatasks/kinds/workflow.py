@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from mediatasks.domain.conditions import ConditionInvalid, parse_condition
+from mediatasks.domain.conditions import CONDITIONS, ConditionInvalid, parse_condition
 from mediatasks.domain.errors import ErrorKind
 from mediatasks.domain.requests import NoOptions, Ref, TaskRequest, rejection_from_validation
+from mediatasks.domain.tasks import HTTP
 from mediatasks.kinds.base import Output
 from mediatasks.kinds.registry import KINDS, PLANNED_KINDS, kind_names, kind_of
 
@@ -24,7 +26,8 @@ from mediatasks.kinds.registry import KINDS, PLANNED_KINDS, kind_names, kind_of
 MAX_STEPS = 25
 MAX_DEPTH = 4
 MAX_CONDITIONS = 10
-CONDITIONS = "conditions"
+
+MAX_URL_LENGTH = 2048
 # the request fields of a step; any other key is one of its kind's options
 _STEP_FIELDS = ("kind", "ref", "next", "options", "conditions")
 # the kinds a step may be: those that make a file, which a later step can read
@@ -45,7 +48,7 @@ class WorkflowStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description=f"One of: {', '.join((*STEP_KINDS, CONDITIONS))}")
+    kind: str = Field(description=f"One of: {', '.join((*STEP_KINDS, CONDITIONS, HTTP))}")
     ref: Ref | None = Field(default=None, description="Names the step's output in the workflow's output")
     options: dict[str, Any] = Field(default_factory=dict, description="The kind's options")
     conditions: list[Condition] | None = Field(
@@ -98,6 +101,9 @@ def _step(raw: Any, path: str, depth: int, walk: _Walk) -> dict[str, Any]:
         for name in (*flat, *(["options"] if "options" in raw else [])):
             raise _refused(ErrorKind.invalid_option, f"{path}.{name}", f"unknown field {path}.{name}")
         step["conditions"] = _conditions(raw.get("conditions"), f"{path}.conditions")
+    elif step["kind"] == HTTP:
+        given = raw.get("options")
+        step["options"] = {"url": _http_url({**(given if isinstance(given, dict) else {}), **flat}, path)}
     else:
         if "conditions" in raw:
             field_path = f"{path}.conditions"
@@ -110,15 +116,30 @@ def _step(raw: Any, path: str, depth: int, walk: _Walk) -> dict[str, Any]:
     return step
 
 
+def _http_url(options: Mapping[str, Any], path: str) -> str:
+    """An http step's one option: where it POSTs (the address is checked when the task is created,
+    and again after DNS on every delivery)."""
+    for name in options:
+        if name != "url":
+            raise _refused(ErrorKind.invalid_option, f"{path}.{name}", f"unknown field {path}.{name}")
+    url = options.get("url")
+    parts = urlsplit(url) if isinstance(url, str) and len(url) <= MAX_URL_LENGTH else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refused(
+            ErrorKind.invalid_option, f"{path}.url", f"{path}.url must be an http(s) URL with a host"
+        )
+    return str(url)
+
+
 def _step_kind(name: Any, path: str) -> str:
-    if name == CONDITIONS:
-        return CONDITIONS
+    if name in (CONDITIONS, HTTP):
+        return str(name)
     if not isinstance(name, str):
         raise _refused(ErrorKind.invalid_option, path, f"{path} is required: one of {', '.join(STEP_KINDS)}")
     try:
         kind = kind_of(name).name
     except KeyError:
-        supported = ", ".join((*STEP_KINDS, CONDITIONS))
+        supported = ", ".join((*STEP_KINDS, CONDITIONS, HTTP))
         known = "is not supported yet" if name in PLANNED_KINDS else "is not a kind"
         raise _refused(
             ErrorKind.kind_unsupported, path, f"{path}: {name!r} {known}; steps: {supported}"

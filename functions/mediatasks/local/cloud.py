@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -28,6 +28,9 @@ from mediatasks import constants as c
 from mediatasks.local import emulator_fixes
 from mediatasks.local.faults import injector
 from mediatasks.local.template import ACCOUNT_ID, REGION, LocalNames, function_arn, resources_of_type
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CORSRuleTypeDef
 
 Handler = Callable[[dict[str, Any], Any], Any]
 STATE_MACHINE_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/mediatasks-local-state-machine"
@@ -119,6 +122,7 @@ class LocalCloud:
                 c.IDEMPOTENCY_TABLE_ID: "mediatasks-idempotency",
                 c.WEBHOOK_SECRETS_TABLE_ID: "mediatasks-webhook-secrets",
                 c.WEBHOOK_DELIVERIES_TABLE_ID: "mediatasks-webhook-deliveries",
+                c.SLOTS_TABLE_ID: "mediatasks-running-slots",
                 c.MEDIA_BUCKET_ID: "mediatasks-media",
                 c.TRIGGER_BUCKET_ID: _watched_bucket_name(template),
                 c.TRIGGER_QUEUE_ID: "mediatasks-trigger",
@@ -126,6 +130,8 @@ class LocalCloud:
                 c.STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:mediatasks-tasks",
                 c.DELIVERY_STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}"
                 ":stateMachine:mediatasks-webhook-deliveries",
+                c.WORKFLOW_STATE_MACHINE_ID: f"arn:aws:states:{REGION}:{ACCOUNT_ID}"
+                ":stateMachine:mediatasks-workflows",
             },
             types={logical_id: resource["Type"] for logical_id, resource in template["Resources"].items()},
         )
@@ -237,6 +243,12 @@ class LocalCloud:
         )
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=self.names.refs[c.MEDIA_BUCKET_ID])
+        cors = resources_of_type(self.template, "AWS::S3::Bucket")[c.MEDIA_BUCKET_ID].get("CorsConfiguration")
+        if cors:  # browsers' players read segments across origins, as from the deployed bucket
+            rules = [_cors_rule(rule) for rule in cors["CorsRules"]]
+            s3.put_bucket_cors(
+                Bucket=self.names.refs[c.MEDIA_BUCKET_ID], CORSConfiguration={"CORSRules": rules}
+            )
         sqs = boto3.client("sqs")
         # dead-letter queues first: a queue's redrive policy names its dead-letter queue's ARN
         queues = sorted(
@@ -307,13 +319,18 @@ _OUR_FUNCTIONS = (
     c.JOIN_FUNCTION_ID,
     c.AUTHORIZER_FUNCTION_ID,
     c.TRIGGER_FUNCTION_ID,
+    c.AUTOMATIONS_FUNCTION_ID,
     c.DELIVER_FUNCTION_ID,
     c.DISPATCH_FUNCTION_ID,
     c.RECONCILE_FUNCTION_ID,
     c.SWEEP_FUNCTION_ID,
+    c.WAIT_FOR_SLOT_FUNCTION_ID,
+    c.RELEASE_SLOT_FUNCTION_ID,
     c.TRANSCRIBE_FUNCTION_ID,
     c.TRANSCRIPT_STATUS_FUNCTION_ID,
     c.TRACK_FUNCTION_ID,
+    c.WORKFLOW_FUNCTION_ID,
+    c.HTTP_STEP_FUNCTION_ID,
 )
 
 
@@ -337,7 +354,16 @@ def table_definition(template: dict[str, Any], logical_id: str, table_name: str)
 def _reset_cached_clients() -> None:
     """Handlers cache their settings and AWS clients; the local stack has just changed both."""
     from mediatasks import config
-    from mediatasks.handlers import api, authorizer, idempotency, reconciler, steps, trigger, webhooks
+    from mediatasks.handlers import (
+        api,
+        authorizer,
+        idempotency,
+        reconciler,
+        steps,
+        trigger,
+        webhooks,
+        workflows,
+    )
 
     config.settings.cache_clear()
     authorizer.keys.cache_clear()
@@ -350,6 +376,7 @@ def _reset_cached_clients() -> None:
     steps.track_pipeline.cache_clear()
     trigger.create_task_once.cache_clear()
     reconciler.reconciler.cache_clear()
+    workflows.runner.cache_clear()
 
 
 def map_nested_execution_fields() -> None:
@@ -390,3 +417,9 @@ def map_nested_execution_fields() -> None:
     setattr(StateTaskServiceSfn, "_normalise_parameters", api_parameters)  # noqa: B010 - moto's seam
     setattr(StateTaskServiceSfn, "_normalise_response", state_answer)  # noqa: B010 - moto's seam
     setattr(StateTaskServiceSfn, "_fields_mapped", True)  # noqa: B010 - marks the class as mapped
+
+
+def _cors_rule(rule: dict[str, Any]) -> CORSRuleTypeDef:
+    """A CloudFormation CorsRule as S3's PutBucketCors takes it (the same fields, three renamed)."""
+    renamed = {"MaxAge": "MaxAgeSeconds", "Id": "ID", "ExposedHeaders": "ExposeHeaders"}
+    return cast("CORSRuleTypeDef", {renamed.get(name, name): value for name, value in rule.items()})

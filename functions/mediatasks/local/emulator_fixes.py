@@ -31,7 +31,8 @@ from __future__ import annotations
 import copy
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import moto.dynamodb.models as moto_dynamodb_models
@@ -51,6 +52,7 @@ _moto_from_error = StateTaskLambda._from_error
 _moto_stop = Execution.stop
 _moto_transact_write_items = DynamoDBBackend.transact_write_items
 _one_dynamodb_request = threading.Lock()
+_SERIALIZED_MARK = "mediatasks_one_at_a_time"
 
 
 def _from_error(self: StateTaskLambda, env: Any, ex: Exception) -> FailureEvent:
@@ -86,7 +88,23 @@ def _one_at_a_time(answer: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHa
         with _one_dynamodb_request:
             return answer(self)
 
+    # Marked by name: moto's own call_action is already a functools.wraps wrapper (amz_crc32), so
+    # `__wrapped__` cannot tell whether this one was applied.
+    setattr(serialized, _SERIALIZED_MARK, True)
     return serialized
+
+
+def serializes_dynamodb_requests() -> bool:
+    """Whether the emulator answers one DynamoDB request at a time (apply() has run here)."""
+    return bool(getattr(DynamoHandler.call_action, _SERIALIZED_MARK, False))
+
+
+@contextmanager
+def dynamodb_paused() -> Iterator[None]:
+    """No DynamoDB request is answered meanwhile: the tables read (or written) in this process
+    then are one moment's, as a request sees them."""
+    with _one_dynamodb_request:
+        yield
 
 
 class _NoTableCopies:
@@ -135,5 +153,5 @@ def apply() -> None:
     if DynamoDBBackend.transact_write_items is not _transact_write_items:
         setattr(moto_dynamodb_models, "copy", _NoTableCopies)  # noqa: B010 - stands in for a module
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
-    if not hasattr(DynamoHandler.call_action, "__wrapped__"):  # once, however many stacks run here
+    if not serializes_dynamodb_requests():  # once, however many stacks run here
         DynamoHandler.call_action = _one_at_a_time(DynamoHandler.call_action)  # type: ignore[method-assign]

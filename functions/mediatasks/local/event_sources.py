@@ -150,15 +150,33 @@ class StreamPoller(Poller):
         stream_arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         (shard,) = self._streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         self._stream_arn = stream_arn
+        self._shard_id = shard["ShardId"]
+        # the last record handed on: a lost iterator is taken up again right after it
+        self._last_sequence: str | None = None
         self._iterator: str | None = self._streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            StreamArn=stream_arn, ShardId=self._shard_id, ShardIteratorType="LATEST"
         )["ShardIterator"]
 
+    def _resumed_iterator(self) -> str:
+        where: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_sequence}
+            if self._last_sequence is not None
+            else {"ShardIteratorType": "LATEST"}
+        )
+        iterator: str = self._streams.get_shard_iterator(
+            StreamArn=self._stream_arn, ShardId=self._shard_id, **where
+        )["ShardIterator"]
+        return iterator
+
     def poll_once(self) -> int:
-        if self._iterator is None:
-            return 0
-        response = self._streams.get_records(ShardIterator=self._iterator, Limit=self._batch_size)
+        # a stream that answered without a next iterator, or refused the one it gave, must not stop
+        # the events for good (media.created was seen to stop in a long-lived stack)
+        iterator = self._iterator or self._resumed_iterator()
+        self._iterator = None
+        response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
         self._iterator = response.get("NextShardIterator")
+        if response["Records"]:
+            self._last_sequence = response["Records"][-1]["dynamodb"]["SequenceNumber"]
         records = [{**record, "eventSourceARN": self._stream_arn} for record in response["Records"]]
         for _ in range(self._retries + 1):
             if not records:

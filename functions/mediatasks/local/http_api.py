@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from mediatasks import constants as c
 from mediatasks.domain.throttle import TokenBucket
 from mediatasks.local.cloud import LocalCloud, LocalFunction
-from mediatasks.local.template import public_routes, resources_of_type
+from mediatasks.local.template import public_routes, resources_of_type, route_matches
 
 # API Gateway's own limit on a request payload (the web ACL's is lower).
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -266,7 +266,10 @@ def _handler_class(
                 self._refuse(authorizer.throttled, {"Retry-After": str(wait)})
                 return
             event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
-            if (self.command, event["path"]) in authorizer.public:
+            if any(
+                method == self.command and route_matches(route, event["path"])
+                for method, route in authorizer.public
+            ):
                 self._reply(invoke(event))
                 return
             token = self.headers.get("Authorization")
@@ -314,8 +317,10 @@ class _ApiServer(HTTPServer):
     workers = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
+        # made before binding: a port already taken makes the base class call server_close(), which
+        # must find the pool rather than hide the "address already in use" behind an AttributeError
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="local-api")
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self._pool.submit(self._serve_one, request, client_address)

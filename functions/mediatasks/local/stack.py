@@ -15,16 +15,21 @@ from typing import Any
 from mediatasks import constants as c
 from mediatasks.adapters.keys import KeyStore
 from mediatasks.adapters.webhooks import SecretStore
+from mediatasks.config import Settings
 from mediatasks.domain.keys import new_api_key
 from mediatasks.domain.outputs import OutputAreas
+from mediatasks.domain.slots import RunningCaps
 from mediatasks.domain.webhooks import new_secret
 from mediatasks.local.cloud import LocalCloud
 from mediatasks.local.event_sources import Poller, event_sources
 from mediatasks.local.http_api import LocalApi
+from mediatasks.local.state_dir import StateDir
 from mediatasks.local.template import synthesize
-from mediatasks.providers.language import LanguageProviderName
+from mediatasks.providers.language import LocalLanguage
 from mediatasks.providers.moderation import ModerationProviderName
 from mediatasks.providers.speech import SpeechProviderName
+from mediatasks.service.automations import AutomationService
+from mediatasks.service.tasks import TaskService
 from mediatasks.service.webhooks import create_first_secret
 
 DEVELOPMENT_PROJECT = "dev"
@@ -93,11 +98,21 @@ class LocalStack:
         trigger_rules: list[dict[str, Any]] | None = None,
         segments: SegmentSettings | None = None,
         sweep_seconds: int | None = None,
+        state: StateDir | None = None,
+        running_caps: RunningCaps | None = None,
+        language: LocalLanguage | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._allow_local_inputs = allow_local_inputs
         self._output_areas = output_areas or OutputAreas()
+        # what the stack holds is kept there across restarts (None: in memory only)
+        self.state = state
+        self.credentials_kept = False
+        if state is not None:
+            credentials = state.credentials(api_key, webhook_secret)
+            api_key, webhook_secret = credentials.api_key, credentials.webhook_secret
+            self.credentials_kept = credentials.kept
         self.api_key = api_key or new_api_key()
         self.webhook_secret = webhook_secret or new_secret()
         self._template = template
@@ -105,6 +120,9 @@ class LocalStack:
         self._segments = segments or SegmentSettings()
         # the sweep's period and the time a task may wait for its execution (default: the template's)
         self._sweep_seconds = sweep_seconds
+        # the per-project cap on running tasks (default: the template's)
+        self._running_caps = running_caps
+        self._language = language or LocalLanguage()
         self._pollers: list[Poller] = []
         remove_orphaned_work_dirs()
         self._work_dir = tempfile.TemporaryDirectory(prefix=f"{WORK_DIR_PREFIX}{os.getpid()}-")
@@ -129,21 +147,32 @@ class LocalStack:
         environment |= self._segments.environment()
         if self._sweep_seconds is not None:
             environment[c.ENV_SWEEP_AFTER_SECONDS] = str(self._sweep_seconds)
+        if self._running_caps is not None:
+            environment[c.ENV_RUNNING_CAPS] = self._running_caps.model_dump_json()
         # speech is recognised on this machine (the deployment's default is Amazon Transcribe)
         environment[c.ENV_SPEECH_PROVIDER] = SpeechProviderName.local
         # and so is content moderation (the deployment's default is Amazon Rekognition)
         environment[c.ENV_MODERATION_PROVIDER] = ModerationProviderName.local
-        # no language model here: the outline is extractive (the deployment's default is Bedrock)
-        environment[c.ENV_LANGUAGE_PROVIDER] = LanguageProviderName.local
+        # and so is writing: the operator's endpoint or the bundled model (the deployment's is Bedrock)
+        environment |= self._language.environment()
         self.cloud.start(environment)
         self.cloud.create_buckets(self._output_areas.buckets)
-        KeyStore(environment[c.ENV_KEYS_TABLE]).create(DEVELOPMENT_PROJECT, self.api_key)
+        if self.state is not None:
+            self.state.restore()
+        keys = KeyStore(environment[c.ENV_KEYS_TABLE])
+        if keys.project_of(self.api_key) is None:  # else restored from the state dir
+            keys.create(DEVELOPMENT_PROJECT, self.api_key)
         secrets = SecretStore(environment[c.ENV_WEBHOOK_SECRETS_TABLE], environment[c.ENV_WEBHOOK_KEY_ID])
         create_first_secret(secrets, DEVELOPMENT_PROJECT, self.webhook_secret)
+        # the trigger rules' automations, owned by ops: what the deploy's custom resource writes
+        config = Settings.from_env()
+        AutomationService(TaskService.from_settings(config)).seed(config.trigger_rules)
         self.api.start()
         self._pollers = event_sources(self.cloud, self._sweep_seconds)
         for poller in self._pollers:
             poller.start()
+        if self.state is not None:
+            self.state.start()
         return self
 
     @property
@@ -158,6 +187,8 @@ class LocalStack:
             poller.stop()
         if self.api is not None:
             self.api.stop()
+        if self.state is not None:
+            self.state.stop()
         if self.cloud is not None:
             self.cloud.stop()
         self._work_dir.cleanup()

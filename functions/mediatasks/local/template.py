@@ -7,11 +7,15 @@ few intrinsic functions those properties use against the local resources.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +26,26 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
 
+# Synthesized templates kept by what they were made from (the CDK app's code and settings, the
+# functions' and the layer's files, the CDK library's version), so a stack started again on the same
+# tree -- every `serve`, test stack and benchmark -- reads the template instead of running the app
+# again (12 s and 16 CPU-seconds on this machine's 2 cores).
+SYNTH_CACHE = REPO_ROOT / "cdk.out" / "local-synth"
+# What the app's template is made from; a change to any of it makes a new synth.
+SYNTH_INPUTS = ("infra", "functions", "cdk.json", "layers/ffmpeg/build")
+
+
 def synthesize(
     out_dir: Path, architecture: str = "x86_64", context: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Runs the CDK app offline (no CDK CLI, no credentials, no Docker; it builds the ffmpeg layer
-    itself) and returns the template; `context` overrides cdk.json's values as `-c` would."""
+    itself) and returns the template; `context` overrides cdk.json's values as `-c` would. A
+    template made before from the same inputs is read from SYNTH_CACHE instead."""
+    overrides = json.dumps({**(context or {}), "mediatasks:architecture": architecture}, sort_keys=True)
+    cached = SYNTH_CACHE / f"{_synth_key(overrides)}.template.json"
+    if cached.exists():
+        template: dict[str, Any] = json.loads(cached.read_text())
+        return template
     env = {
         **os.environ,
         "CDK_OUTDIR": str(out_dir),
@@ -34,7 +53,6 @@ def synthesize(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
     }
-    overrides = json.dumps({**(context or {}), "mediatasks:architecture": architecture})
     subprocess.run(
         [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
         check=True,
@@ -42,8 +60,35 @@ def synthesize(
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
     )
-    template: dict[str, Any] = json.loads((out_dir / f"{STACK_NAME}.template.json").read_text())
+    made = out_dir / f"{STACK_NAME}.template.json"
+    template = json.loads(made.read_text())
+    SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
+    # written whole under a name of its own, then renamed: a concurrent reader sees all or nothing
+    staged = SYNTH_CACHE / f".{cached.name}.{os.getpid()}"
+    shutil.copyfile(made, staged)
+    os.replace(staged, cached)
     return template
+
+
+def _synth_key(overrides: str) -> str:
+    """A digest of every input of a synth: the context overrides, the CDK library's version, and
+    each file under SYNTH_INPUTS by content (by size and modification time for the layer's large
+    binaries, which only `make layer` rewrites)."""
+    digest = hashlib.sha256(overrides.encode())
+    digest.update(version("aws-cdk-lib").encode())
+    for name in SYNTH_INPUTS:
+        root = REPO_ROOT / name
+        paths = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in paths:
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(REPO_ROOT)).encode())
+            if name.startswith("layers/"):
+                stat = path.stat()
+                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+            else:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def function_arn(logical_id: str) -> str:
@@ -113,6 +158,16 @@ def public_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
         for props in resources_of_type(template, "AWS::ApiGateway::Method").values()
         if props.get("AuthorizationType", "NONE") == "NONE"
     }
+
+
+def route_matches(route: str, path: str) -> bool:
+    """Whether API Gateway's resource path `route` (with `{name}` and greedy `{name+}` parameters)
+    matches a request's `path`, as API Gateway routes it."""
+    pattern = "".join(
+        ("[^/]+" if not part.endswith("+}") else ".+") if part.startswith("{") else re.escape(part)
+        for part in re.split(r"(\{[^}]+\})", route)
+    )
+    return re.fullmatch(pattern, path) is not None
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,6 @@ question open_nsfw answers locally, and every category it saw is reported as a l
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from PIL import Image
 
+from mediatasks.adapters.pictures import jpeg_bytes
 from mediatasks.domain.errors import ProcessingFailed
 from mediatasks.providers.moderation import FrameVerdict, ModerationLabel
 
@@ -27,7 +26,6 @@ SEXUAL_CATEGORIES = frozenset(
 )
 # Rekognition leaves out labels under this confidence (percent).
 MIN_CONFIDENCE = 50.0
-JPEG_QUALITY = 85
 # Throttled calls are retried by botocore (adaptive mode slows down to the account's rate).
 CLIENT_CONFIG = Config(retries={"max_attempts": 6, "mode": "adaptive"})
 
@@ -44,7 +42,9 @@ class RekognitionModerator:
     def judge(self, frame: Path) -> FrameVerdict:
         try:
             answer = self._client.detect_moderation_labels(
-                Image={"Bytes": jpeg_bytes(frame)}, MinConfidence=MIN_CONFIDENCE
+                # JPEG or PNG bytes, at most 5 MB: a sampled frame is far less
+                Image={"Bytes": jpeg_bytes(frame)},
+                MinConfidence=MIN_CONFIDENCE,
             )
         except (BotoCoreError, ClientError):
             # the provider's own message stays out of the task's error
@@ -52,14 +52,6 @@ class RekognitionModerator:
         if version := answer.get("ModerationModelVersion"):
             self.model = f"Amazon Rekognition content moderation {version}"
         return verdict_of(answer.get("ModerationLabels", []))
-
-
-def jpeg_bytes(frame: Path) -> bytes:
-    """The frame as Rekognition reads it (JPEG or PNG bytes, at most 5 MB: a sampled frame is far less)."""
-    with Image.open(frame) as picture:
-        buffer = io.BytesIO()
-        picture.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    return buffer.getvalue()
 
 
 def verdict_of(labels: Sequence[Mapping[str, Any]]) -> FrameVerdict:

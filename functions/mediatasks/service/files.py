@@ -32,7 +32,7 @@ from mediatasks.domain.listing import ListQuery, PageQuery
 from mediatasks.domain.tasks import TERMINAL_STATUSES, Status, Task
 from mediatasks.kinds.registry import kind_of, rejection_from
 from mediatasks.service.listing import Listing, list_page
-from mediatasks.service.tasks import FileJoin, TaskService, list_links
+from mediatasks.service.tasks import FileJoin, Maker, TaskService, list_links
 
 ORIGINAL_REF = "original"
 # Tasks that may still read a file: every status before a terminal one.
@@ -160,7 +160,9 @@ class FileService:
     def present_file(self, record: FileRecord) -> FileResource:
         fields: dict[str, Any] = {}
         if record.file is not None and record.file.location is not None:
-            view = self.tasks.stored_file_view(record.file, record.file.location)
+            # the task that made a file published it where its output is: its playback URL serves it
+            maker = None if record.task_id is None else Maker(record.project_id, record.task_id)
+            view = self.tasks.stored_file_view(record.file, record.file.location, maker)
             fields = view.model_dump(exclude={"object", "id", "filename", "folder", "ref"})
         return FileResource(
             id=record.id,

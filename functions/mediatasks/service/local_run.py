@@ -43,6 +43,7 @@ from mediatasks.kinds.animation import AnimationOptions
 from mediatasks.kinds.base import Encoding, Kind, Output, Track, TrackJob
 from mediatasks.kinds.export import ExportOptions
 from mediatasks.kinds.speech import speech_audio_args
+from mediatasks.providers.language import LanguageProviderName
 from mediatasks.providers.speech import SpeechJob, SpeechProviderName, recognizer
 from mediatasks.service.track_tools import FfmpegTrackTools
 
@@ -114,6 +115,9 @@ class LocalRun:
     allow_loopback: bool = False
     on_progress: OnProgress = lambda step, percent: None
     settings: Settings = field(default_factory=Settings)
+    # what the writing kinds write with (the CLI's --llm-* flags; the endpoint's own settings are
+    # in the environment, as for serve's functions)
+    language: LanguageProviderName = LanguageProviderName.local
 
     def run(self) -> LocalResult:
         scratch = Path(tempfile.mkdtemp(prefix="mediatasks-local-"))
@@ -127,10 +131,11 @@ class LocalRun:
             self.on_progress(step, self.kind.progress(step, percent))
 
     def _run(self, scratch: Path) -> LocalResult:
+        # in the order of the kind's steps (ingest before probe), so the progress only ever grows
+        self._step(StepName.ingest, 0)
+        source = self._fetch(scratch) if is_remote(self.source) else self._linked(scratch)
+        self._step(StepName.ingest, 100)
         self._step(StepName.probe, 0)
-        source = self._fetch(scratch) if is_remote(self.source) else local_path(self.source).resolve()
-        if not source.is_file():
-            raise InputUnreachable(f"no such file: {source}")
         media = _describe(source)
         check_demuxer(media)
         check_input_limits(media, self.settings.input_limits())
@@ -138,7 +143,6 @@ class LocalRun:
         self._step(StepName.probe, 100)
         if self.kind.output == Output.input_file:
             return LocalResult(source_file(media), self.source)
-        self._step(StepName.ingest, 100)
         if self.kind.track is not None:
             return self._track(self.kind.track, media, source, scratch)
         if self.kind.encoding is None:  # stored as it is: an ingest to -o, an export to options.url
@@ -178,7 +182,10 @@ class LocalRun:
         folder = scratch / "out"
         folder.mkdir()
         tools = FfmpegTrackTools(
-            ffmpeg.binaries().ffmpeg, LOCAL_FFMPEG_TIMEOUT_SECONDS, limits.max_output_pixels
+            ffmpeg.binaries().ffmpeg,
+            LOCAL_FFMPEG_TIMEOUT_SECONDS,
+            limits.max_output_pixels,
+            language=self.language,
         )
         made = track.make(TrackJob(self.options, media, source, folder, transcript, limits), tools)
         self._step(StepName.upload, 0)
@@ -194,6 +201,17 @@ class LocalRun:
             companions=made.companions,
         )
         return LocalResult(described, written)
+
+    def _linked(self, scratch: Path) -> Path:
+        """A local input under the name the pipeline gives its stored copy (`source`, without an
+        extension): ffprobe then tells its format by its bytes, as for a stored object, rather than
+        by its name (a photo.jpg is image2's, a pattern demuxer never accepted)."""
+        path = local_path(self.source).resolve()
+        if not path.is_file():
+            raise InputUnreachable(f"no such file: {path}")
+        link = scratch / "source"
+        link.symlink_to(path)
+        return link
 
     def _fetch(self, scratch: Path) -> Path:
         """A URL's bytes in scratch space, read once: http(s) under the fetch policy, s3 with the

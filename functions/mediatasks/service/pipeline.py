@@ -1,7 +1,8 @@
 """The steps of a task's state machine: ingest -> probe -> encode -> upload, and the failure path.
 
 The input is fetched once, by ingest, into the managed bucket; the probe and every later step read
-that stored object, so what was checked is what is processed.
+that stored object, so what was checked is what is processed. A probe task, which only looks, reads
+its input in place, in ranges, when the input's server answers them.
 
 Each step marks its own start and end on the task (conditional writes in the store), so a task whose
 status is already terminal (e.g. cancelled) stops at the next step boundary.
@@ -13,8 +14,8 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,15 +24,25 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mediatasks.adapters import ffmpeg
-from mediatasks.adapters.fetch import FetchPolicy, open_url
+from mediatasks.adapters.fetch import BoundedStream, FetchPolicy, open_url
 from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.pictures import encode_picture
-from mediatasks.adapters.storage import CA_BUNDLE, ObjectExists, Storage
+from mediatasks.adapters.ranges import (
+    PROBING_WINDOW,
+    READING_WINDOW,
+    CountingReader,
+    RangeReader,
+    StoredRanges,
+    UrlRanges,
+    loopback_link,
+)
+from mediatasks.adapters.storage import ObjectExists, Storage
 from mediatasks.adapters.store import TaskNotActive, TaskStore
 from mediatasks.adapters.streams import ByteStream
 from mediatasks.adapters.transient import is_transient
 from mediatasks.config import Settings
 from mediatasks.constants import FILES_PREFIX, WORK_PREFIX
+from mediatasks.domain.conditions import CONDITIONS, evaluate, facts_of
 from mediatasks.domain.errors import (
     InputTooLarge,
     InputUnreachable,
@@ -52,6 +63,7 @@ from mediatasks.domain.ffmpeg_args import (
 from mediatasks.domain.media import (
     EXTENSION_BY_FORMAT,
     DemuxedDuration,
+    InputLimits,
     ProbedMedia,
     check_demuxer,
     check_input_limits,
@@ -90,6 +102,39 @@ STOP_MARGIN_SECONDS = 20.0
 PROGRESS_SECONDS = 1.0
 
 
+def probe_input(reader: RangeReader, limits: InputLimits, deadline: float) -> ProbedMedia:
+    """What ffprobe finds in `reader`'s input, read in ranges through a loopback link, checked
+    against the input limits; a duration the header lacks is measured by reading it all."""
+    tools = ffmpeg.binaries()
+    with _upstream_errors_first(reader, PROBING_WINDOW) as link:
+        report = ffmpeg.probe(ffprobe_args(tools.ffprobe, link), deadline)
+    # the size is the one the input's server (or S3) gave: ffprobe leaves it out after some seeks
+    media = replace(parse_ffprobe(report), filesize=reader.size)
+    check_demuxer(media)
+    check_input_limits(media, limits)
+    if not duration_needs_measuring(media):
+        return media
+    meter = DemuxedDuration(limits.max_seconds)
+    with _upstream_errors_first(reader, READING_WINDOW) as link:
+        try:
+            ffmpeg.run(demux_args(tools.ffmpeg, media, link), deadline, on_line=meter.line)
+        except ProcessingFailed:
+            raise InputUnsupported("the input could not be read to its end") from None
+    return replace(media, duration=meter.seconds)
+
+
+@contextmanager
+def _upstream_errors_first(reader: RangeReader, largest_window: int) -> Iterator[str]:
+    """A loopback link to `reader` for one ffmpeg run. When the run fails, a failure met upstream
+    (the input's server, S3) is the one raised: ffmpeg only saw its link close."""
+    with loopback_link(reader, largest_window) as link:
+        try:
+            yield link.url
+        except TaskFailure:
+            link.raise_upstream_error()
+            raise
+
+
 @dataclass(frozen=True)
 class Pipeline:
     settings: Settings
@@ -122,31 +167,64 @@ class Pipeline:
             raise
         return result
 
-    def _open_input(self, task: Task) -> ByteStream:
-        if task.input.startswith("s3://"):
-            bucket, key = parse_s3_url(task.input)
-            if not self.settings.input_buckets().allows(task.input, task.project_id):
-                raise InputUnreachable(f"bucket {bucket!r} is not an allowed input bucket")
-            source = StoredObject(bucket=bucket, key=key)
-            try:
-                size = self.storage.size(source)
-                stream = self.storage.open(source)
-            except (ClientError, BotoCoreError) as error:
-                if is_transient(error):
-                    raise  # retried as a step
-                raise InputUnreachable("the input object could not be read") from None
-            if size > self.settings.max_input_bytes:
-                stream.close()
-                raise InputTooLarge(
-                    f"the input is larger than the limit of {self.settings.max_input_bytes} bytes"
-                )
-            return stream
-        policy = FetchPolicy(
+    def _stored_input(self, task: Task) -> tuple[StoredObject, int]:
+        """The task's s3:// input and its size, if its bucket is one inputs may come from."""
+        bucket, key = parse_s3_url(task.input)
+        if not self.settings.input_buckets().allows(task.input, task.project_id):
+            raise InputUnreachable(f"bucket {bucket!r} is not an allowed input bucket")
+        source = StoredObject(bucket=bucket, key=key)
+        try:
+            size = self.storage.size(source)
+        except (ClientError, BotoCoreError) as error:
+            if is_transient(error):
+                raise  # retried as a step
+            raise InputUnreachable("the input object could not be read") from None
+        self._check_size(size)
+        return source, size
+
+    def _check_size(self, size: int) -> None:
+        if size > self.settings.max_input_bytes:
+            limit = self.settings.max_input_bytes
+            raise InputTooLarge(f"the input is larger than the limit of {limit} bytes")
+
+    def _fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(
             allow_loopback=self.settings.allow_loopback_inputs,
             refused_loopback_ports=self.settings.local_service_ports,
             max_bytes=self.settings.max_input_bytes,
         )
-        return open_url(task.input, policy)
+
+    def _open_input(self, task: Task, byte_range: tuple[int, int] | None = None) -> ByteStream:
+        if task.input.startswith("s3://"):
+            source, _ = self._stored_input(task)
+            try:
+                return self.storage.open(source)
+            except (ClientError, BotoCoreError) as error:
+                if is_transient(error):
+                    raise  # retried as a step
+                raise InputUnreachable("the input object could not be read") from None
+        return open_url(task.input, self._fetch_policy(), byte_range=byte_range)
+
+    def _input_in_place(self, task: Task) -> dict[str, Any] | ByteStream:
+        """Where a task that only looks at its input (a probe) reads it: in place, in ranges, when
+        it can be — an s3:// object, or a URL whose server answers ranges — so a probe reads only
+        what ffprobe needs of it. Otherwise the open stream of the whole input (a server that
+        ignores ranges sends it all at once), to be stored like any other."""
+        if task.input.startswith("s3://"):
+            source, size = self._stored_input(task)
+            return {**source.model_dump(), "size": size}
+        stream = self._open_input(task, byte_range=(0, 0))
+        if isinstance(stream, BoundedStream) and stream.whole_size is not None:
+            stream.close()
+            self._check_size(stream.whole_size)
+            return {"url": task.input, "size": stream.whole_size}
+        return stream
+
+    def _ranges(self, source: dict[str, Any]) -> RangeReader:
+        """Reads ingest's `source` in ranges: the input URL in place (a probe), or a stored object."""
+        if "url" in source:
+            return UrlRanges(source["url"], int(source["size"]), self._fetch_policy())
+        return StoredRanges(self.storage, StoredObject.model_validate(source), int(source["size"]))
 
     def _deadline(self, seconds_left: float) -> float:
         """How long ffmpeg may run: the configured cap, and never past the function's own timeout."""
@@ -154,54 +232,59 @@ class Pipeline:
 
     def ingest(self, task_id: str, kind_name: str) -> dict[str, Any]:
         """Fetches the input, once: streams it into the managed bucket's work area (bounded memory,
-        at most the size cap). Every later step reads what was stored, never the input's server."""
+        at most the size cap). Every later step reads what was stored, never the input's server.
+        A probe, which only looks, reads the input in place instead when it can be read in ranges."""
+        kind = kind_of(kind_name)
 
         def work(task: Task) -> dict[str, Any]:
             target = self._work(task.id, "source")
-            with closing(self._open_input(task)) as stream:
+            if kind.output == Output.input_file:
+                in_place = self._input_in_place(task)
+                if isinstance(in_place, dict):
+                    return in_place
+                opened = in_place
+            else:
+                opened = self._open_input(task)
+            with closing(opened) as stream:
                 self.storage.upload_stream(stream, target)
             size = self.storage.size(target)
-            if size > self.settings.max_input_bytes:  # an s3 input may have grown since it was sized
-                raise InputTooLarge(
-                    f"the input is larger than the limit of {self.settings.max_input_bytes} bytes"
-                )
+            self._check_size(size)  # an s3 input may have grown since it was sized
             return {**target.model_dump(), "size": size}
 
-        return self._run_step(task_id, kind_of(kind_name), StepName.ingest, work)
+        return self._run_step(task_id, kind, StepName.ingest, work)
 
     def probe(
         self, task_id: str, kind_name: str, source: dict[str, Any], seconds_left: float
     ) -> dict[str, Any]:
-        """Describes the stored input. ffprobe reads the stored object in ranges (seekable, so it
-        sees the real duration and index); a duration it cannot read is measured by demuxing."""
+        """Describes the input as ingest left it (stored, or in place for a probe). ffprobe reads it
+        in ranges through a loopback link (seekable, so it finds the index wherever it is and sees
+        the real duration); a duration it cannot read is measured by demuxing."""
         kind = kind_of(kind_name)
-        stored = StoredObject.model_validate(source)
 
         def work(task: Task) -> dict[str, Any]:
-            link = self.storage.read_link(stored)
-            deadline = self._deadline(seconds_left)
-            tools = ffmpeg.binaries()
-            report = ffmpeg.probe(ffprobe_args(tools.ffprobe, link, CA_BUNDLE), deadline)
-            media = parse_ffprobe(report)
-            check_demuxer(media)
-            limits = self.settings.input_limits()
-            check_input_limits(media, limits)
-            if duration_needs_measuring(media):
-                meter = DemuxedDuration(limits.max_seconds)
-                try:
-                    ffmpeg.run(demux_args(tools.ffmpeg, media, link, CA_BUNDLE), deadline, on_line=meter.line)
-                except ProcessingFailed:
-                    raise InputUnsupported("the input could not be read to its end") from None
-                media = replace(media, duration=meter.seconds)
+            reader = CountingReader(self._ranges(source))
+            media = probe_input(reader, self.settings.input_limits(), self._deadline(seconds_left))
+            read = {"task_id": task.id, "bytes_read": reader.received, "size": reader.size}
+            logger.info("probed", extra=read)
             kind.check_streams(media)
             described = source_file(media)
             self.store.record_source(task.id, TASK_STATUS_DURING_STEP[StepName.probe], described)
             if kind.output == Output.input_file:  # it only looks: nothing it stored is kept
                 self._discard_work(task.id)
-                self.store.succeed(task.id, StepName.probe, described)
+                self.store.succeed(task.id, StepName.probe, described, self._verdict(task, described))
             return asdict(media)
 
         return self._run_step(task_id, kind, StepName.probe, work)
+
+    def _verdict(self, task: Task, described: MediaFile) -> dict[str, Any] | None:
+        """A workflow's conditions step (which runs the probe's steps): its conditions compared
+        with the File just described and the stored input's metadata."""
+        if task.kind != CONDITIONS:
+            return None
+        record = self.files.record(task.project_id, task.input_file_id) if task.input_file_id else None
+        metadata = record.metadata if record is not None else {}
+        facts = facts_of(described.model_dump(mode="json"), metadata)
+        return evaluate(task.options.get("conditions", []), facts)
 
     def encode(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +31,12 @@ from mediatasks.domain.addresses import is_allowed_address, literal_address
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.files import MediaRecord
 from mediatasks.domain.listing import ListQuery, PageQuery, page_count
+from mediatasks.domain.playback import PlaybackGrant, playback_url, sign_playback
 from mediatasks.domain.requests import TaskRequest, parse_s3_url
 from mediatasks.domain.tasks import (
+    HTTP,
+    TERMINAL_STATUSES,
+    WORKFLOW,
     CompanionFile,
     MediaFile,
     OutputNaming,
@@ -43,12 +48,21 @@ from mediatasks.domain.tasks import (
     new_id,
 )
 from mediatasks.kinds.base import Output
-from mediatasks.kinds.registry import COMPOSITE_KINDS, kind_of
+from mediatasks.kinds.registry import kind_of
+from mediatasks.kinds.workflow import WorkflowTaskRequest
 from mediatasks.service.file_records import makes_a_file, pending_record
 from mediatasks.service.listing import Listing, list_page
 
 logger = Logger(child=True)
 OUTPUT_LINK_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Maker:
+    """The task that made a stored file, and its project: what a playback URL is signed for."""
+
+    project_id: str
+    task_id: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,14 @@ class FileJoin:
 
 
 @dataclass(frozen=True)
+class WorkflowStepOf:
+    """A task made as a workflow's step: its parent, and the step (with its path) it runs."""
+
+    parent_id: str
+    step: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class TaskService:
     settings: Settings
     store: TaskStore
@@ -69,6 +91,12 @@ class TaskService:
     workflow: Workflow
     files: FileStore
     cursor_key: Callable[[], bytes]
+    # The API's base URL as the caller reached it: an HLS output is then shown with playback URLs
+    # (served by the API, signed); without it (a webhook's body) with presigned links to its
+    # playlists, which a player cannot follow to the segments (README, "Known limits").
+    playback_base_url: str | None = None
+    # the workflow state machine's executions (service/workflows.py runs them)
+    workflows: Workflow | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TaskService:
@@ -81,6 +109,9 @@ class TaskService:
             Workflow(settings.state_machine_arn),
             FileStore(settings.files_table),
             CursorKey(settings.cursor_secret_arn),
+            workflows=Workflow(settings.workflow_state_machine_arn)
+            if settings.workflow_state_machine_arn
+            else None,
         )
 
     def _input_of(self, project_id: str, request: TaskRequest) -> tuple[str, str | None]:
@@ -115,19 +146,19 @@ class TaskService:
 
     def _media_for(
         self, project_id: str, request: TaskRequest, input_file_id: str | None
-    ) -> tuple[str, bool]:
-        """The media the task's output joins and whether it is that media's original: the media of
-        the stored input, the media named, or a new media for a new input (an ingest's output is
-        its original)."""
+    ) -> tuple[str, bool, MediaRecord | None]:
+        """The media the task's output joins, whether it is that media's original, and the media
+        to make with the task when it is new: the media of the stored input, the media named, or a
+        new media for a new input (an ingest's output is its original)."""
         if request.media_id is not None:
-            return request.media_id, False
+            return request.media_id, False, None
         if input_file_id is not None:
             record = self.files.record(project_id, input_file_id)
             if record is not None:
-                return record.media_id, False
+                return record.media_id, False, None
         media = MediaRecord(project_id=project_id)
-        self.media.create(media)
-        return media.id, kind_of(request.kind).output == Output.stored_input
+        made_from_input = not isinstance(request, WorkflowTaskRequest)  # a workflow's steps make new files
+        return media.id, made_from_input and kind_of(request.kind).output == Output.stored_input, media
 
     def _check_sources(self, project_id: str, request: TaskRequest, input_url: str) -> None:
         if urlsplit(input_url).scheme == "s3":
@@ -176,22 +207,21 @@ class TaskService:
         api_version: str = "latest",
         *,
         joins: FileJoin | None = None,
+        step_of: WorkflowStepOf | None = None,
     ) -> Task:
         """Starts a task. Its output file is written at once (waiting), as a file of the input's
-        media, the media `joins` names, or a new one; `joins` also carries the file's metadata."""
-        if request.kind in COMPOSITE_KINDS:
-            raise RequestRejected(
-                ErrorKind.kind_unsupported,
-                "this deployment validates workflows but cannot run them yet: create each step as a task",
-                "kind",
-            )
+        media, the media `joins` names, or a new one; `joins` also carries the file's metadata.
+        A workflow's step (`step_of`) is only stored: the workflow's execution starts it."""
+        if isinstance(request, WorkflowTaskRequest):
+            return self._create_workflow(project_id, request, api_version)
         input_url, input_file_id = self._input_of(project_id, request)
         self._check_sources(project_id, request, input_url)
-        media_id, original = None, False  # a task that stores nothing (a probe) joins no media
+        # a task that stores nothing (a probe) joins no media
+        media_id, original, new_media = None, False, None
         if joins is not None and joins.media_id is not None:
             media_id, original = joins.media_id, joins.original
         elif makes_a_file(request.kind):
-            media_id, original = self._media_for(project_id, request, input_file_id)
+            media_id, original, new_media = self._media_for(project_id, request, input_file_id)
         task = Task.create(
             project_id=project_id,
             kind=request.kind,
@@ -206,11 +236,18 @@ class TaskService:
             api_version=api_version,
             media_id=media_id,
             output_file_id=new_id("file") if media_id is not None else None,
+            parent_id=step_of.parent_id if step_of is not None else None,
+            workflow_step=step_of.step if step_of is not None else None,
         )
-        self.store.create(task)
+        # the task, its waiting output file and a new media: one transaction, so a failure between
+        # them leaves no half-made task (and one create costs one write and one start)
+        together = [self.media.creation(new_media)] if new_media is not None else []
         if task.output_file_id is not None:
             metadata = joins.metadata if joins is not None else {}
-            self.files.create(pending_record(task, original=original, metadata=metadata))
+            together.append(self.files.creation(pending_record(task, original=original, metadata=metadata)))
+        self.store.create(task, together_with=together)
+        if step_of is not None:
+            return task
         try:
             self.workflow.start(str(task.run_id), task.id, task.kind)
         except Exception:
@@ -220,6 +257,54 @@ class TaskService:
                 "could not start the task's execution; the sweep will", extra={"task_id": task.id}
             )
         return task
+
+    def _create_workflow(self, project_id: str, request: WorkflowTaskRequest, api_version: str) -> Task:
+        """A workflow task: the parent of one child task per step, made as each step starts. The
+        children's outputs join the input's media (a new one for a new input)."""
+        input_url, input_file_id = self._input_of(project_id, request)
+        self._check_sources(project_id, request, input_url)
+        workflow = [step.model_dump(mode="json", exclude_none=True) for step in request.workflow]
+        self._check_http_steps(workflow)
+        media_id, _, new_media = self._media_for(project_id, request, input_file_id)
+        task = Task.create(
+            project_id=project_id,
+            kind=request.kind,
+            steps=(),
+            input_url=input_url,
+            input_file_id=input_file_id,
+            options={},
+            destination=None,
+            metadata=request.metadata,
+            naming=OutputNaming(ref=request.ref),
+            webhook_url=request.webhook_url,
+            api_version=api_version,
+            media_id=media_id,
+            workflow=workflow,
+        )
+        self.store.create(task, together_with=[self.media.creation(new_media)] if new_media else [])
+        try:
+            self._workflows().start(str(task.run_id), task.id, task.kind)
+        except Exception:
+            # as for any task: stored, so answered; the sweep starts it or fails it
+            logger.exception(
+                "could not start the workflow's execution; the sweep will", extra={"task_id": task.id}
+            )
+        return task
+
+    def _workflows(self) -> Workflow:
+        if self.workflows is None:
+            raise RuntimeError("running workflows needs the workflow state machine ARN in the environment")
+        return self.workflows
+
+    def _check_http_steps(self, steps: Sequence[dict[str, Any]], path: str = "workflow") -> None:
+        """An http step's url must name a public address (loopback only with the local flag;
+        names are checked after DNS on every delivery)."""
+        for position, step in enumerate(steps):
+            where = f"{path}[{position}]"
+            if step["kind"] == HTTP and not self._public(step["options"]["url"]):
+                message = f"{where}.url must point at a public address"
+                raise RequestRejected(ErrorKind.invalid_option, message, f"{where}.url")
+            self._check_http_steps(step.get("next", []), f"{where}.next")
 
     def get(self, project_id: str, task_id: str) -> Task:
         """The project's task; another project's task is not found, exactly like a missing one."""
@@ -250,24 +335,47 @@ class TaskService:
         except TaskNotActive:  # it ended between the read and the write
             ended = (self.store.get(task_id) or task).status.value
             raise RequestRejected(ErrorKind.task_not_cancellable, f"the task has already {ended}") from None
+        if task.kind == WORKFLOW:
+            # every running step ends with it, cancelled and stopped here whatever Step Functions
+            # does with a stopped execution's nested ones; no new step starts (service/workflows.py).
+            # The steps are cancelled before the workflow's execution is stopped: stopping it may
+            # abort the nested executions, and a step whose execution ended while its record was
+            # still running would be reaped as failed, not cancelled.
+            for child in self.store.children(project_id, task.id):
+                if child.status in TERMINAL_STATUSES:
+                    continue
+                try:
+                    self.store.cancel(child)
+                except TaskNotActive:
+                    continue
+                self._stop(child)
+        self._stop(task)
+        return cancelled
+
+    def _stop(self, task: Task) -> None:
+        executions = self._workflows() if task.kind == WORKFLOW else self.workflow
         try:
-            self.workflow.stop(str(task.run_id or task.id))
+            executions.stop(str(task.run_id or task.id))
         except Exception:
             # The task is already cancelled: every later step write is refused and nothing is
             # published, so an execution that could not be stopped only runs to a refused write.
-            logger.exception("could not stop the execution of a cancelled task", extra={"task_id": task_id})
-        return cancelled
+            logger.exception("could not stop the execution of a cancelled task", extra={"task_id": task.id})
 
     def present(self, task: Task) -> TaskView:
         """The task as the API shows it: steps in the order they run, files with fetchable urls,
         and no storage location of ours."""
         output = None if task.output is None else self._file_view(task.output, task)
+        outputs = [] if output is None else [output]
+        by_ref = None
+        if task.outputs_by_ref is not None:
+            by_ref = {ref: self._file_view(file, task) for ref, file in task.outputs_by_ref.items()}
+            outputs = list(by_ref.values())
         return TaskView(
             id=task.id,
             kind=task.kind,
             input=task.input_file_id or task.input,
             options=task.options,
-            output=output,
+            output=by_ref if by_ref is not None else task.answer if task.answer is not None else output,
             metadata=task.metadata,
             status=task.status,
             progress=task.progress,
@@ -279,9 +387,12 @@ class TaskService:
             webhook_url=task.webhook_url,
             **task.naming.model_dump(),
             inputs=[] if task.source is None else [self._file_view(task.source, task)],
-            outputs=[] if output is None else [output],
+            outputs=outputs,
             run_id=task.run_id,
             media_id=task.media_id,
+            parent_id=task.parent_id,
+            workflow=task.workflow,
+            results=task.results,
             created_at=task.created_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
@@ -293,27 +404,43 @@ class TaskService:
         copy of (a probe's description of the input) is where the caller said it is."""
         if file.location is None:
             return FileView(**file.model_dump(exclude=_STORAGE_FIELDS), url=self._input_link(task))
-        return self.stored_file_view(file, file.location)
+        return self.stored_file_view(file, file.location, Maker(task.project_id, task.id))
 
-    def stored_file_view(self, file: MediaFile, location: StoredObject) -> FileView:
-        """A stored File object as shown: a fetchable url, and one for each HLS rendition."""
+    def stored_file_view(self, file: MediaFile, location: StoredObject, maker: Maker | None) -> FileView:
+        """A stored File object as shown: a fetchable url, and one for each HLS rendition (playback
+        URLs when the task that made the stream or track is known and the API's address too)."""
         fields = file.model_dump(exclude=_STORAGE_FIELDS)
-        renditions = None
+        url, renditions = self.link(location), None
+        if file.companions is not None:
+            # a thumbnails track: served by playback, its sprites named by links a player can follow
+            url = self._playlist_link(location, maker)(location.key.rsplit("/", 1)[1])
         if file.renditions is not None:
-            folder = location.key.rsplit("/", 1)[0]
+            master = location.key.rsplit("/", 1)[1]
+            playlist_link = self._playlist_link(location, maker)
+            url = playlist_link(master)
             renditions = [
-                RenditionView(
-                    **rendition.model_dump(),
-                    url=self.link(location.model_copy(update={"key": f"{folder}/{rendition.playlist}"})),
-                )
+                RenditionView(**rendition.model_dump(), url=playlist_link(rendition.playlist))
                 for rendition in file.renditions
             ]
         return FileView(
-            **fields,
-            url=self.link(location),
-            renditions=renditions,
-            files=self._companion_views(location, file.companions),
+            **fields, url=url, renditions=renditions, files=self._companion_views(location, file.companions)
         )
+
+    def _playlist_link(self, location: StoredObject, maker: Maker | None) -> Callable[[str], str]:
+        """How an HLS output's playlists (or a thumbnails track) are linked: by signed playback URLs
+        into the API, which serves them rewritten (domain/playback.py), when it can; else by
+        presigned links."""
+        folder = location.key.rsplit("/", 1)[0]
+        if maker is None or self.playback_base_url is None or location.bucket != self.settings.media_bucket:
+            return lambda path: self.link(location.model_copy(update={"key": f"{folder}/{path}"}))
+        expiry = int(time.time()) + OUTPUT_LINK_SECONDS
+        base_url, secret = self.playback_base_url, self.cursor_key()
+
+        def signed(path: str) -> str:
+            grant = PlaybackGrant(project=maker.project_id, task_id=maker.task_id, path=path, expiry=expiry)
+            return playback_url(base_url, grant, sign_playback(secret, grant))
+
+        return signed
 
     def _companion_views(
         self, location: StoredObject, companions: Sequence[CompanionFile] | None

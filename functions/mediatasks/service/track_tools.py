@@ -1,5 +1,6 @@
 """What a track kind's maker is lent (kinds/base.TrackTools): the pinned ffmpeg run within a
-deadline, Pillow's sprite sheets within the pixel bound, and the configured moderation model.
+deadline, Pillow's sprite sheets within the pixel bound and JPEG frames, and the configured
+moderation and language models.
 Shared by the pipeline's track step and a local run; it loads no AWS SDK unless the moderation
 provider is Rekognition."""
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediatasks.adapters import ffmpeg
-from mediatasks.adapters.pictures import sprite_sheet
+from mediatasks.adapters.pictures import jpeg_bytes, sprite_sheet
 from mediatasks.domain.options import Quality
 from mediatasks.providers.language import LanguageProviderName, TextModel, text_model
 from mediatasks.providers.moderation import FrameModerator, ModerationProviderName, moderator
@@ -35,6 +36,9 @@ class FfmpegTrackTools:
 
     def moderator(self) -> FrameModerator:
         return moderator(self.moderation)
+
+    def jpeg(self, frame: Path) -> bytes:
+        return jpeg_bytes(frame)
 
     def text_model(self) -> TextModel | None:
         return text_model(self.language)

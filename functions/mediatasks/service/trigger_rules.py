@@ -1,11 +1,14 @@
-"""S3 event triggers: rules that turn an object dropped under a prefix into a task.
+"""S3 event triggers: rules that turn an object dropped under a prefix into a media, on which ops'
+automation for the rule runs the rule's kind (one mechanism: a new media starts its project's
+automations, however it was made).
 
 A rule is checked when the CDK app is synthesized (so a bad rule fails `cdk synth`, not the first
-upload) and again by the trigger function, with the same request model `POST /tasks` uses.
+upload) and again by the trigger function, with the workflow kind's validator.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -21,12 +24,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from mediatasks.domain.errors import RequestRejected
-from mediatasks.domain.media import EXTENSION_BY_FORMAT
-from mediatasks.domain.options import MediaOptions
-from mediatasks.domain.requests import TaskRequest
-from mediatasks.kinds.registry import media_kinds, parse_request
+from mediatasks.domain.files import FileCreate
+from mediatasks.kinds.registry import media_kinds
+from mediatasks.kinds.workflow import normalized_workflow
 
 ProjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # what a managed-storage filename may hold (requests.Filename); anything else becomes "_"
@@ -54,8 +56,10 @@ class SourceObject:
 
 
 class TriggerRule(BaseModel):
-    """Objects created under `prefix` become tasks of `kind` with `options`, owned by `project`;
-    the output goes to managed storage, or under `output` (an s3://bucket/prefix/)."""
+    """Objects created under `prefix` become media of `project` (an ingest stores each as a new
+    media's original); ops' automation for the rule (service/automations.py) then runs a one-step
+    workflow, a task of `kind` with `options`, on each. Its outputs go to managed storage, as every
+    workflow step's do."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -63,7 +67,6 @@ class TriggerRule(BaseModel):
     project: ProjectId
     kind: str
     options: dict[str, Any] = Field(default_factory=dict)
-    output: str | None = None
 
     @field_validator("kind")
     @classmethod
@@ -72,46 +75,44 @@ class TriggerRule(BaseModel):
             raise ValueError(f"a trigger rule makes media: kind must be one of {', '.join(media_kinds())}")
         return kind
 
-    @field_validator("output")
-    @classmethod
-    def _output_prefix(cls, output: str | None) -> str | None:
-        if output is not None and not (output.startswith("s3://") and output.endswith("/")):
-            raise ValueError("output must be an s3://bucket/prefix/ ending in /")
-        return output
-
     def matches(self, key: str) -> bool:
         return key.startswith(self.prefix)
 
-    def request_for(self, source: SourceObject) -> TaskRequest:
-        """The task request `POST /tasks` would get for this object; raises RequestRejected."""
-        stem = PurePosixPath(source.key[len(self.prefix) :]).with_suffix("")
-        body: dict[str, Any] = {
-            "input": source.url,
-            "kind": self.kind,
-            "options": self.options,
-            "metadata": {
-                "trigger_prefix": self.prefix,
-                "source": source.url,
-                "source_version": source.version,
-            },
-        }
-        filename = _NOT_FILENAME.sub("_", stem.name).strip("._-")[:100]
-        if filename:
-            body["filename"] = filename
-        if self.output is not None:
-            options = media_kinds()[self.kind].options.model_validate(self.options)
-            output_format = options.format if isinstance(options, MediaOptions) else self.kind
-            body["output"] = f"{self.output}{stem}.{EXTENSION_BY_FORMAT.get(output_format, output_format)}"
-        return parse_request(body)
+    @property
+    def automation_id(self) -> str:
+        """The id of the automation owned by ops that runs this rule (service/automations.py):
+        the same for the same project and prefix at every deploy."""
+        digest = hashlib.sha256(f"{self.project}\n{self.prefix}".encode()).hexdigest()[:24]
+        return f"auto_ops{digest}"
+
+    @property
+    def workflow(self) -> list[dict[str, Any]]:
+        """The ops automation's steps: the rule's kind with its options, checked by the workflow
+        kind's validator."""
+        return normalized_workflow(
+            [{"kind": self.kind, **({"options": self.options} if self.options else {})}]
+        )
+
+    def file_for(self, source: SourceObject) -> FileCreate:
+        """What `POST /files` would get for this object: its ingest as a new media's original,
+        named after the key (made safe; nothing usable left: the ingest's default name)."""
+        name = PurePosixPath(source.key[len(self.prefix) :])
+        stem = _NOT_FILENAME.sub("_", name.stem).strip("._-")[:100]
+        suffix = _NOT_FILENAME.sub("", name.suffix.lstrip("."))[:10]
+        return FileCreate(
+            url=source.url,
+            filename=(f"{stem}.{suffix}" if suffix else stem) if stem else None,
+            metadata={"trigger_prefix": self.prefix, "source": source.url, "source_version": source.version},
+        )
 
     @model_validator(mode="after")
-    def _makes_valid_requests(self) -> TriggerRule:
-        # a rule whose options or output the API would refuse must fail synth, not every upload
+    def _makes_valid_workflows(self) -> TriggerRule:
+        # a rule whose options the API would refuse must fail synth, not every upload
         try:
-            self.request_for(SourceObject("example-bucket", f"{self.prefix}example.mov", "v"))
-        except RequestRejected as refusal:
-            field = f" ({refusal.field})" if refusal.field else ""
-            raise ValueError(f"{refusal.kind}{field}: {refusal.message}") from None
+            self.workflow  # noqa: B018 - validated when read
+        except PydanticCustomError as refusal:
+            context = refusal.context or {}
+            raise ValueError(f"{context.get('kind')} ({context.get('field')}): {refusal.message()}") from None
         return self
 
 

@@ -1,4 +1,5 @@
-"""Objects dropped into the watched bucket become tasks, made exactly as `POST /tasks` makes them."""
+"""Objects dropped into the watched bucket become media, made exactly as `POST /files` makes them:
+an ingest stores each as a new media's original, and ops' automation for the rule runs on it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from mediatasks.domain.errors import RequestRejected
-from mediatasks.service.tasks import TaskService
+from mediatasks.service.files import FileService
 from mediatasks.service.trigger_rules import SourceObject, TriggerRules
 
 logger = Logger(child=True)
@@ -35,23 +36,25 @@ def created_objects(message: dict[str, Any]) -> Iterator[SourceObject]:
 @dataclass(frozen=True)
 class TriggerService:
     rules: TriggerRules
-    tasks: TaskService
+    files: FileService
 
     def create_task(self, source: SourceObject) -> str | None:
-        """The new task's id, or None when the object makes no task: no rule covers it (the rules
-        changed since S3 was told which prefixes to notify about), or the task it would make is
-        refused. Either is final for this object, so it is not worth a retry."""
+        """The id of the ingest task that makes the object a media, or None when it makes none: no
+        rule covers it (the rules changed since S3 was told which prefixes to notify about), or
+        the ingest is refused. Either is final for this object, so it is not worth a retry."""
         rule = self.rules.rule_for(source.key)
         if rule is None:
             logger.warning("no trigger rule covers the object", extra={"source": source.url})
             return None
         try:
-            task = self.tasks.create(rule.project, rule.request_for(source))
+            file = self.files.create_file(rule.project, rule.file_for(source))
         except RequestRejected as refusal:
             logger.warning(
                 "the uploaded object makes no task",
                 extra={"source": source.url, "error_kind": refusal.kind, "reason": refusal.message},
             )
             return None
-        logger.info("task created for an uploaded object", extra={"task_id": task.id, "source": source.url})
-        return task.id
+        logger.info(
+            "media created for an uploaded object", extra={"task_id": file.task_id, "source": source.url}
+        )
+        return file.task_id
