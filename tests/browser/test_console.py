@@ -28,22 +28,25 @@ def not_media(file_server: FileServer) -> str:
     return file_server.url_of("console-not-media.mp4")
 
 
-# The first load's budget (HTML, CSS, modules, icon and the first API call, uncompressed): hls.js
-# is loaded only by an HLS preview.
+# The first load's budget (HTML, CSS, modules, icon, the sign-in's API call and the list's first page,
+# uncompressed): hls.js is loaded only by an HLS preview, /openapi.json (260 KB) only by the create
+# form and a filter's first use.
 FIRST_LOAD_BYTES = 100_000
 
 
 def test_a_video_task_made_from_the_form_succeeds_live_and_plays(console: Console, clip: str) -> None:
     page = console.page
-    loaded: list[int] = []
+    loaded: dict[str, int] = {}
     console.open()
     assert console.serious_violations() == []
     console.screenshot("sign-in")
-    page.on("requestfinished", lambda request: loaded.append(sum(request.sizes().values())))
+    page.on("requestfinished", lambda request: loaded.update({request.url: sum(request.sizes().values())}))
     console.sign_in()  # opens the page afresh, signs in, shows the task list
-    first_load = sum(loaded)
+    expect(page.locator("#tasks caption")).to_contain_text("page 1")  # its first page is shown
+    first_load = sum(loaded.values())
     print(f"console first load: {first_load} bytes in {len(loaded)} requests")
-    assert first_load < FIRST_LOAD_BYTES
+    assert first_load < FIRST_LOAD_BYTES, loaded
+    assert not [url for url in loaded if url.endswith("/openapi.json")]
     page.get_by_role("link", name="New task").first.click()
     page.get_by_label("Kind", exact=True).select_option("video")
     page.get_by_label("Input URL").fill(clip)
@@ -85,6 +88,32 @@ def test_new_tasks_and_their_statuses_appear_in_the_list_without_a_reload(
     print(f"task success -> shown in the list: {lag_ms:.0f} ms")
     # the list polls every second while it changes, backing off to 8 s while it does not
     assert lag_ms < 9_000
+
+
+def test_the_filters_offer_every_kind_and_status_once_used_and_filter_the_list(
+    console: Console, api: Api, clip: str
+) -> None:
+    made = api.run({"kind": "video", "input": clip, "options": {"width": 96}})
+    console.sign_in()
+    page = console.page
+    # the description is fetched when a filter is first used (a person focuses it to choose), and
+    # each choice shows the list anew, filtered
+    for select, value in (("#filter-kind", "video"), ("#filter-status", "succeeded")):
+        page.locator(select).focus()
+        page.locator(select).select_option(value)
+    expect(page.locator(f'#tasks tr[data-task="{made["id"]}"]')).to_be_visible()
+    kinds = page.locator("#tasks tbody tr td:nth-child(2)").all_inner_texts()
+    assert set(kinds) == {"video"}
+    # a reload keeps the chosen filters, shown before anything else is fetched
+    page.reload()
+    expect(page.locator("#filter-kind")).to_have_value("video")
+    expect(page.locator("#filter-status")).to_have_value("succeeded")
+    offered = page.locator("#filter-kind option").all_inner_texts()
+    assert offered == ["any kind", "video"]
+    page.locator("#filter-status").focus()
+    expect(page.locator('#filter-kind option[value="nsfw"]')).to_have_count(1)
+    expect(page.locator('#filter-kind option[value="video"]')).to_have_count(1)  # the choice, not twice
+    assert console.serious_violations() == []
 
 
 def test_a_failed_task_shows_its_error_kind_and_message(console: Console, api: Api, not_media: str) -> None:

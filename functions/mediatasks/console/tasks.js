@@ -15,19 +15,21 @@ export function taskList(query) {
   const body = h("tbody");
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
   const count = h("caption");
-  const kindSelect = h("select", { id: "filter-kind" }, h("option", { value: "" }, "any kind"));
-  const statusSelect = h("select", { id: "filter-status" }, h("option", { value: "" }, "any status"));
-  openapi().then((document_) => {
-    for (const name of requestSchemas(document_).map((request) => request.kind)) {
-      kindSelect.append(h("option", { value: name, selected: name === kind }, name));
-    }
-    for (const name of document_.components.schemas.Status.enum) {
-      statusSelect.append(h("option", { value: name, selected: name === status }, name));
-    }
-  });
+  // Each filter shows its current choice at once; the others come from the API's description when
+  // a filter is first used: /openapi.json is larger than the whole rest of the console's first load.
+  const chosenOption = (name) => (name ? [h("option", { value: name, selected: true }, name)] : []);
+  const kindSelect = h("select", { id: "filter-kind" }, h("option", { value: "" }, "any kind"), ...chosenOption(kind));
+  const statusSelect = h("select", { id: "filter-status" }, h("option", { value: "" }, "any status"), ...chosenOption(status));
+  function addChoices(select, names, chosen) {
+    for (const name of names) if (name !== chosen) select.append(h("option", { value: name }, name));
+  }
   const filters = h("form", { class: "filters", role: "search", "aria-label": "Filter tasks" },
     h("div", {}, h("label", { for: "filter-kind" }, "Kind"), kindSelect),
     h("div", {}, h("label", { for: "filter-status" }, "Status"), statusSelect));
+  filters.addEventListener("focusin", () => openapi().then((document_) => {
+    addChoices(kindSelect, requestSchemas(document_).map((request) => request.kind), kind);
+    addChoices(statusSelect, document_.components.schemas.Status.enum, status);
+  }), { once: true });
   filters.addEventListener("change", () => {
     const chosen = new URLSearchParams();
     if (kindSelect.value) chosen.set("kind", kindSelect.value);
