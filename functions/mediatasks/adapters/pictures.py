@@ -50,14 +50,18 @@ def _save_arguments(format_name: str, quality: Quality) -> dict[str, Any]:
 
 
 def _open_within(frame: Path, max_pixels: int) -> Image.Image:
-    """The frame's pixels, refused (before they are decoded) when there are more than `max_pixels`."""
-    Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow warns above it and refuses above twice it
+    """The frame's pixels, refused (before they are decoded: Image.open reads the header only) when
+    there are more than `max_pixels`. Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS) is left as it
+    is: it is one for the whole process, which other steps and callers share."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # above Pillow's default limit it only warns; the check below is the one that counts
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(frame, formats=["PPM"]) as image:
+                if image.width * image.height > max_pixels:
+                    raise InputTooLarge(f"a picture has more than the limit of {max_pixels} pixels")
                 return image.convert("RGB")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:  # over twice Pillow's default: more than any cap allows here
         raise InputTooLarge(f"a picture has more than the limit of {max_pixels} pixels") from None
 
 
