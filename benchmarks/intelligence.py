@@ -31,7 +31,6 @@ from mediatasks.domain.ffmpeg_args import ffprobe_args
 from mediatasks.domain.media import parse_ffprobe
 from mediatasks.domain.summaries import Sentence, sentences_between
 from mediatasks.kinds import description, outline, prompt
-from mediatasks.kinds.nsfw import Sampling
 from mediatasks.kinds.registry import kind_of
 from mediatasks.providers.endpoint import EndpointTextModel, completions_url
 from mediatasks.providers.language import MAX_ANSWER_TOKENS, Request, TextModel
@@ -89,8 +88,9 @@ REPEATED = 6
 # here on 2026-12-02 (not fetched: this script reaches no network); check them before relying on them.
 # https://aws.amazon.com/transcribe/pricing/ : standard batch transcription, first tier, per minute
 TRANSCRIBE_PER_MINUTE = 0.024
-# https://aws.amazon.com/rekognition/pricing/ : image APIs group 1 (DetectModerationLabels), first tier
-REKOGNITION_PER_IMAGE = 0.001
+# https://aws.amazon.com/rekognition/pricing/ : stored video analysis (StartContentModeration), first
+# tier, per minute of video (a still picture is one DetectModerationLabels call, $0.001)
+REKOGNITION_VIDEO_PER_MINUTE = 0.10
 # https://aws.amazon.com/bedrock/pricing/ : Amazon Nova Lite (cdk.json's default), per 1,000 tokens
 NOVA_LITE_INPUT_PER_1K = 0.00006
 NOVA_LITE_OUTPUT_PER_1K = 0.00024
@@ -195,9 +195,9 @@ def main() -> None:
         section = outline.Section(Chapter(0.0, seconds, "talking"), sentences)
         deployment = {
             "nsfw": Deployment(
-                f"Rekognition DetectModerationLabels {Sampling.over(seconds, 1.0).count} calls",
+                f"one Rekognition Video moderation job over {minutes:.2f} min",
                 0,
-                Sampling.over(seconds, 1.0).count * REKOGNITION_PER_IMAGE,
+                minutes * REKOGNITION_VIDEO_PER_MINUTE,
             ),
             "outline": converse(outline.outline_request([section], 3)[0], minutes),
             "description": converse(

@@ -59,6 +59,8 @@ FAIL_FUNCTION_ID = "MarkFailedFunction"
 TRANSCRIBE_FUNCTION_ID = "TranscribeFunction"
 TRANSCRIPT_STATUS_FUNCTION_ID = "TranscriptStatusFunction"
 TRACK_FUNCTION_ID = "TrackFunction"
+MODERATE_FUNCTION_ID = "ModerateFunction"
+MODERATION_STATUS_FUNCTION_ID = "ModerationStatusFunction"
 AUTHORIZER_FUNCTION_ID = "AuthorizerFunction"
 TRIGGER_FUNCTION_ID = "TriggerFunction"
 # starts the automations' workflow tasks on each new media (the files table's stream)

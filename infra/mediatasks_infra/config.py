@@ -33,6 +33,8 @@ FunctionRole = Literal[
     "transcribe",
     "transcriptStatus",
     "track",
+    "moderate",
+    "moderationStatus",
     "workflow",
     "httpStep",
     "waitForSlot",

@@ -35,10 +35,13 @@ STATE_NAMES: Mapping[StepName, str] = {
     StepName.transcode: "Encode",
     StepName.upload: "Upload",
     StepName.transcribe: "Transcribe",
+    StepName.moderate: "Moderate",
     StepName.track: "MakeTrack",
 }
-# How often the state machine asks whether a speech recognition job is done.
-TRANSCRIPT_POLL_SECONDS = 10
+# What the states of each provider job's wait loop are named after: <Job>Ready, WaitFor<Job>, <Job>Status.
+JOB_NAMES: Mapping[StepName, str] = {StepName.transcribe: "Transcript", StepName.moderate: "Moderation"}
+# How often the state machine asks whether a provider's job (speech recognition, video moderation) is done.
+PROVIDER_JOB_POLL_SECONDS = 10
 
 
 class Pipeline(Construct):
@@ -85,6 +88,7 @@ class Pipeline(Construct):
         )
         data.table.grant_read_write_data(mark_failed)
         transcribe, transcript_status, track = self._speech_functions(functions, data, storage, step_function)
+        moderate, moderation_status = self._moderation_functions(functions, data, storage, step_function)
         self._allow_moderation(track)
         self._allow_language_model(track, config.bedrock_model_id)
         split = step_function(c.SPLIT_FUNCTION_ID, "split", environment=segment_environment(config))
@@ -99,6 +103,8 @@ class Pipeline(Construct):
             transcribe,
             transcript_status,
             track,
+            moderate,
+            moderation_status,
             split,
             encode_piece,
             join,
@@ -142,9 +148,11 @@ class Pipeline(Construct):
             StepName.transcode: encode,
             StepName.upload: upload,
             StepName.transcribe: transcribe,
+            StepName.moderate: moderate,
             StepName.track: track,
         }
-        self._transcript_status = transcript_status
+        # the function that polls each step's provider job (the state machine waits between polls)
+        self._job_status = {StepName.transcribe: transcript_status, StepName.moderate: moderation_status}
         definition = self._definition(step_function_of, record_failure, segment_functions)
         self.state_machine = sfn.StateMachine(
             self,
@@ -195,12 +203,9 @@ class Pipeline(Construct):
         audio), polling it, and making the track. Amazon Transcribe reads the audio and writes its
         result with the starting and polling functions' own permissions, under the work prefix."""
         transcribe = step_function(c.TRANSCRIBE_FUNCTION_ID, "transcribe")
-        transcript_status = functions.create(
-            c.TRANSCRIPT_STATUS_FUNCTION_ID,
-            "transcriptStatus",
-            handler="mediatasks.handlers.steps.transcript_status",
+        transcript_status = _job_status_function(
+            functions, data, c.TRANSCRIPT_STATUS_FUNCTION_ID, "transcriptStatus", "transcript_status"
         )
-        data.table.grant_read_write_data(transcript_status)
         track = step_function(c.TRACK_FUNCTION_ID, "track")
         for fn in (transcribe, transcript_status):
             storage.bucket.grant_read(fn, f"{c.WORK_PREFIX}*")
@@ -232,6 +237,34 @@ class Pipeline(Construct):
             )
         return transcribe, transcript_status, track
 
+    def _moderation_functions(
+        self,
+        functions: FunctionFactory,
+        data: Data,
+        storage: Storage,
+        step_function: Callable[[str, FunctionRole], lambda_.Function],
+    ) -> tuple[lambda_.Function, lambda_.Function]:
+        """nsfw's functions for a video: starting Rekognition's moderation job on a small H.264 copy
+        of it (made with ffmpeg) and polling it. Rekognition reads the copy with the starting
+        function's own permissions; neither call names a resource IAM can scope it to."""
+        moderate = step_function(c.MODERATE_FUNCTION_ID, "moderate")
+        moderation_status = _job_status_function(
+            functions, data, c.MODERATION_STATUS_FUNCTION_ID, "moderationStatus", "moderation_status"
+        )
+        storage.bucket.grant_read(moderate, f"{c.WORK_PREFIX}*")
+        storage.bucket.grant_put(moderate, f"{c.WORK_PREFIX}*")
+        storage.bucket.grant_put(moderation_status, f"{c.WORK_PREFIX}*")
+        for fn, action in (
+            (moderate, "rekognition:StartContentModeration"),
+            (moderation_status, "rekognition:GetContentModeration"),
+        ):
+            fn.add_to_role_policy(iam.PolicyStatement(actions=[action], resources=["*"]))
+            acknowledge(
+                fn.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
+                {"AwsSolutions-IAM5[Resource::*]": f"{action} has no resource type to scope it to"},
+            )
+        return moderate, moderation_status
+
     def _allow_moderation(self, track: lambda_.Function) -> None:
         """The nsfw kind's track step asks Rekognition about each sampled frame, sent as bytes: an
         image moderation call reads no resource of ours, and IAM names no resource for it."""
@@ -259,27 +292,28 @@ class Pipeline(Construct):
         )
         track.add_to_role_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model]))
 
-    def _transcription(self, start: tasks.LambdaInvoke, on_error: sfn.IChainable) -> sfn.Choice:
-        """After the transcribe step starts recognition: wait, ask, and wait again until the
-        transcript is ready (the local model's is ready at once). Returns the choice whose
-        `otherwise` is where a ready transcript goes."""
-        ready = sfn.Choice(self, "TranscriptReady")
+    def _provider_job(
+        self, step: StepName, start: tasks.LambdaInvoke, on_error: sfn.IChainable
+    ) -> sfn.Choice:
+        """After `step` starts its provider's job (a transcription, a video moderation): wait, ask,
+        and wait again until it is done (the local providers' are done at once). Returns the choice
+        whose `otherwise` is where a finished job goes."""
+        name = JOB_NAMES[step]
+        done = f"$.{STEP_RESULT[step]}.done"
+        ready = sfn.Choice(self, f"{name}Ready")
         status = lambda_task(
-            self,
-            "TranscriptStatus",
-            self._transcript_status,
-            result_path=f"$.{STEP_RESULT[StepName.transcribe]}",
+            self, f"{name}Status", self._job_status[step], result_path=f"$.{STEP_RESULT[step]}"
         )
         status.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
         wait = sfn.Wait(
             self,
-            "WaitForTranscript",
-            time=sfn.WaitTime.duration(cdk.Duration.seconds(TRANSCRIPT_POLL_SECONDS)),
+            f"WaitFor{name}",
+            time=sfn.WaitTime.duration(cdk.Duration.seconds(PROVIDER_JOB_POLL_SECONDS)),
         )
         wait.next(status)
         status.next(ready)
         start.next(ready)
-        ready.when(sfn.Condition.boolean_equals(f"$.{STEP_RESULT[StepName.transcribe]}.done", False), wait)
+        ready.when(sfn.Condition.boolean_equals(done, False), wait)
         return ready
 
     def _definition(
@@ -322,8 +356,9 @@ class Pipeline(Construct):
         }
         # the cap on a project's running tasks: a validated input waits, queued, for a slot
         then[StepName.probe] = self.slots.wait_after(states[StepName.probe], on_error).next
-        if StepName.transcribe in states:
-            then[StepName.transcribe] = self._transcription(states[StepName.transcribe], on_error).otherwise
+        for step in self._job_status:
+            if step in states:
+                then[step] = self._provider_job(step, states[step], on_error).otherwise
         for step in states:
             kinds_by_target: dict[str, tuple[sfn.IChainable, list[str]]] = {}
             for kind in KINDS.values():
@@ -342,3 +377,13 @@ class Pipeline(Construct):
         if len(first_steps) != 1:
             raise ValueError("every kind's first step must be the same: the execution starts there")
         return states[first_steps.pop()]
+
+
+def _job_status_function(
+    functions: FunctionFactory, data: Data, logical_id: str, role: FunctionRole, handler: str
+) -> lambda_.Function:
+    """A function that asks a provider whether its job is done and records the step's progress on
+    the task: no ffmpeg, a small size."""
+    fn = functions.create(logical_id, role, handler=f"mediatasks.handlers.steps.{handler}")
+    data.table.grant_read_write_data(fn)
+    return fn

@@ -97,7 +97,7 @@ RUNS = [
             "nsfw ",
             "outline ",
             "description ",
-            "Rekognition DetectModerationLabels",
+            "Rekognition Video moderation job",
             "Bedrock Converse 1 call",
             "extractive (baseline): ",
             "SmolLM2-135M-Instruct",

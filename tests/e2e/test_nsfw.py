@@ -34,7 +34,7 @@ def clip_task(api: Api, make_clip: MakeClip, file_server: FileServer) -> dict[st
 def test_a_safe_clip_scores_low_on_every_frame(clip_task: dict[str, Any]) -> None:
     task = clip_task
     assert task["status"] == "succeeded", task["error"]
-    assert [step["kind"] for step in task["steps"]] == ["ingest", "probe", "nsfw", "upload"]
+    assert [step["kind"] for step in task["steps"]] == ["ingest", "probe", "moderate", "nsfw", "upload"]
     output = task["output"]
     assert (output["kind"], output["format"], output["type"]) == ("nsfw", "json", "application/json")
     data = output["data"]

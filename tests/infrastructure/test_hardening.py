@@ -37,6 +37,10 @@ ACTIONS_WITHOUT_RESOURCES = {
     "s3:PutBucketNotification",  # CDK's notifications handler: the bucket is named at deploy time
     "dynamodb:ListStreams",  # the stream event source of the webhook dispatcher
     "rekognition:DetectModerationLabels",  # the nsfw track step: moderating image bytes names no resource
+    # nsfw on a video: Rekognition's video jobs have no resource type in IAM (it reads the video with
+    # the starting function's own S3 grant on the work prefix)
+    "rekognition:StartContentModeration",
+    "rekognition:GetContentModeration",
 }
 
 

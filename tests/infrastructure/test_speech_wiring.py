@@ -32,16 +32,22 @@ def test_thumbnails_need_no_speech(definition: dict[str, Any]) -> None:
     assert execution_path(definition, "thumbnails") == ["Ingest", "Probe", "MakeTrack", "Upload"]
 
 
-def test_a_recognition_job_is_polled_by_a_wait_loop(definition: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("start", "job", "result"),
+    [("Transcribe", "Transcript", "transcript"), ("Moderate", "Moderation", "moderation")],
+)
+def test_a_provider_job_is_polled_by_a_wait_loop(
+    definition: dict[str, Any], start: str, job: str, result: str
+) -> None:
     states = definition["States"]
-    assert states["Transcribe"]["Next"] == "TranscriptReady"
-    (pending,) = states["TranscriptReady"]["Choices"]
-    assert pending == {"Variable": "$.transcript.done", "BooleanEquals": False, "Next": "WaitForTranscript"}
-    assert states["WaitForTranscript"]["Seconds"] >= 1
-    assert states["WaitForTranscript"]["Next"] == "TranscriptStatus"
-    assert states["TranscriptStatus"]["Next"] == "TranscriptReady"
-    assert states["TranscriptStatus"]["Catch"][0]["Next"] == "RecordFailure"
-    assert states["TranscriptReady"]["Default"] == "MakeTrack"
+    assert states[start]["Next"] == f"{job}Ready"
+    (pending,) = states[f"{job}Ready"]["Choices"]
+    assert pending == {"Variable": f"$.{result}.done", "BooleanEquals": False, "Next": f"WaitFor{job}"}
+    assert states[f"WaitFor{job}"]["Seconds"] >= 1
+    assert states[f"WaitFor{job}"]["Next"] == f"{job}Status"
+    assert states[f"{job}Status"]["Next"] == f"{job}Ready"
+    assert states[f"{job}Status"]["Catch"][0]["Next"] == "RecordFailure"
+    assert states[f"{job}Ready"]["Default"] == "MakeTrack"
 
 
 def _statements(template: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
@@ -108,22 +114,23 @@ def test_the_deployment_recognises_speech_with_transcribe(template: dict[str, An
         assert variables.get(c.ENV_SPEECH_PROVIDER, "transcribe") == "transcribe"
 
 
-def test_nsfw_judges_frames_without_speech(definition: dict[str, Any]) -> None:
-    assert execution_path(definition, "nsfw") == ["Ingest", "Probe", "MakeTrack", "Upload"]
+def test_nsfw_moderates_before_its_track_without_speech(definition: dict[str, Any]) -> None:
+    assert execution_path(definition, "nsfw") == ["Ingest", "Probe", "Moderate", "MakeTrack", "Upload"]
 
 
-def test_moderation_is_the_track_step_s_only(template: dict[str, Any]) -> None:
-    holders = {
-        function_id
-        for function_id in resources_of_type(template, "AWS::Lambda::Function")
-        for statement in _statements(template, function_id)
-        if "rekognition" in json.dumps(statement["Action"])
+def test_each_rekognition_action_is_held_by_the_one_function_that_calls_it(template: dict[str, Any]) -> None:
+    holders: dict[str, set[str]] = {}
+    for function_id in resources_of_type(template, "AWS::Lambda::Function"):
+        for statement in _statements(template, function_id):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                if action.startswith("rekognition:"):
+                    holders.setdefault(action, set()).add(function_id)
+    assert holders == {
+        "rekognition:DetectModerationLabels": {c.TRACK_FUNCTION_ID},  # a picture's frames, as bytes
+        "rekognition:StartContentModeration": {c.MODERATE_FUNCTION_ID},
+        "rekognition:GetContentModeration": {c.MODERATION_STATUS_FUNCTION_ID},
     }
-    assert holders == {c.TRACK_FUNCTION_ID}
-    (statement,) = [
-        s for s in _statements(template, c.TRACK_FUNCTION_ID) if "rekognition" in json.dumps(s["Action"])
-    ]
-    assert statement["Action"] == "rekognition:DetectModerationLabels"
 
 
 @pytest.mark.parametrize("kind", ["outline", "description", "prompt"])

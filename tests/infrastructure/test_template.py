@@ -41,6 +41,8 @@ OUR_FUNCTIONS = {
     c.TRANSCRIBE_FUNCTION_ID: "mediatasks.handlers.steps.transcribe",
     c.TRANSCRIPT_STATUS_FUNCTION_ID: "mediatasks.handlers.steps.transcript_status",
     c.TRACK_FUNCTION_ID: "mediatasks.handlers.steps.track",
+    c.MODERATE_FUNCTION_ID: "mediatasks.handlers.steps.moderate",
+    c.MODERATION_STATUS_FUNCTION_ID: "mediatasks.handlers.steps.moderation_status",
     c.WORKFLOW_FUNCTION_ID: "mediatasks.handlers.workflows.handle",
     c.HTTP_STEP_FUNCTION_ID: "mediatasks.handlers.workflows.send_http",
     c.WAIT_FOR_SLOT_FUNCTION_ID: "mediatasks.handlers.slots.wait_for_slot",

@@ -57,6 +57,8 @@ class StepName(StrEnum):
     transcode = "transcode"
     # a track kind's steps: recognising the input's speech, then making the track (shown with the kind)
     transcribe = "transcribe"
+    # nsfw's: a deployment's moderation job over the whole video, waited for as a transcription is
+    moderate = "moderate"
     track = "track"
     upload = "upload"
     # a long video's encode in pieces (domain/segments.py): split before the kind's step, join after
@@ -72,6 +74,7 @@ TASK_STATUS_DURING_STEP: dict[StepName, Status] = {
     StepName.probe: Status.validating,
     StepName.transcode: Status.processing,
     StepName.transcribe: Status.processing,
+    StepName.moderate: Status.processing,
     StepName.track: Status.processing,
     StepName.upload: Status.finishing,
     StepName.split_video: Status.processing,
@@ -84,6 +87,7 @@ TASK_STATUS_AFTER_STEP: dict[StepName, Status] = {
     StepName.split_video: Status.processing,
     StepName.join_video: Status.processing,
     StepName.transcribe: Status.processing,
+    StepName.moderate: Status.processing,
     StepName.track: Status.processing,
 }
 

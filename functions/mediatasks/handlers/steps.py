@@ -15,6 +15,7 @@ from mediatasks.adapters.files import FileStore
 from mediatasks.adapters.storage import Storage
 from mediatasks.adapters.store import TaskStore
 from mediatasks.config import settings
+from mediatasks.providers.moderation import video_moderator
 from mediatasks.providers.speech import recognizer
 from mediatasks.service.pipeline import Pipeline
 from mediatasks.service.segments import SegmentedEncode
@@ -35,6 +36,8 @@ class ExecutionState(BaseModel):
     rendition: dict[str, Any] | None = None
     # the transcribe step's state (service/tracks.SpeechState), for the kinds that read speech
     transcript: dict[str, Any] | None = None
+    # the moderate step's state (service/tracks.ModerationState), for nsfw
+    moderation: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     # a long video's encode in pieces: split's result, and the one piece a map iteration encodes
     segments: dict[str, Any] | None = None
@@ -57,7 +60,11 @@ def segmented() -> SegmentedEncode:
 def track_pipeline() -> TrackPipeline:
     config = settings()
     return TrackPipeline(
-        config, TaskStore(config.tasks_table), Storage(), lambda: recognizer(config.speech_provider)
+        config,
+        TaskStore(config.tasks_table),
+        Storage(),
+        lambda: recognizer(config.speech_provider),
+        lambda: video_moderator(config.moderation_provider),
     )
 
 
@@ -138,7 +145,24 @@ def transcript_status(event: ExecutionState, context: LambdaContext) -> dict[str
 def track(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
     probed, source = _required(event.probe, "probe"), _required(event.source, "source")
     return track_pipeline().track(
-        event.task_id, event.kind, probed, source, event.transcript, _seconds_left(context)
+        event.task_id, event.kind, probed, source, event.transcript, event.moderation, _seconds_left(context)
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def moderate(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    probed, source = _required(event.probe, "probe"), _required(event.source, "source")
+    return track_pipeline().moderate(event.task_id, event.kind, probed, source, _seconds_left(context))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@event_parser(model=ExecutionState)
+def moderation_status(event: ExecutionState, context: LambdaContext) -> dict[str, Any]:
+    return track_pipeline().moderation_status(
+        event.task_id, event.kind, _required(event.moderation, "moderation")
     )
 
 

@@ -20,7 +20,7 @@ from mediatasks.domain.requests import TaskRequest
 from mediatasks.domain.tasks import CompanionFile, FileKind, StepName
 from mediatasks.domain.transcripts import Transcript
 from mediatasks.providers.language import TextModel
-from mediatasks.providers.moderation import FrameModerator
+from mediatasks.providers.moderation import FrameModerator, VideoModeration
 
 
 class Family(StrEnum):
@@ -65,15 +65,18 @@ STEP_RESULT: Mapping[StepName, str] = {
     StepName.transcode: "rendition",
     StepName.upload: "output",
     StepName.transcribe: "transcript",
+    StepName.moderate: "moderation",
     StepName.track: "rendition",
 }
 # A track kind's steps: recognising speech is most of the work of the kinds that need it.
 TRACK_STEPS = (StepName.ingest, StepName.probe, StepName.track, StepName.upload)
 SPEECH_TRACK_STEPS = (StepName.ingest, StepName.probe, StepName.transcribe, StepName.track, StepName.upload)
+MODERATION_TRACK_STEPS = (StepName.ingest, StepName.probe, StepName.moderate, StepName.track, StepName.upload)
 TRACK_STEP_WEIGHTS: Mapping[StepName, int] = {
     StepName.probe: 5,
     StepName.ingest: 10,
     StepName.transcribe: 60,
+    StepName.moderate: 60,
     StepName.track: 20,
     StepName.upload: 5,
 }
@@ -126,8 +129,9 @@ class TrackTools(Protocol):
 
 @dataclass(frozen=True)
 class TrackJob:
-    """One track to make: from the stored source (and its transcript, for kinds that read speech)
-    into `folder`, which is published as it is."""
+    """One track to make: from the stored source (and its transcript, for kinds that read speech;
+    a moderation job's answer, for nsfw on a deployment's video) into `folder`, which is published
+    as it is."""
 
     options: Any
     media: ProbedMedia
@@ -135,6 +139,7 @@ class TrackJob:
     folder: Path
     transcript: Transcript | None
     limits: Limits
+    moderation: VideoModeration | None = None
 
 
 @dataclass(frozen=True)

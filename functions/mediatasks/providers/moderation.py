@@ -3,7 +3,10 @@
 default, and Yahoo's open_nsfw model run on this machine for `mediatasks serve` and the CLI.
 
 A moderator judges one frame at a time (JPEG-sized pictures sampled by ffmpeg): the nsfw kind
-samples the input, asks about each frame and gathers the answers (kinds/nsfw.py)."""
+samples the input, asks about each frame and gathers the answers (kinds/nsfw.py). Rekognition also
+moderates a whole video stored in S3 as a job of its own (StartContentModeration), which the state
+machine waits for in a Wait loop as it does for Transcribe; the local model has no such job, and a
+video is then judged frame by frame."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
+
+from mediatasks.domain.tasks import StoredObject
 
 
 class ModerationProviderName(StrEnum):
@@ -45,6 +50,33 @@ class FrameModerator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class TimedVerdict:
+    """The verdict on the frame at `time` seconds of a moderated video."""
+
+    time: float
+    verdict: FrameVerdict
+
+
+@dataclass(frozen=True)
+class VideoModeration:
+    """A moderation job's answer: the frames it reported (those where it saw something), in time order."""
+
+    model: str
+    frames: list[TimedVerdict]
+
+
+class VideoModerator(Protocol):
+    def start(self, video: StoredObject, token: str) -> str:
+        """Starts moderating a stored H.264 MP4 video; the job's id. `token` makes a repeated start
+        (a retried step) the same job."""
+        ...
+
+    def poll(self, job: str) -> VideoModeration | None:
+        """The job's answer once it is done, else None; raises TaskFailure when it failed."""
+        ...
+
+
 def moderator(provider: ModerationProviderName) -> FrameModerator:
     """The configured backend; each is imported only when chosen (the local model's packages are
     not part of the Lambda code asset)."""
@@ -55,3 +87,12 @@ def moderator(provider: ModerationProviderName) -> FrameModerator:
     from mediatasks.providers.rekognition import RekognitionModerator
 
     return RekognitionModerator.from_environment()
+
+
+def video_moderator(provider: ModerationProviderName) -> VideoModerator | None:
+    """The backend's moderation of whole videos, if it has one (the local model judges frames)."""
+    if provider == ModerationProviderName.local:
+        return None
+    from mediatasks.providers.rekognition import RekognitionVideoModerator
+
+    return RekognitionVideoModerator.from_environment()
