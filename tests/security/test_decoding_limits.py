@@ -90,7 +90,7 @@ def test_a_picture_over_the_cap_is_refused_before_it_decodes_and_pillow_s_own_li
         encode_picture([frame], tmp_path / "out.png", "png", "medium", None, max_pixels)
     assert encode_picture([frame], tmp_path / "out.png", "png", "medium", None, 40_000).width == 200
     # one limit for the whole process: a step's cap once leaked into every later Image.open here
-    assert Image.MAX_IMAGE_PIXELS == pillows_limit
+    assert pillows_limit == Image.MAX_IMAGE_PIXELS
 
 
 def test_an_hls_run_is_stopped_once_its_folder_reaches_the_size_cap(
