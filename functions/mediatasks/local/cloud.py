@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+import httpx
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
@@ -149,6 +151,7 @@ class LocalCloud:
         # this process's environment before start() pointed its AWS SDK here; stop() puts it back,
         # so a stack run inside a test process leaves no endpoint behind for the next test
         self._environment_before: dict[str, str] | None = None
+        self._moto_before: tuple[Any, Any, Any] | None = None
 
     def function_environment(self) -> dict[str, str]:
         """The union of our functions' environments from the template, resolved to local names."""
@@ -200,6 +203,13 @@ class LocalCloud:
 
     def start(self, environment: dict[str, str]) -> None:
         """Starts the emulator, points this process's AWS SDK at it and creates the resources."""
+        # moto's settings and its Lambda seam are the process's: stop() gives back what was there,
+        # so a later mock_aws() in this process (a test) runs neither our handlers nor executions
+        self._moto_before = (
+            default_user_config["lambda"],
+            default_user_config["stepfunctions"],
+            LambdaSimpleBackend.invoke,
+        )
         default_user_config["lambda"] = {"use_docker": False}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         # The documented seam of moto's Docker-free Lambda backend: its invoke runs our handlers.
@@ -298,8 +308,15 @@ class LocalCloud:
 
     def stop(self) -> None:
         if self._server is not None:
+            # moto keeps every service's state in this process, past its server: emptied, so that
+            # another stack started here later begins with no tables, buckets or machines
+            httpx.post(f"{self.endpoint}/moto-api/reset", timeout=30, trust_env=False).raise_for_status()
             self._server.stop()
             self._server = None
+        if self._moto_before is not None:
+            default_user_config["lambda"], default_user_config["stepfunctions"], invoke = self._moto_before
+            LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+            self._moto_before = None
         if self._environment_before is not None:
             os.environ.clear()
             os.environ.update(self._environment_before)
@@ -354,31 +371,18 @@ def table_definition(template: dict[str, Any], logical_id: str, table_name: str)
 
 
 def _reset_cached_clients() -> None:
-    """Handlers cache their settings and AWS clients; the local stack has just changed both."""
+    """Handlers cache their settings and AWS clients (module-level functools caches); the local stack
+    has just changed both, so every cache of every loaded handler module is emptied (a list of them
+    by hand once missed four, whose clients kept a stopped emulator's address)."""
     from mediatasks import config
-    from mediatasks.handlers import (
-        api,
-        authorizer,
-        idempotency,
-        reconciler,
-        steps,
-        trigger,
-        webhooks,
-        workflows,
-    )
 
     config.settings.cache_clear()
-    authorizer.keys.cache_clear()
-    api.service.cache_clear()
-    api.webhooks.cache_clear()
-    idempotency.answer_once.cache_clear()
-    webhooks.webhooks.cache_clear()
-    steps.pipeline.cache_clear()
-    steps.segmented.cache_clear()
-    steps.track_pipeline.cache_clear()
-    trigger.create_task_once.cache_clear()
-    reconciler.reconciler.cache_clear()
-    workflows.runner.cache_clear()
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("mediatasks.handlers.") or module is None:
+            continue
+        for value in vars(module).values():
+            if getattr(value, "__module__", None) == name and callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
 
 
 def map_nested_execution_fields() -> None:

@@ -194,7 +194,13 @@ class LocalStack:
         self._work_dir.cleanup()
 
     def __enter__(self) -> LocalStack:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            # __exit__ never runs for a failed __enter__: without this the process would keep the
+            # emulator's environment (its endpoint, local inputs allowed) and moto's settings
+            self.stop()
+            raise
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.stop()
