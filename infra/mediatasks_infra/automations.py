@@ -12,14 +12,13 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from mediatasks import constants as c
 from mediatasks.domain.files import FileStatus
-from mediatasks_infra.common import acknowledge
+from mediatasks_infra.common import acknowledge, table_stream_source
 from mediatasks_infra.config import StackConfig
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
@@ -54,27 +53,18 @@ class Automations(Construct):
         state_machine.grant_start_execution(self.function)
         ready = FileStatus.ready.value
         self.function.add_event_source(
-            sources.DynamoEventSource(
+            table_stream_source(
                 data.files,
-                starting_position=lambda_.StartingPosition.LATEST,
-                batch_size=10,
-                bisect_batch_on_error=True,
-                retry_attempts=10,
-                report_batch_item_failures=True,
                 # only writes that make a media's original ready (the function checks again)
-                filters=[
-                    lambda_.FilterCriteria.filter(
-                        {
-                            "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
-                            "dynamodb": {
-                                "NewImage": {
-                                    "original": {"BOOL": lambda_.FilterRule.is_equal(True)},
-                                    "status": {"S": lambda_.FilterRule.is_equal(ready)},
-                                }
-                            },
+                {
+                    "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
+                    "dynamodb": {
+                        "NewImage": {
+                            "original": {"BOOL": lambda_.FilterRule.is_equal(True)},
+                            "status": {"S": lambda_.FilterRule.is_equal(ready)},
                         }
-                    )
-                ],
+                    },
+                },
             )
         )
         if config.trigger_rules.rules:

@@ -254,30 +254,14 @@ class Pipeline(Construct):
         storage.bucket.grant_read(moderate, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_put(moderate, f"{c.WORK_PREFIX}*")
         storage.bucket.grant_put(moderation_status, f"{c.WORK_PREFIX}*")
-        for fn, action in (
-            (moderate, "rekognition:StartContentModeration"),
-            (moderation_status, "rekognition:GetContentModeration"),
-        ):
-            fn.add_to_role_policy(iam.PolicyStatement(actions=[action], resources=["*"]))
-            acknowledge(
-                fn.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
-                {"AwsSolutions-IAM5[Resource::*]": f"{action} has no resource type to scope it to"},
-            )
+        _allow_unscoped(moderate, "rekognition:StartContentModeration", "a stored video's moderation job")
+        _allow_unscoped(moderation_status, "rekognition:GetContentModeration", "reading a moderation job")
         return moderate, moderation_status
 
     def _allow_moderation(self, track: lambda_.Function) -> None:
-        """The nsfw kind's track step asks Rekognition about each sampled frame, sent as bytes: an
-        image moderation call reads no resource of ours, and IAM names no resource for it."""
-        track.add_to_role_policy(
-            iam.PolicyStatement(actions=["rekognition:DetectModerationLabels"], resources=["*"])
-        )
-        acknowledge(
-            track.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
-            {
-                "AwsSolutions-IAM5[Resource::*]": "rekognition:DetectModerationLabels on image bytes has no "
-                "resource type to scope it to"
-            },
-        )
+        """The nsfw kind's track step asks Rekognition about a picture, sent as bytes: an image
+        moderation call reads no resource of ours."""
+        _allow_unscoped(track, "rekognition:DetectModerationLabels", "moderating image bytes")
 
     def _allow_language_model(self, track: lambda_.Function, model_id: str) -> None:
         """The outline's track step asks the deployment's one Bedrock model (Converse is
@@ -387,3 +371,13 @@ def _job_status_function(
     fn = functions.create(logical_id, role, handler=f"mediatasks.handlers.steps.{handler}")
     data.table.grant_read_write_data(fn)
     return fn
+
+
+def _allow_unscoped(fn: lambda_.Function, action: str, use: str) -> None:
+    """Grants `action` on every resource, for an action IAM names no resource type for, with cdk-nag
+    told why."""
+    fn.add_to_role_policy(iam.PolicyStatement(actions=[action], resources=["*"]))
+    acknowledge(
+        fn.role.node.find_child("DefaultPolicy").node.find_child("Resource"),  # type: ignore[union-attr]
+        {"AwsSolutions-IAM5[Resource::*]": f"{action} ({use}) has no resource type to scope it to"},
+    )

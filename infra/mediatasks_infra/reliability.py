@@ -84,14 +84,21 @@ STEP_TRANSIENT_RETRY = RetryPolicy(
 
 
 def lambda_task(
-    scope: Construct, state_name: str, function: lambda_.IFunction, *, result_path: str
+    scope: Construct,
+    state_name: str,
+    function: lambda_.IFunction,
+    *,
+    result_path: str,
+    payload: sfn.TaskInput | None = None,
 ) -> tasks.LambdaInvoke:
-    """A Lambda task of the state machine with the retry policy every one of them has. CDK's own
-    service retry (no jitter, no TooManyRequests) is replaced by ours."""
+    """A Lambda task of the state machine with the retry policy every one of them has (given the
+    state as its event, or `payload`). CDK's own service retry (no jitter, no TooManyRequests) is
+    replaced by ours."""
     state = tasks.LambdaInvoke(
         scope,
         state_name,
         lambda_function=function,
+        payload=payload,
         payload_response_only=True,
         result_path=result_path,
         retry_on_service_exceptions=False,

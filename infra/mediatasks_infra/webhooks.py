@@ -9,7 +9,6 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -17,7 +16,7 @@ from constructs import Construct
 
 from mediatasks import constants as c
 from mediatasks.domain.webhooks import EVENT_OF_STATUS
-from mediatasks_infra.common import acknowledge, override_id
+from mediatasks_infra.common import acknowledge, override_id, table_stream_source
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.storage import Storage
@@ -91,28 +90,19 @@ class Webhooks(Construct):
         self.state_machine.grant_start_execution(self.dispatch)
         ended = [status.value for status in EVENT_OF_STATUS]
         self.dispatch.add_event_source(
-            sources.DynamoEventSource(
+            table_stream_source(
                 data.table,
-                starting_position=lambda_.StartingPosition.LATEST,
-                batch_size=10,
-                bisect_batch_on_error=True,
-                retry_attempts=10,
-                report_batch_item_failures=True,
                 # only writes that end a task with a webhook_url (the function checks again)
-                filters=[
-                    lambda_.FilterCriteria.filter(
-                        {
-                            "eventName": lambda_.FilterRule.is_equal("MODIFY"),
-                            "dynamodb": {
-                                "NewImage": {
-                                    "status": {"S": lambda_.FilterRule.or_(*ended)},
-                                    "webhook_url": {"S": lambda_.FilterRule.exists()},
-                                },
-                                "OldImage": {"status": {"S": [{"anything-but": ended}]}},
-                            },
-                        }
-                    )
-                ],
+                {
+                    "eventName": lambda_.FilterRule.is_equal("MODIFY"),
+                    "dynamodb": {
+                        "NewImage": {
+                            "status": {"S": lambda_.FilterRule.or_(*ended)},
+                            "webhook_url": {"S": lambda_.FilterRule.exists()},
+                        },
+                        "OldImage": {"status": {"S": [{"anything-but": ended}]}},
+                    },
+                },
             )
         )
 

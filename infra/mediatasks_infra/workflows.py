@@ -27,7 +27,7 @@ from mediatasks_infra.common import acknowledge, override_id
 from mediatasks_infra.data import Data
 from mediatasks_infra.functions import FunctionFactory
 from mediatasks_infra.pipeline import Pipeline
-from mediatasks_infra.reliability import LAMBDA_SERVICE_RETRY, STEP_TRANSIENT_RETRY, Reconciliation
+from mediatasks_infra.reliability import LAMBDA_SERVICE_RETRY, Reconciliation, lambda_task
 from mediatasks_infra.storage import Storage
 from mediatasks_infra.webhooks import Webhooks
 
@@ -110,18 +110,13 @@ class Workflows(Construct):
         self, name: str, action: str, payload: dict[str, str], result_path: str
     ) -> tasks.LambdaInvoke:
         """A state calling the workflow function's `action`, with the retries every Lambda task has."""
-        state = tasks.LambdaInvoke(
+        return lambda_task(
             self,
             name,
-            lambda_function=self.function,
-            payload=sfn.TaskInput.from_object({"action": action, **payload}),
-            payload_response_only=True,
+            self.function,
             result_path=result_path,
-            retry_on_service_exceptions=False,
+            payload=sfn.TaskInput.from_object({"action": action, **payload}),
         )
-        LAMBDA_SERVICE_RETRY.apply(state)
-        STEP_TRANSIENT_RETRY.apply(state)
-        return state
 
     def _map(self, name: str, items_path: str, processor: sfn.IChainable) -> sfn.Map:
         """A Map of steps, each iteration seeing its item as `$.item`; what the iterations return

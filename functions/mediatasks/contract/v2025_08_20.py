@@ -24,6 +24,7 @@ from mediatasks.contract.common import (
     optional_iso_time,
 )
 from mediatasks.contract.latest import AutomationResource, TaskResults
+from mediatasks.domain.conditions import Orientation, orientation_of
 from mediatasks.domain.tasks import HTTP, WORKFLOW, FileKind, HttpAnswer, Status
 
 VERSION: Final = "2025-08-20"
@@ -225,15 +226,6 @@ def render_error(latest: dict[str, Any]) -> Rendered:
     return Rendered(Error.model_validate(latest).model_dump(mode="json", exclude_none=True))
 
 
-Orientation = Literal["landscape", "portrait", "square"]
-
-
-def _orientation(width: int | None, height: int | None) -> Orientation | None:
-    if not width or not height:
-        return None
-    return "square" if width == height else "landscape" if width > height else "portrait"
-
-
 class MediaFileItem(BaseModel):
     """A file as a media lists it (the SDK's MediaFilesItem)."""
 
@@ -312,7 +304,7 @@ def file(latest: dict[str, Any]) -> File:
         container=latest.get("format"),
         width=latest.get("width"),
         height=latest.get("height"),
-        orientation=_orientation(latest.get("width"), latest.get("height")),
+        orientation=orientation_of(latest.get("width"), latest.get("height")),
         duration=latest.get("duration"),
         fps=latest.get("fps"),
         filesize=latest.get("filesize") or 0,

@@ -73,7 +73,12 @@ def parse_condition(prop: str, value: str | int | float | bool) -> Comparison:
     return Comparison(prop, operator, number)
 
 
-def orientation_of(width: int | None, height: int | None) -> str | None:
+Orientation = Literal["landscape", "portrait", "square"]
+
+
+def orientation_of(width: int | None, height: int | None) -> Orientation | None:
+    """A picture's orientation by its size (None when the size is unknown): conditions and the
+    vendor's media objects both name it."""
     if not width or not height:
         return None
     return "landscape" if width > height else "portrait" if height > width else "square"

@@ -24,6 +24,7 @@ from mediatasks.domain.automations import (
 from mediatasks.domain.errors import ErrorKind, RequestRejected
 from mediatasks.domain.listing import PageQuery
 from mediatasks.domain.requests import parse_s3_url
+from mediatasks.domain.tasks import WORKFLOW
 from mediatasks.kinds.registry import parse_request
 from mediatasks.service.automation_requests import AutomationCreate, AutomationUpdate, stored_steps
 from mediatasks.service.listing import list_page
@@ -31,7 +32,6 @@ from mediatasks.service.tasks import TaskService, list_links
 from mediatasks.service.trigger_rules import TriggerRule, TriggerRules
 
 logger = Logger(child=True)
-WORKFLOW = "workflow"
 
 
 @dataclass(frozen=True)
