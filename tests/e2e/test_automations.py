@@ -151,6 +151,18 @@ def test_another_projects_automations_are_not_found(sdk: Sdk, other_sdk: Sdk) ->
     assert sdk.last(200)["status"] == "active"
 
 
+def test_a_patched_trigger_keeps_an_ops_automation_s_prefix(api: Api) -> None:
+    status, listed = api.request("GET", "/automations?limit=100")
+    assert status == 200
+    ops = [item for item in listed["data"] if item["created_by"] == "ops"]
+    assert ops, "serve seeds ops' automations from its trigger rules"
+    prefix = ops[0]["trigger"]["prefix"]
+    status, patched = api.request("PATCH", f"/automations/{ops[0]['id']}", {"trigger": TRIGGER})
+    assert status == 200, patched
+    assert patched["trigger"] == {**TRIGGER, "prefix": prefix}
+    assert api.request("GET", f"/automations/{ops[0]['id']}")[1]["trigger"]["prefix"] == prefix
+
+
 def test_automations_are_listed_by_cursor_as_media_are(api: Api) -> None:
     key = new_key(api, "automations-paging")
     project = api.as_project(key)

@@ -133,7 +133,13 @@ class AutomationService:
         )
 
     def update(self, project_id: str, automation_id: str, update: AutomationUpdate) -> AutomationResource:
-        changed = self.store.update(project_id, automation_id, update.changes())
+        changes = update.changes()
+        if "trigger" in changes:
+            # a request's trigger names no prefix (ops' only, from the watched bucket's rules): the
+            # stored one is kept, or an ops automation would widen to every new media of the project
+            stored = self._record(project_id, automation_id).trigger
+            changes["trigger"] = stored.model_dump() | changes["trigger"]
+        changed = self.store.update(project_id, automation_id, changes)
         if changed is None:
             raise _not_found(automation_id)
         return present(changed)
