@@ -105,7 +105,8 @@ def test_only_the_media_created_event_is_a_trigger() -> None:
     )
     assert refused.field == "trigger.event"
     # the prefix is ops' (the watched bucket's rules), never the API's
-    assert _refusal(AutomationCreate, SDK_EXAMPLE | {"trigger": {**SDK_EXAMPLE["trigger"], "prefix": "x/"}})
+    with_prefix = SDK_EXAMPLE | {"trigger": {**SDK_EXAMPLE["trigger"], "prefix": "x/"}}
+    assert _refusal(AutomationCreate, with_prefix).field == "trigger.prefix"
 
 
 def test_a_paused_automation_or_one_for_another_prefix_does_not_run() -> None:
